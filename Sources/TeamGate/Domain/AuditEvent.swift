@@ -1,0 +1,71 @@
+import Foundation
+
+/// One thing that happened to an organisation's team, kept for its admins.
+public struct AuditEvent: Sendable, Equatable {
+    public let id: String
+    public let organizationID: String
+    public let occurredAt: Date
+    /// Who did it: `api_key:<prefix>`, `member:<id>`, `cli` or `system`.
+    public let actor: String
+    public let action: AuditAction
+    public let memberID: String?
+    public let memberPhone: PhoneNumber?
+    public let reason: String?
+    public let sessionsEnded: Int?
+    public let revocationID: String?
+    public let requestID: String?
+    public let clientIP: String?
+
+    public init(
+        id: String,
+        organizationID: String,
+        occurredAt: Date,
+        actor: String,
+        action: AuditAction,
+        memberID: String? = nil,
+        memberPhone: PhoneNumber? = nil,
+        reason: String? = nil,
+        sessionsEnded: Int? = nil,
+        revocationID: String? = nil,
+        requestID: String? = nil,
+        clientIP: String? = nil
+    ) {
+        self.id = id
+        self.organizationID = organizationID
+        self.occurredAt = occurredAt
+        self.actor = actor
+        self.action = action
+        self.memberID = memberID
+        self.memberPhone = memberPhone
+        self.reason = reason
+        self.sessionsEnded = sessionsEnded
+        self.revocationID = revocationID
+        self.requestID = requestID
+        self.clientIP = clientIP
+    }
+}
+
+public enum AuditAction: String, Sendable, Codable, CaseIterable {
+    case organizationCreated = "organization.created"
+    case memberAdded = "member.added"
+    case memberLoggedOut = "member.logged_out"
+    case memberSignedIn = "member.signed_in"
+    case memberSignedOut = "member.signed_out"
+    case apiKeyCreated = "api_key.created"
+    case apiKeyRevoked = "api_key.revoked"
+}
+
+/// Who asked for a change, and from where: written into the audit with it.
+public struct RequestOrigin: Sendable, Equatable {
+    public let actor: String
+    public let requestID: String?
+    public let clientIP: String?
+
+    public init(actor: String, requestID: String? = nil, clientIP: String? = nil) {
+        self.actor = actor
+        self.requestID = requestID
+        self.clientIP = clientIP
+    }
+
+    public static let cli = RequestOrigin(actor: "cli")
+}

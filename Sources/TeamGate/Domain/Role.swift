@@ -1,0 +1,40 @@
+/// DoubleTick's four organisation roles. The ids are stable: clients send them in `orgRoleId`.
+public enum Role: Int, CaseIterable, Sendable, Codable {
+    case owner = 1
+    case teamLead = 2
+    case teamMemberAllChats = 3
+    case teamMemberAssignedChats = 4
+
+    public var id: Int { rawValue }
+
+    public var name: String {
+        switch self {
+        case .owner: "Owner"
+        case .teamLead: "Team Lead"
+        case .teamMemberAllChats: "Team Member (all chats)"
+        case .teamMemberAssignedChats: "Team Member (assigned chats)"
+        }
+    }
+
+    public var summary: String {
+        switch self {
+        case .owner: "Full access to the organisation, its billing, API keys and every chat."
+        case .teamLead: "Manages the team and sees every chat."
+        case .teamMemberAllChats: "Answers customers and sees every chat of the inbox."
+        case .teamMemberAssignedChats: "Answers customers and sees only the chats assigned to them."
+        }
+    }
+
+    /// Finds a role by its id or its name, ignoring case and spacing of the name.
+    public init?(nameOrID text: String) {
+        if let id = Int(text), let role = Role(rawValue: id) {
+            self = role
+            return
+        }
+        let wanted = text.lowercased().filter { !$0.isWhitespace }
+        guard let role = Role.allCases.first(where: { $0.name.lowercased().filter { !$0.isWhitespace } == wanted }) else {
+            return nil
+        }
+        self = role
+    }
+}

@@ -1,0 +1,25 @@
+import Foundation
+
+/// The rules a request can break. One place in HTTP maps each to its status and body; nothing here knows HTTP.
+public enum TeamGateError: Error, Equatable, Sendable {
+    /// The API key is missing, unknown or revoked.
+    case invalidAPIKey
+    /// No member of the caller's organisation has this number.
+    case notATeamMember
+    /// The request's fields are wrong; each message names a field and what it must be.
+    case validation([String])
+    /// The code is wrong, expired, used up or was never sent.
+    case invalidCode
+    /// Too many codes were asked for this number; try again after the interval.
+    case tooManyCodeRequests(retryAfterSeconds: Int)
+    /// The number belongs to several organisations and the request did not say which.
+    case organizationRequired([Organization])
+    /// The session token is unknown.
+    case sessionUnknown
+    /// The session token was valid once; says why it is not now.
+    case sessionEnded(SessionEndReason)
+    /// A member with this number already exists in the organisation.
+    case memberExists
+    /// An organisation, key or member named by id does not exist.
+    case notFound(String)
+}

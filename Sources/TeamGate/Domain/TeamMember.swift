@@ -1,0 +1,37 @@
+import Foundation
+
+/// A person on an organisation's team, known by the phone number they sign in with.
+public struct TeamMember: Sendable, Equatable {
+    public let id: String
+    public let organizationID: String
+    public var name: String
+    public var phone: PhoneNumber
+    public var email: String?
+    public var role: Role
+    public let createdAt: Date
+    /// Set when the member was taken off the team; a removed member can never sign in again.
+    public var removedAt: Date?
+
+    public init(
+        id: String,
+        organizationID: String,
+        name: String,
+        phone: PhoneNumber,
+        email: String? = nil,
+        role: Role,
+        createdAt: Date,
+        removedAt: Date? = nil
+    ) {
+        self.id = id
+        self.organizationID = organizationID
+        self.name = name
+        self.phone = phone
+        self.email = email
+        self.role = role
+        self.createdAt = createdAt
+        self.removedAt = removedAt
+    }
+
+    public var isOwner: Bool { role == .owner }
+    public var isActive: Bool { removedAt == nil }
+}

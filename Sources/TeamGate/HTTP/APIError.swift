@@ -1,0 +1,104 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// An error as the client sees it: NestJS's shape (`statusCode`, `message`, `error`), which is what
+/// DoubleTick's clients already parse. `message` is a list for validation errors, text otherwise.
+struct APIError: Error, Sendable {
+    enum Message: Sendable, Equatable {
+        case text(String)
+        case list([String])
+    }
+
+    var status: HTTPResponse.Status
+    var message: Message
+    /// Fields beyond the NestJS three, e.g. `reason` for a refused session or `requestId` for a 500.
+    var extra: [String: String] = [:]
+    var headers: HTTPFields = [:]
+
+    init(_ status: HTTPResponse.Status, _ message: String, extra: [String: String] = [:], headers: HTTPFields = [:]) {
+        self.status = status
+        self.message = .text(message)
+        self.extra = extra
+        self.headers = headers
+    }
+
+    init(_ status: HTTPResponse.Status, messages: [String]) {
+        self.status = status
+        self.message = .list(messages)
+    }
+
+    static func badRequest(_ messages: [String]) -> APIError { APIError(.badRequest, messages: messages) }
+
+    func response() -> Response {
+        var headers = self.headers
+        headers[.contentType] = "application/json; charset=utf-8"
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+
+    /// The body with NestJS's key order (`statusCode`, `message`, `error`, then extras), which JSONEncoder does not keep.
+    var body: String {
+        var json = #"{"statusCode":\#(status.code),"message":"#
+        switch message {
+        case .text(let text): json += Self.encode(text)
+        case .list(let list): json += "[" + list.map(Self.encode).joined(separator: ",") + "]"
+        }
+        json += #","error":"# + Self.encode(Self.errorName(status))
+        for (key, value) in extra.sorted(by: { $0.key < $1.key }) {
+            json += "," + Self.encode(key) + ":" + Self.encode(value)
+        }
+        return json + "}"
+    }
+
+    private static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        return encoder
+    }()
+
+    private static func encode(_ text: String) -> String {
+        (try? encoder.encode(text)).map { String(decoding: $0, as: UTF8.self) } ?? #""""#
+    }
+
+    /// NestJS's names for the statuses whose wording changed in later HTTP specs.
+    static func errorName(_ status: HTTPResponse.Status) -> String {
+        switch status.code {
+        case 413: "Payload Too Large"
+        case 422: "Unprocessable Entity"
+        default: status.reasonPhrase
+        }
+    }
+}
+
+extension APIError {
+    /// The one place domain errors become statuses and bodies.
+    init(_ error: TeamGateError) {
+        switch error {
+        case .invalidAPIKey:
+            self.init(.unauthorized, "Invalid public api key")
+        case .notATeamMember:
+            self.init(.unprocessableContent, "User is not a member of the team")
+        case .validation(let messages):
+            self.init(.badRequest, messages: messages)
+        case .invalidCode:
+            self.init(.unauthorized, "Invalid or expired code")
+        case .tooManyCodeRequests(let seconds):
+            self.init(
+                .tooManyRequests, "Too many codes were requested for this number. Try again in \(seconds) seconds.",
+                extra: ["retryAfter": String(seconds)], headers: [.retryAfter: String(seconds)])
+        case .organizationRequired(let organizations):
+            self.init(
+                .conflict, "This number belongs to several teams; sign in again with organizationId set to one of: "
+                    + organizations.map { "\($0.id) (\($0.name))" }.joined(separator: ", "))
+        case .sessionUnknown:
+            self.init(.unauthorized, "Unknown session token. Sign in again.", extra: ["reason": "unknown_session"])
+        case .sessionEnded(let reason):
+            self.init(.unauthorized, reason.explanation, extra: ["reason": reason.rawValue])
+        case .memberExists:
+            self.init(.conflict, "A member with this phone number is already on the team")
+        case .notFound(let what):
+            self.init(.notFound, "Not found: \(what)")
+        }
+    }
+}

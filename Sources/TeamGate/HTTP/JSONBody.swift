@@ -1,0 +1,110 @@
+import Foundation
+import Hummingbird
+import NIOCore
+
+/// Any JSON value, so a request body can be checked field by field and every problem named.
+enum JSONValue: Decodable, Sendable, Equatable {
+    case string(String)
+    case number(Double)
+    case bool(Bool)
+    case null
+    case array([JSONValue])
+    case object([String: JSONValue])
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if container.decodeNil() {
+            self = .null
+        } else if let value = try? container.decode(Bool.self) {
+            self = .bool(value)
+        } else if let value = try? container.decode(Double.self) {
+            self = .number(value)
+        } else if let value = try? container.decode(String.self) {
+            self = .string(value)
+        } else if let value = try? container.decode([JSONValue].self) {
+            self = .array(value)
+        } else {
+            self = .object(try container.decode([String: JSONValue].self))
+        }
+    }
+}
+
+/// A request body that must be one JSON object, read with a size limit.
+struct JSONObjectBody: Sendable {
+    let fields: [String: JSONValue]
+
+    /// Reads and parses the body: 413 past `limit`, 415 for a declared non-JSON type, 400 for anything
+    /// that is not a JSON object.
+    static func read(_ request: Request, limit: Int) async throws -> JSONObjectBody {
+        if let contentType = request.headers[.contentType], !isJSON(contentType) {
+            throw APIError(.unsupportedMediaType, "Content-Type must be application/json")
+        }
+        var request = request
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.collectBody(upTo: limit)
+        } catch let error as HTTPError where error.status == .contentTooLarge {
+            throw APIError(.contentTooLarge, "Request body is larger than \(limit) bytes")
+        } catch is NIOTooManyBytesError {
+            throw APIError(.contentTooLarge, "Request body is larger than \(limit) bytes")
+        }
+        return try parse(Data(buffer.readableBytesView))
+    }
+
+    static func parse(_ data: Data) throws -> JSONObjectBody {
+        guard !data.isEmpty else { throw APIError.badRequest(["Request body must be a JSON object"]) }
+        let value: JSONValue
+        do {
+            value = try JSONDecoder().decode(JSONValue.self, from: data)
+        } catch {
+            throw APIError.badRequest(["Request body is not valid JSON"])
+        }
+        guard case .object(let fields) = value else { throw APIError.badRequest(["Request body must be a JSON object"]) }
+        return JSONObjectBody(fields: fields)
+    }
+
+    /// JSON types, plus the two that `curl -d` and a bare `fetch` send by default: people paste JSON
+    /// without a Content-Type, and refusing them would only be pedantic. Other types (XML, multipart…) get 415.
+    static func isJSON(_ contentType: String) -> Bool {
+        let mediaType = contentType.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased() ?? ""
+        return mediaType == "application/json" || (mediaType.hasPrefix("application/") && mediaType.hasSuffix("+json"))
+            || mediaType == "application/x-www-form-urlencoded" || mediaType == "text/plain"
+    }
+
+    /// A required string field; its problems are appended to `problems`.
+    func requiredString(_ name: String, problems: inout [String]) -> String? {
+        switch fields[name] {
+        case .none, .null:
+            problems.append("\(name) should not be empty")
+            return nil
+        case .string(let value):
+            if value.isEmpty { problems.append("\(name) should not be empty") }
+            return value
+        default:
+            problems.append("\(name) must be a string")
+            return nil
+        }
+    }
+
+    /// An optional string field; nil when absent or null.
+    func optionalString(_ name: String, problems: inout [String]) -> String? {
+        switch fields[name] {
+        case .none, .null: return nil
+        case .string(let value): return value
+        default:
+            problems.append("\(name) must be a string")
+            return nil
+        }
+    }
+
+    /// A required phone number field, with the message DoubleTick's validator gives.
+    func requiredPhone(_ name: String, problems: inout [String]) -> PhoneNumber? {
+        let before = problems.count
+        let text = requiredString(name, problems: &problems)
+        guard let text, problems.count == before, let phone = try? PhoneNumber(parsing: text) else {
+            problems.append("\(name) must be a valid phone number with country code")
+            return nil
+        }
+        return phone
+    }
+}

@@ -1,0 +1,135 @@
+import Foundation
+import Hummingbird
+import Logging
+
+/// The members' side: sign in with a code, check the session, sign out.
+struct MemberController: Sendable {
+    let signIn: SignIn
+    let bodyLimit: Int
+
+    func register(on router: Router<TeamGateRequestContext>, routes: RouteTable) {
+        router.on(.post, "/auth/otp", routes: routes, use: requestCode)
+        router.on(.post, "/auth/login", routes: routes, use: logIn)
+        router.on(.get, "/me", routes: routes, use: me)
+        router.on(.post, "/auth/logout", routes: routes, use: logOut)
+    }
+
+    struct CodeRequested: Encodable {
+        let success = true
+        let message = "If this number belongs to a team member, a sign-in code has been sent to it."
+        let expiresInSeconds: Int
+    }
+
+    @Sendable func requestCode(_ request: Request, context: TeamGateRequestContext) async throws -> Response {
+        let body = try await JSONObjectBody.read(request, limit: bodyLimit)
+        var problems: [String] = []
+        guard let phone = body.requiredPhone("phoneNumber", problems: &problems) else { throw APIError.badRequest(problems) }
+        do {
+            try await signIn.requestCode(phone: phone)
+        } catch is OTPDeliveryError {
+            throw APIError(.serviceUnavailable, "The sign-in code could not be delivered. Try again shortly.")
+        } catch let error as URLError {
+            context.logger.warning("OTP gateway unreachable", metadata: ["code": "\(error.code.rawValue)"])
+            throw APIError(.serviceUnavailable, "The sign-in code could not be delivered. Try again shortly.")
+        }
+        return try JSONResponse.make(.accepted, CodeRequested(expiresInSeconds: Int(signIn.policy.codeLifetime)))
+    }
+
+    struct SignedInBody: Encodable {
+        let token: String
+        let sessionId: String
+        let expiresAt: Date
+        let member: MemberProfile
+    }
+
+    @Sendable func logIn(_ request: Request, context: TeamGateRequestContext) async throws -> Response {
+        let body = try await JSONObjectBody.read(request, limit: bodyLimit)
+        var problems: [String] = []
+        let phone = body.requiredPhone("phoneNumber", problems: &problems)
+        let code = body.requiredString("code", problems: &problems)
+        if let code, !code.isEmpty, code.count != 6 || !code.allSatisfy({ $0.isASCII && $0.isNumber }) {
+            problems.append("code must be the 6 digits that were sent")
+        }
+        let deviceName = body.optionalString("deviceName", problems: &problems)?.trimmingCharacters(in: .whitespacesAndNewlines)
+        if let deviceName, deviceName.count > 100 { problems.append("deviceName must be at most 100 characters") }
+        let organizationID = body.optionalString("organizationId", problems: &problems)
+        guard problems.isEmpty, let phone, let code else { throw APIError.badRequest(problems) }
+        let userAgent = request.headers[.userAgent].map { String($0.prefix(300)) }
+        let signedIn = try await signIn.signIn(
+            phone: phone,
+            code: code,
+            deviceName: deviceName.flatMap { $0.isEmpty ? nil : $0 } ?? "Unnamed device",
+            organizationID: organizationID,
+            userAgent: userAgent,
+            ipAddress: context.clientIP
+        )
+        return try JSONResponse.make(
+            .created,
+            SignedInBody(
+                token: signedIn.token,
+                sessionId: signedIn.session.id,
+                expiresAt: signedIn.session.expiresAt,
+                member: MemberProfile(signedIn.member, organizationName: signedIn.organization.name)
+            )
+        )
+    }
+
+    struct MeBody: Encodable {
+        let sessionId: String
+        let expiresAt: Date
+        let member: MemberProfile
+    }
+
+    @Sendable func me(_ request: Request, context: TeamGateRequestContext) async throws -> Response {
+        let live = try await signIn.currentSession(token: try sessionToken(request))
+        return try JSONResponse.make(
+            .ok,
+            MeBody(sessionId: live.sessionID, expiresAt: live.expiresAt, member: MemberProfile(live.member, organizationName: live.organizationName))
+        )
+    }
+
+    struct SignedOut: Encodable {
+        let success = true
+    }
+
+    @Sendable func logOut(_ request: Request, context: TeamGateRequestContext) async throws -> Response {
+        try await signIn.signOut(token: try sessionToken(request), clientIP: context.clientIP)
+        return try JSONResponse.make(.ok, SignedOut())
+    }
+
+    private func sessionToken(_ request: Request) throws -> String {
+        guard let token = Credentials.sessionToken(in: request.headers) else {
+            throw APIError(.unauthorized, "Missing session token: send Authorization: Bearer <token>", extra: ["reason": "missing_token"])
+        }
+        return token
+    }
+}
+
+/// A member as the member API shows them.
+struct MemberProfile: Encodable {
+    struct RoleBody: Encodable {
+        let id: Int
+        let name: String
+    }
+
+    struct OrganizationBody: Encodable {
+        let id: String
+        let name: String
+    }
+
+    let id: String
+    let name: String
+    let phone: String
+    let email: String?
+    let role: RoleBody
+    let organization: OrganizationBody
+
+    init(_ member: TeamMember, organizationName: String) {
+        self.id = member.id
+        self.name = member.name
+        self.phone = member.phone.e164
+        self.email = member.email
+        self.role = RoleBody(id: member.role.id, name: member.role.name)
+        self.organization = OrganizationBody(id: member.organizationID, name: organizationName)
+    }
+}

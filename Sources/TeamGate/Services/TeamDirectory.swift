@@ -1,0 +1,111 @@
+import Foundation
+
+/// Setting up organisations, their keys and their members (the CLI's and the demo's use cases).
+public struct TeamDirectory: Sendable {
+    let store: any TeamGateStore
+    let clock: WallClock
+
+    public init(store: any TeamGateStore, clock: WallClock = .system) {
+        self.store = store
+        self.clock = clock
+    }
+
+    /// Creates an organisation with its owner and a first API key, whose secret is returned once.
+    public func createOrganization(
+        name: String,
+        ownerName: String,
+        ownerPhone: PhoneNumber,
+        origin: RequestOrigin = .cli
+    ) async throws -> (organization: Organization, owner: TeamMember, key: IssuedAPIKey) {
+        let name = try Self.validName(name, field: "name")
+        let now = clock.now()
+        let organization = Organization(id: SecretToken.identifier(prefix: "org_"), name: name, createdAt: now)
+        let owner = TeamMember(
+            id: SecretToken.identifier(prefix: "mem_"),
+            organizationID: organization.id,
+            name: try Self.validName(ownerName, field: "ownerName"),
+            phone: ownerPhone,
+            role: .owner,
+            createdAt: now
+        )
+        let (newKey, issued) = Self.makeKey(organizationID: organization.id, name: "first key", at: now)
+        try await store.createOrganization(organization, owner: owner, firstKey: newKey, origin: origin)
+        return (organization, owner, issued)
+    }
+
+    public func organizations() async throws -> [Organization] {
+        try await store.organizations()
+    }
+
+    public func organization(id: String) async throws -> Organization {
+        guard let organization = try await store.organization(id: id) else { throw TeamGateError.notFound("organization \(id)") }
+        return organization
+    }
+
+    public func createAPIKey(organizationID: String, name: String, origin: RequestOrigin = .cli) async throws -> IssuedAPIKey {
+        _ = try await organization(id: organizationID)
+        let (newKey, issued) = Self.makeKey(organizationID: organizationID, name: try Self.validName(name, field: "name"), at: clock.now())
+        try await store.insertAPIKey(newKey, origin: origin)
+        return issued
+    }
+
+    public func apiKeys(organizationID: String) async throws -> [APIKey] {
+        try await store.apiKeys(organizationID: organizationID)
+    }
+
+    /// Revokes a key by id or prefix; requests made with it are refused from then on.
+    public func revokeAPIKey(organizationID: String, idOrPrefix: String, origin: RequestOrigin = .cli) async throws -> APIKey {
+        guard let key = try await store.revokeAPIKey(idOrPrefix: idOrPrefix, organizationID: organizationID, at: clock.now(), origin: origin)
+        else { throw TeamGateError.notFound("API key \(idOrPrefix)") }
+        return key
+    }
+
+    public func addMember(
+        organizationID: String,
+        name: String,
+        phone: PhoneNumber,
+        email: String? = nil,
+        role: Role = .teamMemberAllChats,
+        origin: RequestOrigin = .cli
+    ) async throws -> TeamMember {
+        _ = try await organization(id: organizationID)
+        let member = TeamMember(
+            id: SecretToken.identifier(prefix: "mem_"),
+            organizationID: organizationID,
+            name: try Self.validName(name, field: "name"),
+            phone: phone,
+            email: email,
+            role: role,
+            createdAt: clock.now()
+        )
+        try await store.insertMember(member, origin: origin)
+        return member
+    }
+
+    public func members(organizationID: String) async throws -> [TeamMember] {
+        try await store.members(organizationID: organizationID)
+    }
+
+    public func auditEvents(organizationID: String, limit: Int = 100) async throws -> [AuditEvent] {
+        try await store.auditEvents(organizationID: organizationID, limit: limit)
+    }
+
+    static func makeKey(organizationID: String, name: String, at date: Date) -> (NewAPIKey, IssuedAPIKey) {
+        let secret = SecretToken.make(prefix: "key_")
+        let key = APIKey(
+            id: SecretToken.identifier(prefix: "kid_"),
+            organizationID: organizationID,
+            prefix: String(secret.prefix(12)),
+            name: name,
+            createdAt: date
+        )
+        return (NewAPIKey(key: key, secretHash: SecretToken.hash(secret)), IssuedAPIKey(key: key, secret: secret))
+    }
+
+    static func validName(_ text: String, field: String) throws -> String {
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !trimmed.isEmpty, trimmed.count <= 200, !trimmed.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
+        else { throw TeamGateError.validation(["\(field) must be 1–200 printable characters"]) }
+        return trimmed
+    }
+}

@@ -1,0 +1,85 @@
+import GRDB
+
+extension SQLiteStore {
+    /// Schema changes, in order. Times are INTEGER milliseconds; secrets are BLOB SHA-256 hashes.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: organisations, keys, members, sessions, codes, audit") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE organizations (
+                        id TEXT PRIMARY KEY,
+                        name TEXT NOT NULL,
+                        created_at INTEGER NOT NULL
+                    );
+                    CREATE TABLE api_keys (
+                        id TEXT PRIMARY KEY,
+                        organization_id TEXT NOT NULL REFERENCES organizations(id),
+                        prefix TEXT NOT NULL,
+                        name TEXT NOT NULL,
+                        secret_hash BLOB NOT NULL UNIQUE,
+                        created_at INTEGER NOT NULL,
+                        last_used_at INTEGER,
+                        revoked_at INTEGER
+                    );
+                    CREATE INDEX api_keys_organization ON api_keys(organization_id);
+                    CREATE TABLE members (
+                        id TEXT PRIMARY KEY,
+                        organization_id TEXT NOT NULL REFERENCES organizations(id),
+                        name TEXT NOT NULL,
+                        phone TEXT NOT NULL,
+                        email TEXT,
+                        role_id INTEGER NOT NULL,
+                        created_at INTEGER NOT NULL,
+                        removed_at INTEGER
+                    );
+                    CREATE UNIQUE INDEX members_active_phone ON members(organization_id, phone) WHERE removed_at IS NULL;
+                    CREATE INDEX members_phone ON members(phone);
+                    CREATE TABLE sessions (
+                        id TEXT PRIMARY KEY,
+                        member_id TEXT NOT NULL REFERENCES members(id),
+                        organization_id TEXT NOT NULL REFERENCES organizations(id),
+                        token_hash BLOB NOT NULL UNIQUE,
+                        device_name TEXT NOT NULL,
+                        user_agent TEXT,
+                        ip_address TEXT,
+                        created_at INTEGER NOT NULL,
+                        expires_at INTEGER NOT NULL,
+                        last_seen_at INTEGER,
+                        ended_at INTEGER,
+                        end_reason TEXT,
+                        revocation_id TEXT
+                    );
+                    CREATE INDEX sessions_live_by_member ON sessions(member_id) WHERE ended_at IS NULL;
+                    CREATE TABLE otp_challenges (
+                        id TEXT PRIMARY KEY,
+                        phone TEXT NOT NULL,
+                        code_hash BLOB NOT NULL,
+                        created_at INTEGER NOT NULL,
+                        expires_at INTEGER NOT NULL,
+                        attempts INTEGER NOT NULL DEFAULT 0,
+                        consumed_at INTEGER
+                    );
+                    CREATE INDEX otp_challenges_by_phone ON otp_challenges(phone, created_at);
+                    CREATE TABLE audit_events (
+                        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                        id TEXT NOT NULL UNIQUE,
+                        organization_id TEXT NOT NULL,
+                        occurred_at INTEGER NOT NULL,
+                        actor TEXT NOT NULL,
+                        action TEXT NOT NULL,
+                        member_id TEXT,
+                        member_phone TEXT,
+                        reason TEXT,
+                        sessions_ended INTEGER,
+                        revocation_id TEXT,
+                        request_id TEXT,
+                        client_ip TEXT
+                    );
+                    CREATE INDEX audit_events_by_organization ON audit_events(organization_id, seq);
+                    """
+            )
+        }
+        return migrator
+    }
+}

@@ -1,0 +1,149 @@
+import Foundation
+import GRDB
+
+// Reading and writing domain values as rows. Kept here so the domain stays free of GRDB.
+
+extension Organization {
+    init(row: Row) {
+        self.init(id: row["id"], name: row["name"], createdAt: Date(millisecondsSince1970: row["created_at"]))
+    }
+}
+
+extension APIKey {
+    init(row: Row) {
+        self.init(
+            id: row["id"],
+            organizationID: row["organization_id"],
+            prefix: row["prefix"],
+            name: row["name"],
+            createdAt: Date(millisecondsSince1970: row["created_at"]),
+            lastUsedAt: Date(millisecondsSince1970: row["last_used_at"] as Int64?),
+            revokedAt: Date(millisecondsSince1970: row["revoked_at"] as Int64?)
+        )
+    }
+}
+
+extension TeamMember {
+    init(row: Row) {
+        self.init(
+            id: row["id"],
+            organizationID: row["organization_id"],
+            name: row["name"],
+            phone: PhoneNumber(trustedDigits: row["phone"]),
+            email: row["email"],
+            role: Role(rawValue: row["role_id"]) ?? .teamMemberAssignedChats,
+            createdAt: Date(millisecondsSince1970: row["created_at"]),
+            removedAt: Date(millisecondsSince1970: row["removed_at"] as Int64?)
+        )
+    }
+}
+
+extension Session {
+    init(row: Row) {
+        self.init(
+            id: row["id"],
+            memberID: row["member_id"],
+            organizationID: row["organization_id"],
+            deviceName: row["device_name"],
+            userAgent: row["user_agent"],
+            ipAddress: row["ip_address"],
+            createdAt: Date(millisecondsSince1970: row["created_at"]),
+            expiresAt: Date(millisecondsSince1970: row["expires_at"]),
+            lastSeenAt: Date(millisecondsSince1970: row["last_seen_at"] as Int64?),
+            endedAt: Date(millisecondsSince1970: row["ended_at"] as Int64?),
+            endReason: (row["end_reason"] as String?).flatMap(SessionEndReason.init(rawValue:)),
+            revocationID: row["revocation_id"]
+        )
+    }
+}
+
+extension AuditEvent {
+    init(row: Row) {
+        self.init(
+            id: row["id"],
+            organizationID: row["organization_id"],
+            occurredAt: Date(millisecondsSince1970: row["occurred_at"]),
+            actor: row["actor"],
+            action: AuditAction(rawValue: row["action"]) ?? .memberLoggedOut,
+            memberID: row["member_id"],
+            memberPhone: (row["member_phone"] as String?).map(PhoneNumber.init(trustedDigits:)),
+            reason: row["reason"],
+            sessionsEnded: row["sessions_ended"],
+            revocationID: row["revocation_id"],
+            requestID: row["request_id"],
+            clientIP: row["client_ip"]
+        )
+    }
+
+    func insert(_ db: Database) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO audit_events (id, organization_id, occurred_at, actor, action, member_id, member_phone,
+                    reason, sessions_ended, revocation_id, request_id, client_ip)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                id, organizationID, occurredAt.millisecondsSince1970, actor, action.rawValue, memberID, memberPhone?.digits,
+                reason, sessionsEnded, revocationID, requestID, clientIP,
+            ]
+        )
+    }
+
+    /// An event for `origin`, with a fresh id.
+    static func make(
+        _ action: AuditAction,
+        organizationID: String,
+        at date: Date,
+        origin: RequestOrigin,
+        member: TeamMember? = nil,
+        reason: String? = nil,
+        sessionsEnded: Int? = nil,
+        revocationID: String? = nil
+    ) -> AuditEvent {
+        AuditEvent(
+            id: SecretToken.identifier(prefix: "evt_"),
+            organizationID: organizationID,
+            occurredAt: date,
+            actor: origin.actor,
+            action: action,
+            memberID: member?.id,
+            memberPhone: member?.phone,
+            reason: reason,
+            sessionsEnded: sessionsEnded,
+            revocationID: revocationID,
+            requestID: origin.requestID,
+            clientIP: origin.clientIP
+        )
+    }
+}
+
+extension TeamMember {
+    func insert(_ db: Database) throws {
+        do {
+            try db.execute(
+                sql: """
+                    INSERT INTO members (id, organization_id, name, phone, email, role_id, created_at, removed_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    id, organizationID, name, phone.digits, email, role.rawValue, createdAt.millisecondsSince1970,
+                    removedAt?.millisecondsSince1970,
+                ]
+            )
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
+            throw TeamGateError.memberExists
+        }
+    }
+}
+
+extension NewAPIKey {
+    func insert(_ db: Database) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO api_keys (id, organization_id, prefix, name, secret_hash, created_at, last_used_at, revoked_at)
+                VALUES (?, ?, ?, ?, ?, ?, NULL, NULL)
+                """,
+            arguments: [key.id, key.organizationID, key.prefix, key.name, secretHash, key.createdAt.millisecondsSince1970]
+        )
+    }
+}

@@ -1,0 +1,166 @@
+import Foundation
+import GRDB
+
+extension SQLiteStore: SessionStore {
+    public func insertSession(_ session: Session, tokenHash: Data, origin: RequestOrigin) async throws {
+        try await writer.write(
+            { db -> LiveSession in
+                // The member is read in the same transaction, so a session is never made for a removed member.
+                guard
+                    let row = try Row.fetchOne(
+                        db,
+                        sql: """
+                            SELECT m.*, o.name AS organization_name FROM members m JOIN organizations o ON o.id = m.organization_id
+                            WHERE m.id = ? AND m.removed_at IS NULL
+                            """,
+                        arguments: [session.memberID]
+                    )
+                else { throw TeamGateError.notATeamMember }
+                let member = TeamMember(row: row)
+                try db.execute(
+                    sql: """
+                        INSERT INTO sessions (id, member_id, organization_id, token_hash, device_name, user_agent, ip_address,
+                            created_at, expires_at, last_seen_at, ended_at, end_reason, revocation_id)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, NULL, NULL)
+                        """,
+                    arguments: [
+                        session.id, session.memberID, member.organizationID, tokenHash, session.deviceName, session.userAgent,
+                        session.ipAddress, session.createdAt.millisecondsSince1970, session.expiresAt.millisecondsSince1970,
+                    ]
+                )
+                try AuditEvent.make(
+                    .memberSignedIn, organizationID: member.organizationID, at: session.createdAt, origin: origin, member: member,
+                    reason: session.deviceName
+                ).insert(db)
+                return LiveSession(
+                    sessionID: session.id, expiresAt: session.expiresAt, member: member, organizationName: row["organization_name"]
+                )
+            },
+            afterCommit: { [index] live in index.insert(tokenHash: tokenHash, live) }
+        )
+    }
+
+    public func liveSession(tokenHash: Data, at date: Date) -> LiveSession? {
+        index.lookup(tokenHash: tokenHash, at: date)
+    }
+
+    public func loadSession(tokenHash: Data, at date: Date) async throws -> SessionLookup {
+        try await writer.write(
+            { db -> SessionLookup in
+                guard
+                    let row = try Row.fetchOne(
+                        db,
+                        sql: """
+                            SELECT s.*, m.removed_at AS member_removed_at, o.name AS organization_name FROM sessions s
+                            JOIN members m ON m.id = s.member_id JOIN organizations o ON o.id = s.organization_id
+                            WHERE s.token_hash = ?
+                            """,
+                        arguments: [tokenHash]
+                    )
+                else { return .unknown }
+                let session = Session(row: row)
+                guard session.isLive(at: date), (row["member_removed_at"] as Int64?) == nil else { return .ended(session) }
+                guard let memberRow = try Row.fetchOne(db, sql: "SELECT * FROM members WHERE id = ?", arguments: [session.memberID])
+                else { return .unknown }
+                return .live(
+                    LiveSession(
+                        sessionID: session.id, expiresAt: session.expiresAt, member: TeamMember(row: memberRow),
+                        organizationName: row["organization_name"]
+                    )
+                )
+            },
+            afterCommit: { [index] lookup in
+                if case .live(let live) = lookup { index.insert(tokenHash: tokenHash, live) }
+            }
+        )
+    }
+
+    public func sessions(memberID: String) async throws -> [Session] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM sessions WHERE member_id = ? ORDER BY created_at, id", arguments: [memberID])
+                .map(Session.init(row:))
+        }
+    }
+
+    /// What the logout transaction found. Refusals are returned, not thrown, so that the key's
+    /// `last_used_at` is committed even when the number is not a member.
+    private enum LogoutOutcome: Sendable {
+        case invalidKey
+        case notAMember
+        case ended(EndedMemberSessions, tokenHashes: [Data])
+    }
+
+    public func endMemberSessions(_ command: EndMemberSessionsCommand) async throws -> EndedMemberSessions {
+        let outcome = try await writer.write(
+            { db -> LogoutOutcome in
+                guard
+                    let keyRow = try Row.fetchOne(db, sql: "SELECT * FROM api_keys WHERE secret_hash = ?", arguments: [command.apiKeySecretHash])
+                else { return .invalidKey }
+                let key = APIKey(row: keyRow)
+                guard !key.isRevoked else { return .invalidKey }
+                let at = command.at.millisecondsSince1970
+                try db.execute(sql: "UPDATE api_keys SET last_used_at = ? WHERE id = ?", arguments: [at, key.id])
+                guard
+                    let memberRow = try Row.fetchOne(
+                        db,
+                        sql: "SELECT * FROM members WHERE organization_id = ? AND phone = ? AND removed_at IS NULL",
+                        arguments: [key.organizationID, command.phone.digits]
+                    )
+                else { return .notAMember }
+                let member = TeamMember(row: memberRow)
+                let hashes = try Data.fetchAll(
+                    db,
+                    sql: """
+                        UPDATE sessions SET ended_at = ?, end_reason = ?, revocation_id = ?
+                        WHERE member_id = ? AND ended_at IS NULL AND expires_at > ?
+                        RETURNING token_hash
+                        """,
+                    arguments: [at, command.reason.rawValue, command.revocationID, member.id, at]
+                )
+                let origin = RequestOrigin(actor: key.actorLabel, requestID: command.requestID, clientIP: command.clientIP)
+                try AuditEvent.make(
+                    .memberLoggedOut, organizationID: key.organizationID, at: command.at, origin: origin, member: member,
+                    reason: command.note, sessionsEnded: hashes.count, revocationID: command.revocationID
+                ).insert(db)
+                let ended = EndedMemberSessions(member: member, sessionsEnded: hashes.count, revocationID: command.revocationID)
+                return .ended(ended, tokenHashes: hashes)
+            },
+            afterCommit: { [index] outcome in
+                if case .ended(_, let hashes) = outcome { index.remove(tokenHashes: hashes) }
+            }
+        )
+        switch outcome {
+        case .invalidKey: throw TeamGateError.invalidAPIKey
+        case .notAMember: throw TeamGateError.notATeamMember
+        case .ended(let ended, _): return ended
+        }
+    }
+
+    public func endSession(tokenHash: Data, reason: SessionEndReason, at date: Date, origin: RequestOrigin) async throws -> Bool {
+        try await writer.write(
+            { db -> Bool in
+                guard
+                    let row = try Row.fetchOne(
+                        db,
+                        sql: """
+                            SELECT m.* FROM sessions s JOIN members m ON m.id = s.member_id
+                            WHERE s.token_hash = ? AND s.ended_at IS NULL
+                            """,
+                        arguments: [tokenHash]
+                    )
+                else { return false }
+                let member = TeamMember(row: row)
+                try db.execute(
+                    sql: "UPDATE sessions SET ended_at = ?, end_reason = ? WHERE token_hash = ?",
+                    arguments: [date.millisecondsSince1970, reason.rawValue, tokenHash]
+                )
+                try AuditEvent.make(.memberSignedOut, organizationID: member.organizationID, at: date, origin: origin, member: member, sessionsEnded: 1)
+                    .insert(db)
+                return true
+            },
+            afterCommit: { [index] ended in
+                if ended { index.remove(tokenHashes: [tokenHash]) }
+            }
+        )
+    }
+}

@@ -1,0 +1,136 @@
+import Foundation
+
+/// Everything TeamGate keeps, one protocol per aggregate. SQLite and PostgreSQL implement all of them
+/// and pass the same conformance suite; services see only these protocols.
+public typealias TeamGateStore = OrganizationStore & APIKeyStore & MemberStore & SessionStore & OTPStore & AuditStore
+
+public protocol OrganizationStore: Sendable {
+    /// Creates the organisation, its owner and its first key in one transaction.
+    func createOrganization(_ organization: Organization, owner: TeamMember, firstKey: NewAPIKey, origin: RequestOrigin) async throws
+    func organizations() async throws -> [Organization]
+    func organization(id: String) async throws -> Organization?
+}
+
+/// A key about to be stored: its record and the hash of its secret.
+public struct NewAPIKey: Sendable {
+    public let key: APIKey
+    public let secretHash: Data
+
+    public init(key: APIKey, secretHash: Data) {
+        self.key = key
+        self.secretHash = secretHash
+    }
+}
+
+public protocol APIKeyStore: Sendable {
+    func insertAPIKey(_ newKey: NewAPIKey, origin: RequestOrigin) async throws
+    func apiKeys(organizationID: String) async throws -> [APIKey]
+    /// The key whose secret hashes to `secretHash`, revoked or not.
+    func apiKey(secretHash: Data) async throws -> APIKey?
+    /// Revokes a key of the organisation by id or prefix; nil when there is none.
+    func revokeAPIKey(idOrPrefix: String, organizationID: String, at date: Date, origin: RequestOrigin) async throws -> APIKey?
+}
+
+public protocol MemberStore: Sendable {
+    /// Adds a member; throws `TeamGateError.memberExists` when the organisation already has the number.
+    func insertMember(_ member: TeamMember, origin: RequestOrigin) async throws
+    func members(organizationID: String) async throws -> [TeamMember]
+    /// Active members with this number, in every organisation.
+    func activeMembers(phone: PhoneNumber) async throws -> [TeamMember]
+}
+
+/// The admin logout, as one durable step: authenticate the key, find the member, end their sessions,
+/// write the audit event, all in one transaction.
+public struct EndMemberSessionsCommand: Sendable {
+    public let apiKeySecretHash: Data
+    public let phone: PhoneNumber
+    public let reason: SessionEndReason
+    public let note: String?
+    public let at: Date
+    public let revocationID: String
+    public let requestID: String?
+    public let clientIP: String?
+
+    public init(
+        apiKeySecretHash: Data,
+        phone: PhoneNumber,
+        reason: SessionEndReason,
+        note: String? = nil,
+        at: Date,
+        revocationID: String,
+        requestID: String?,
+        clientIP: String?
+    ) {
+        self.apiKeySecretHash = apiKeySecretHash
+        self.phone = phone
+        self.reason = reason
+        self.note = note
+        self.at = at
+        self.revocationID = revocationID
+        self.requestID = requestID
+        self.clientIP = clientIP
+    }
+}
+
+public struct EndedMemberSessions: Sendable, Equatable {
+    public let member: TeamMember
+    public let sessionsEnded: Int
+    public let revocationID: String
+}
+
+public enum SessionLookup: Sendable, Equatable {
+    case live(LiveSession)
+    case ended(Session)
+    case unknown
+}
+
+public protocol SessionStore: Sendable {
+    /// Stores a new session; its token works from the moment this returns.
+    func insertSession(_ session: Session, tokenHash: Data, origin: RequestOrigin) async throws
+    /// The live session for a token hash, answered from memory: the check every member request pays.
+    func liveSession(tokenHash: Data, at date: Date) -> LiveSession?
+    /// Reads a token's session from disk, for a token the index does not know: explains a refusal, or
+    /// adopts a live session another process made. Ordered with the writer, so it cannot undo a revocation.
+    func loadSession(tokenHash: Data, at date: Date) async throws -> SessionLookup
+    /// Throws `invalidAPIKey` or `notATeamMember`; otherwise the sessions are ended and on disk when it returns.
+    func endMemberSessions(_ command: EndMemberSessionsCommand) async throws -> EndedMemberSessions
+    /// Ends one session by its token hash (the member signing out); false when it was not live.
+    func endSession(tokenHash: Data, reason: SessionEndReason, at date: Date, origin: RequestOrigin) async throws -> Bool
+    func sessions(memberID: String) async throws -> [Session]
+}
+
+/// A one-time sign-in code as stored: its hash, never the code.
+public struct OTPChallenge: Sendable, Equatable {
+    public let id: String
+    public let phone: PhoneNumber
+    public let codeHash: Data
+    public let createdAt: Date
+    public let expiresAt: Date
+
+    public init(id: String, phone: PhoneNumber, codeHash: Data, createdAt: Date, expiresAt: Date) {
+        self.id = id
+        self.phone = phone
+        self.codeHash = codeHash
+        self.createdAt = createdAt
+        self.expiresAt = expiresAt
+    }
+}
+
+public enum OTPVerification: Sendable, Equatable {
+    case accepted
+    /// Wrong, expired, used up or never sent; the failed try is recorded.
+    case rejected
+}
+
+public protocol OTPStore: Sendable {
+    func insertOTPChallenge(_ challenge: OTPChallenge) async throws
+    /// When codes were sent to this number since `date`, oldest first (for the send limit).
+    func otpSendTimes(phone: PhoneNumber, since date: Date) async throws -> [Date]
+    /// Checks `codeHash` against the number's newest open code. A wrong code uses up one of
+    /// `maxAttempts` tries; a right one is consumed only when `consume` is true.
+    func verifyOTP(phone: PhoneNumber, codeHash: Data, at date: Date, maxAttempts: Int, consume: Bool) async throws -> OTPVerification
+}
+
+public protocol AuditStore: Sendable {
+    func auditEvents(organizationID: String, limit: Int) async throws -> [AuditEvent]
+}

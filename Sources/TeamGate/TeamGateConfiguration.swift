@@ -1,0 +1,109 @@
+import Configuration
+import Foundation
+import Logging
+
+/// Every setting of the server, with its default. Read from command-line flags first, then
+/// `TEAMGATE_*` environment variables (the key in upper snake case: `otpSender` → `TEAMGATE_OTP_SENDER`).
+/// The README's configuration table lists the same keys.
+public struct TeamGateConfiguration: Sendable {
+    /// Where sign-in codes go.
+    public enum OTPSenderSetting: Sendable, Equatable {
+        /// Printed to the server log: local use only.
+        case log
+        /// POSTed as JSON to a gateway.
+        case webhook(URL)
+    }
+
+    public var host = "127.0.0.1"
+    public var port = 8080
+    /// A SQLite file path.
+    public var database = "./teamgate.sqlite"
+    /// Required unless `demo` is on, which defaults it to `.log`.
+    public var otpSender: OTPSenderSetting?
+    public var otpWebhookSecret: String?
+    public var bodyLimit = 64 * 1024
+    public var sessionLifetimeHours = 720
+    public var logLevel: Logger.Level = .info
+    public var demo = false
+
+    public init() {}
+
+    /// The keys, as they appear after `teamgate.` in the reader and after `TEAMGATE_` in the environment.
+    public static let keys = [
+        "host", "port", "database", "otpSender", "otpWebhookSecret", "bodyLimit", "sessionLifetimeHours", "logLevel", "demo",
+    ]
+
+    /// Reads every key under `teamgate`; all problems are reported at once.
+    public init(reader: ConfigReader) throws(ConfigurationError) {
+        let config = reader.scoped(to: "teamgate")
+        var problems: [String] = []
+        host = config.string(forKey: "host", default: host)
+        port = config.int(forKey: "port", default: port)
+        if !(0...65535).contains(port) { problems.append("port must be 0–65535 (TEAMGATE_PORT / --port)") }
+        database = config.string(forKey: "database", default: database)
+        if database.hasPrefix("postgres://") || database.hasPrefix("postgresql://") {
+            problems.append("database: PostgreSQL is not supported by this build yet; use a SQLite file path")
+        }
+        demo = config.bool(forKey: "demo", default: demo)
+        otpWebhookSecret = config.string(forKey: "otpWebhookSecret", isSecret: true)
+        switch config.string(forKey: "otpSender") {
+        case .none:
+            if demo {
+                otpSender = .log
+            } else {
+                problems.append("otpSender is required: --otp-sender log (local use) or --otp-sender webhook:URL (TEAMGATE_OTP_SENDER)")
+            }
+        case "log":
+            otpSender = .log
+        case let value? where value.hasPrefix("webhook:"):
+            if let url = URL(string: String(value.dropFirst("webhook:".count))), ["http", "https"].contains(url.scheme ?? "") {
+                otpSender = .webhook(url)
+            } else {
+                problems.append("otpSender webhook:URL needs an http(s) URL")
+            }
+        case let value?:
+            problems.append("otpSender must be log or webhook:URL, not \(value)")
+        }
+        bodyLimit = config.int(forKey: "bodyLimit", default: bodyLimit)
+        if bodyLimit < 1024 { problems.append("bodyLimit must be at least 1024 bytes") }
+        sessionLifetimeHours = config.int(forKey: "sessionLifetimeHours", default: sessionLifetimeHours)
+        if sessionLifetimeHours < 1 { problems.append("sessionLifetimeHours must be at least 1") }
+        let level = config.string(forKey: "logLevel", default: logLevel.rawValue)
+        if let parsed = Logger.Level(rawValue: level) {
+            logLevel = parsed
+        } else {
+            problems.append("logLevel must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        guard problems.isEmpty else { throw ConfigurationError(problems: problems) }
+    }
+
+    /// Flags given on the command line (by key, as text), as a provider that comes before the environment.
+    public static func reader(flags: [String: String], environment: [String: String] = ProcessInfo.processInfo.environment)
+        -> ConfigReader
+    {
+        let values = Dictionary(
+            uniqueKeysWithValues: flags.map { key, text -> (AbsoluteConfigKey, ConfigValue) in
+                let content: ConfigContent =
+                    switch key {
+                    case "port", "bodyLimit", "sessionLifetimeHours": Int(text).map(ConfigContent.int) ?? .string(text)
+                    case "demo": .bool(text == "true")
+                    default: .string(text)
+                    }
+                return (AbsoluteConfigKey(["teamgate", key]), ConfigValue(content, isSecret: key == "otpWebhookSecret"))
+            }
+        )
+        return ConfigReader(providers: [
+            InMemoryProvider(name: "flags", values: values),
+            EnvironmentVariablesProvider(environmentVariables: environment, secretsSpecifier: .specific(["TEAMGATE_OTP_WEBHOOK_SECRET"])),
+        ])
+    }
+}
+
+/// The settings that are missing or wrong; the server does not start with any.
+public struct ConfigurationError: Error, CustomStringConvertible {
+    public let problems: [String]
+
+    public var description: String {
+        "TeamGate cannot start:\n" + problems.map { "  - \($0)" }.joined(separator: "\n")
+    }
+}

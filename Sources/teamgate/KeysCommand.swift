@@ -1,0 +1,75 @@
+import ArgumentParser
+import Foundation
+import TeamGate
+
+struct KeysCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "keys", abstract: "An organisation's public API keys.", subcommands: [Create.self, List.self, Revoke.self])
+
+    struct KeyOutput: Encodable {
+        let id: String
+        let prefix: String
+        let name: String
+        let createdAt: Date
+        let lastUsedAt: Date?
+        let revokedAt: Date?
+        var apiKey: String?
+
+        init(_ key: APIKey, secret: String? = nil) {
+            id = key.id
+            prefix = key.prefix
+            name = key.name
+            createdAt = key.createdAt
+            lastUsedAt = key.lastUsedAt
+            revokedAt = key.revokedAt
+            apiKey = secret
+        }
+    }
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Make a key; its secret is printed once.")
+        @OptionGroup var options: StoreOptions
+        @Option(help: "Organisation id (optional when there is one).") var org: String?
+        @Option(help: "A name to tell the key apart.") var name = "api key"
+
+        func run() async throws {
+            let services = try options.openServices()
+            let issued = try await services.directory.createAPIKey(
+                organizationID: try await options.organizationID(org, in: services), name: name)
+            if options.json { return try options.printJSON(KeyOutput(issued.key, secret: issued.secret)) }
+            print("API key \(issued.key.id) (shown once, do not share it publicly): \(issued.secret)")
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List keys by prefix.")
+        @OptionGroup var options: StoreOptions
+        @Option(help: "Organisation id (optional when there is one).") var org: String?
+
+        func run() async throws {
+            let services = try options.openServices()
+            let keys = try await services.directory.apiKeys(organizationID: try await options.organizationID(org, in: services))
+            if options.json { return try options.printJSON(keys.map { KeyOutput($0) }) }
+            for key in keys {
+                let state = key.revokedAt.map { "revoked \($0.formatted(.iso8601))" } ?? "active"
+                let used = key.lastUsedAt.map { "last used \($0.formatted(.iso8601))" } ?? "never used"
+                print("\(key.id)  \(key.prefix)…  \(key.name)  \(state), \(used)")
+            }
+        }
+    }
+
+    struct Revoke: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Revoke a key by id or prefix.")
+        @OptionGroup var options: StoreOptions
+        @Option(help: "Organisation id (optional when there is one).") var org: String?
+        @Argument(help: "The key's id (kid_…) or prefix (key_…).") var key: String
+
+        func run() async throws {
+            let services = try options.openServices()
+            let revoked = try await services.directory.revokeAPIKey(
+                organizationID: try await options.organizationID(org, in: services), idOrPrefix: key)
+            if options.json { return try options.printJSON(KeyOutput(revoked)) }
+            print("Revoked \(revoked.id) (\(revoked.prefix)…)")
+        }
+    }
+}

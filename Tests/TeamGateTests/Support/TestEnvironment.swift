@@ -1,0 +1,139 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import NIOCore
+import Synchronization
+import Testing
+
+@testable import TeamGate
+
+/// A clock the test moves by hand.
+final class TestClock: Sendable {
+    private let current: Mutex<Date>
+
+    init(_ start: Date = Date()) {
+        current = Mutex(start)
+    }
+
+    var wallClock: WallClock { WallClock { self.now } }
+    var now: Date { current.withLock { $0 } }
+
+    func advance(by seconds: TimeInterval) {
+        current.withLock { $0 = $0.addingTimeInterval(seconds) }
+    }
+}
+
+/// A real SQLite file in a fresh folder, services over it, and codes captured in an outbox
+/// instead of an SMS gateway.
+struct TestEnvironment {
+    let folder: URL
+    let outbox = OTPOutbox()
+    let clock = TestClock()
+    var configuration = TeamGateConfiguration()
+
+    init() throws {
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("teamgate-tests-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        configuration.database = folder.appendingPathComponent("teamgate.sqlite").path
+        configuration.port = 0
+        configuration.otpSender = .log
+    }
+
+    static var logger: Logger {
+        var logger = Logger(label: "teamgate-tests")
+        logger.logLevel = .warning
+        return logger
+    }
+
+    /// Opens the database (again, for a restart) and returns fresh services over it.
+    func openServices() throws -> TeamGateServices {
+        try TeamGateServices.open(configuration, logger: Self.logger, otpSender: outbox, clock: clock.wallClock)
+    }
+
+    func application(_ services: TeamGateServices) -> some ApplicationProtocol {
+        buildApplication(configuration: configuration, services: services, logger: Self.logger)
+    }
+
+    /// Runs `test` against a live server on a free port.
+    func withLiveServer<Value: Sendable>(
+        _ services: TeamGateServices,
+        _ test: @Sendable (any TestClientProtocol) async throws -> Value
+    ) async throws -> Value {
+        try await application(services).test(.live, test)
+    }
+}
+
+/// An organisation with an owner and two members, each signed in on some devices.
+struct SeededTeam: Sendable {
+    let organization: Organization
+    let apiKey: String
+    let owner: TeamMember
+    let meera: TeamMember
+    let rohan: TeamMember
+    let meeraTokens: [String]
+    let rohanTokens: [String]
+
+    static func make(_ services: TeamGateServices, name: String = "Acme Support", phoneSuffix: String = "1") async throws -> SeededTeam {
+        let created = try await services.directory.createOrganization(
+            name: name, ownerName: "Asha Rao", ownerPhone: try PhoneNumber(parsing: "+91 93000 0000\(phoneSuffix)"))
+        let meera = try await services.directory.addMember(
+            organizationID: created.organization.id, name: "Meera Iyer", phone: try PhoneNumber(parsing: "+91 93111 1111\(phoneSuffix)"))
+        let rohan = try await services.directory.addMember(
+            organizationID: created.organization.id, name: "Rohan Das", phone: try PhoneNumber(parsing: "+91 93222 2222\(phoneSuffix)"),
+            role: .teamMemberAssignedChats)
+        var meeraTokens: [String] = []
+        for device in ["iPhone", "Front-desk tablet"] {
+            meeraTokens.append(try await services.signIn.openSession(for: meera, deviceName: device))
+        }
+        let rohanTokens = [try await services.signIn.openSession(for: rohan, deviceName: "Galaxy")]
+        return SeededTeam(
+            organization: created.organization, apiKey: created.key.secret, owner: created.owner, meera: meera, rohan: rohan,
+            meeraTokens: meeraTokens, rohanTokens: rohanTokens)
+    }
+}
+
+extension TestClientProtocol {
+    /// POSTs a raw body (JSON unless `contentType` says otherwise).
+    func post(
+        _ uri: String,
+        body: String,
+        headers: HTTPFields = [:],
+        contentType: String? = "application/json"
+    ) async throws -> TestResponse {
+        var headers = headers
+        if let contentType { headers[.contentType] = contentType }
+        return try await execute(uri: uri, method: .post, headers: headers, body: ByteBuffer(string: body))
+    }
+
+    func get(_ uri: String, bearer token: String? = nil) async throws -> TestResponse {
+        var headers: HTTPFields = [:]
+        if let token { headers[.authorization] = "Bearer \(token)" }
+        return try await execute(uri: uri, method: .get, headers: headers)
+    }
+
+    /// `POST /team-member/logout` with the key in `x-public-key`, as the seed shows.
+    func logout(phone: String, key: String?) async throws -> TestResponse {
+        var headers: HTTPFields = [:]
+        if let key { headers[HTTPField.Name("x-public-key")!] = key }
+        return try await post("/team-member/logout", body: #"{"userPhoneNumber": "\#(phone)"}"#, headers: headers)
+    }
+}
+
+extension TestResponse {
+    var text: String { String(buffer: body) }
+
+    /// The body as a JSON object.
+    var json: [String: Any] {
+        (try? JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any]) ?? [:]
+    }
+}
+
+/// Compares two JSON documents by value, ignoring key order and whitespace.
+func sameJSON(_ actual: TestResponse, _ expected: String) -> Bool {
+    guard let left = try? JSONSerialization.jsonObject(with: Data(buffer: actual.body)),
+        let right = try? JSONSerialization.jsonObject(with: Data(expected.utf8))
+    else { return false }
+    return NSDictionary(dictionary: ["v": left]).isEqual(to: ["v": right])
+}
