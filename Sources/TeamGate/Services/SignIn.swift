@@ -39,8 +39,9 @@ public struct SignIn: Sendable {
         let now = clock.now()
         let sends = try await store.otpSendTimes(phone: phone, since: now.addingTimeInterval(-policy.sendWindow))
         if sends.count >= policy.maxSendsPerWindow, let oldest = sends.first {
-            let retryAfter = oldest.addingTimeInterval(policy.sendWindow).timeIntervalSince(now)
-            throw TeamGateError.tooManyCodeRequests(retryAfterSeconds: max(1, Int(retryAfter.rounded(.up))))
+            // Stored times are whole milliseconds: compare at that precision so a full window reads as 900, not 901.
+            let retryAfterMilliseconds = (oldest.addingTimeInterval(policy.sendWindow).timeIntervalSince(now) * 1000).rounded()
+            throw TeamGateError.tooManyCodeRequests(retryAfterSeconds: max(1, Int((retryAfterMilliseconds / 1000).rounded(.up))))
         }
         guard try await !store.activeMembers(phone: phone).isEmpty else { return }
         let code = SecretToken.oneTimeCode()

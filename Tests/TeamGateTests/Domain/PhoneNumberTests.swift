@@ -7,10 +7,10 @@ struct PhoneNumberTests {
     @Test(
         "accepts the ways people write numbers and keeps only the digits",
         arguments: [
-            ("+91 93XX-XXXXXX".replacingOccurrences(of: "X", with: "5"), "919355555555"),
+            ("+91 9355-555555", "919355555555"),
             ("919999999999", "919999999999"),
             ("(+1) 415 555 0100", "14155550100"),
-            ("+44 (0)20 7946.0958".replacingOccurrences(of: "(0)", with: ""), "442079460958"),
+            ("+44 20 7946.0958", "442079460958"),
             ("+1234567", "1234567"),
             ("123456789012345", "123456789012345"),
             ("  +91-93000-00001 ", "919300000001"),
