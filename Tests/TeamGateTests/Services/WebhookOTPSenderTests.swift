@@ -1,0 +1,54 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import NIOCore
+import Synchronization
+import Testing
+
+@testable import TeamGate
+
+@Suite("Code delivery by webhook")
+struct WebhookOTPSenderTests {
+    @Test("the code is POSTed as JSON to the gateway, HMAC-signed, and a refusing gateway is 503 to the member")
+    func postsSignedJSON() async throws {
+        // setup: a real gateway on a free port that records what it receives
+        let received = Mutex<[(body: Data, signature: String?)]>([])
+        let refuse = Mutex(false)
+        let gatewayRouter = Router()
+        gatewayRouter.post("/otp") { request, _ -> Response in
+            let body = try await request.body.collect(upTo: 10_000)
+            received.withLock { $0.append((Data(body.readableBytesView), request.headers[HTTPField.Name("X-TeamGate-Signature")!])) }
+            return Response(status: refuse.withLock { $0 } ? .badGateway : .noContent)
+        }
+        let gateway = Application(router: gatewayRouter, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: TestEnvironment.logger)
+        try await gateway.test(.live) { gatewayClient in
+            let port = try #require(gatewayClient.port)
+            var environment = try TestEnvironment()
+            environment.configuration.otpSender = .webhook(URL(string: "http://127.0.0.1:\(port)/otp")!)
+            environment.configuration.otpWebhookSecret = "gateway-secret"
+            let services = try TeamGateServices.open(environment.configuration, logger: TestEnvironment.logger, clock: environment.clock.wallClock)
+            let team = try await SeededTeam.make(services)
+            try await environment.withLiveServer(services) { client in
+                // act
+                let response = try await client.post("/auth/otp", body: #"{"phoneNumber":"+919322222221"}"#)
+                // check
+                #expect(response.status == .accepted)
+                let delivery = try #require(received.withLock { $0.first })
+                let message = try JSONSerialization.jsonObject(with: delivery.body) as? [String: Any]
+                #expect(message?["phoneNumber"] as? String == team.rohan.phone.e164)
+                let code = try #require(message?["code"] as? String)
+                #expect(code.count == 6)
+                #expect(message?["expiresAt"] is String)
+                #expect(delivery.signature == "sha256=" + WebhookSignature.hex(body: delivery.body, secret: "gateway-secret"))
+                let login = try await client.post("/auth/login", body: MemberRouteTests.loginBody("+919322222221", code))
+                #expect(login.status == .created)
+
+                refuse.withLock { $0 = true }
+                let refused = try await client.post("/auth/otp", body: #"{"phoneNumber":"+919322222221"}"#)
+                #expect(refused.status == .serviceUnavailable)
+            }
+        }
+    }
+}
