@@ -38,14 +38,15 @@ public struct TeamGateServices: Sendable {
     }
 }
 
-/// Every route of the server, behind the error mapping.
-public func buildRouter(services: TeamGateServices, configuration: TeamGateConfiguration) -> Router<TeamGateRequestContext> {
+/// Every route of the server, behind the error mapping. Throws when the library's resources are missing.
+public func buildRouter(services: TeamGateServices, configuration: TeamGateConfiguration) throws -> Router<TeamGateRequestContext> {
     let router = Router(context: TeamGateRequestContext.self)
     let routes = RouteTable()
     router.add(middleware: ErrorMiddleware(routes: routes))
     SystemController().register(on: router, routes: routes)
     LogoutController(logout: services.logout, bodyLimit: configuration.bodyLimit).register(on: router, routes: routes)
     MemberController(signIn: services.signIn, bodyLimit: configuration.bodyLimit).register(on: router, routes: routes)
+    try DocsController().register(on: router, routes: routes)
     return router
 }
 
@@ -55,9 +56,9 @@ public func buildApplication(
     services: TeamGateServices,
     logger: Logger,
     onServerRunning: @escaping @Sendable (_ port: Int) async -> Void = { _ in }
-) -> some ApplicationProtocol {
+) throws -> some ApplicationProtocol {
     Application(
-        router: buildRouter(services: services, configuration: configuration),
+        router: try buildRouter(services: services, configuration: configuration),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "TeamGate"),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: logger

@@ -39,7 +39,7 @@ struct ServeCommand: AsyncParsableCommand {
         logger.logLevel = configuration.logLevel
         let services = try TeamGateServices.open(configuration, logger: logger)
         let summary = configuration.demo ? try await Demo.prepare(services) : nil
-        let app = buildApplication(configuration: configuration, services: services, logger: logger) { port in
+        let app = try buildApplication(configuration: configuration, services: services, logger: logger) { port in
             let base = "http://\(configuration.host):\(port)"
             if let summary { DemoBanner.print(summary, baseURL: base) } else { FileHandle.standardOutput.write(Data("TeamGate listening on \(base)\n".utf8)) }
         }
@@ -57,6 +57,8 @@ enum DemoBanner {
             "Organisation: \(summary.organization.name) (\(summary.organization.id))",
             "API key (Settings → Developer Documentation; shown once, do not share it publicly):",
             "  \(summary.key.secret)",
+            "",
+            "API reference with Try It: \(baseURL)/docs/reference/logout-team-member",
             "",
             "Team members, signed in:",
         ]

@@ -9,10 +9,13 @@ public struct PhoneNumber: Hashable, Sendable, CustomStringConvertible {
 
     public static let minimumDigits = 7
     public static let maximumDigits = 15
+    /// Longest text accepted, separators included: a bound for what a request can make us scan.
+    public static let maximumLength = 40
 
     /// Parses a typed number. Separators people use (space, `-`, `.`, brackets) are dropped; a single `+`
     /// may come before the first digit. Anything else (letters, control or direction marks) is refused.
     public init(parsing text: String) throws(PhoneNumberError) {
+        guard text.unicodeScalars.count <= Self.maximumLength else { throw .tooLong }
         var digits = ""
         var sawPlus = false
         for scalar in text.unicodeScalars {

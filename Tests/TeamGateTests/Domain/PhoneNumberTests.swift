@@ -36,6 +36,7 @@ struct PhoneNumberTests {
             ("++919300000001", .malformed),
             ("123456", .tooShort),
             ("1234567890123456", .tooLong),
+            ("+91 " + String(repeating: " ", count: 40) + "9300000001", .tooLong),
             ("0919300000001", .invalidCountryCode),
             ("+0 415 555 0100", .invalidCountryCode),
         ]

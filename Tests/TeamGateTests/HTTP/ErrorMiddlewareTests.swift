@@ -15,7 +15,7 @@ struct ErrorMiddlewareTests {
     func internalError() async throws {
         let environment = try TestEnvironment()
         let services = try environment.openServices()
-        let router = buildRouter(services: services, configuration: environment.configuration)
+        let router = try buildRouter(services: services, configuration: environment.configuration)
         router.get("/explode") { _, _ -> Response in throw DatabaseExploded() }
         let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: TestEnvironment.logger)
         try await app.test(.live) { client in

@@ -52,8 +52,8 @@ struct TestEnvironment {
         try TeamGateServices.open(configuration, logger: Self.logger, otpSender: outbox, clock: clock.wallClock)
     }
 
-    func application(_ services: TeamGateServices) -> some ApplicationProtocol {
-        buildApplication(configuration: configuration, services: services, logger: Self.logger)
+    func application(_ services: TeamGateServices) throws -> some ApplicationProtocol {
+        try buildApplication(configuration: configuration, services: services, logger: Self.logger)
     }
 
     /// Runs `test` against a live server on a free port.

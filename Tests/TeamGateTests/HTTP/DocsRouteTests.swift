@@ -1,0 +1,46 @@
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import Testing
+
+@testable import TeamGate
+
+@Suite("The contract and the reference page")
+struct DocsRouteTests {
+    @Test("/openapi.json lists every operation the server has, with the logout call's four statuses")
+    func openAPIDocument() async throws {
+        let environment = try TestEnvironment()
+        let services = try environment.openServices()
+        try await environment.withLiveServer(services) { client in
+            let response = try await client.get("/openapi.json")
+            #expect(response.status == .ok)
+            let paths = try #require(response.json["paths"] as? [String: [String: Any]])
+            #expect(Set(paths.keys) == ["/team-member/logout", "/auth/otp", "/auth/login", "/me", "/auth/logout", "/health"])
+            let logout = try #require(paths["/team-member/logout"]?["post"] as? [String: Any])
+            #expect(logout["operationId"] as? String == "logout-team-member")
+            let statuses = Set((logout["responses"] as? [String: Any] ?? [:]).keys)
+            #expect(statuses.isSuperset(of: ["201", "400", "401", "422"]))
+        }
+    }
+
+    @Test("the page is served for /docs and each operation, self-contained, and 404 for an unknown operation")
+    func page() async throws {
+        let environment = try TestEnvironment()
+        let services = try environment.openServices()
+        try await environment.withLiveServer(services) { client in
+            for uri in ["/docs", "/docs/reference/logout-team-member"] {
+                let response = try await client.get(uri)
+                #expect(response.status == .ok)
+                #expect(response.headers[.contentType] == "text/html; charset=utf-8")
+                #expect(response.headers[.contentSecurityPolicy]?.contains("default-src 'self'") == true)
+                #expect(response.text.contains("Try It"))
+                #expect(!response.text.contains("https://"))
+            }
+            #expect(try await client.get("/docs/reference/no-such-operation").status == .notFound)
+            let script = try await client.get("/docs/assets/reference.js")
+            #expect(script.status == .ok)
+            #expect(script.headers[.contentType] == "text/javascript; charset=utf-8")
+            #expect(try await client.get("/docs/assets/../../openapi.json").status == .notFound)
+        }
+    }
+}
