@@ -8,12 +8,22 @@ public struct TeamGateServices: Sendable {
     public let directory: TeamDirectory
     public let logout: Logout
     public let signIn: SignIn
+    public let webhooks: Webhooks
+    public let clock: WallClock
 
-    public init(store: any TeamGateStore, otpSender: any OTPSender, clock: WallClock = .system, policy: SignIn.Policy = SignIn.Policy()) {
+    public init(
+        store: any TeamGateStore,
+        otpSender: any OTPSender,
+        clock: WallClock = .system,
+        policy: SignIn.Policy = SignIn.Policy(),
+        webhookAllowedHosts: Set<String>? = nil
+    ) {
         self.store = store
+        self.clock = clock
         self.directory = TeamDirectory(store: store, clock: clock)
         self.logout = Logout(store: store, clock: clock)
         self.signIn = SignIn(store: store, sender: otpSender, clock: clock, policy: policy)
+        self.webhooks = Webhooks(store: store, clock: clock, allowedHosts: webhookAllowedHosts)
     }
 
     /// Opens the configured database and code sender. `otpSender` replaces the configured one (embedding, tests).
@@ -34,7 +44,8 @@ public struct TeamGateServices: Sendable {
             }()
         var policy = SignIn.Policy()
         policy.sessionLifetime = TimeInterval(configuration.sessionLifetimeHours) * 3600
-        return TeamGateServices(store: store, otpSender: sender, clock: clock, policy: policy)
+        return TeamGateServices(
+            store: store, otpSender: sender, clock: clock, policy: policy, webhookAllowedHosts: configuration.webhookAllowedHosts)
     }
 }
 
@@ -44,8 +55,13 @@ public func buildRouter(services: TeamGateServices, configuration: TeamGateConfi
     let routes = RouteTable()
     router.add(middleware: ErrorMiddleware(routes: routes))
     SystemController().register(on: router, routes: routes)
-    LogoutController(logout: services.logout, bodyLimit: configuration.bodyLimit).register(on: router, routes: routes)
+    let gate = AdminGate(logout: services.logout, store: services.store, clock: services.clock, bodyLimit: configuration.bodyLimit)
+    LogoutController(logout: services.logout, gate: gate, bodyLimit: configuration.bodyLimit).register(on: router, routes: routes)
     MemberController(signIn: services.signIn, bodyLimit: configuration.bodyLimit).register(on: router, routes: routes)
+    TeamController(directory: services.directory, gate: gate).register(on: router, routes: routes)
+    SessionsController(directory: services.directory, logout: services.logout, gate: gate).register(on: router, routes: routes)
+    AuditController(directory: services.directory, gate: gate).register(on: router, routes: routes)
+    WebhooksController(webhooks: services.webhooks, gate: gate).register(on: router, routes: routes)
     try DocsController().register(on: router, routes: routes)
     return router
 }
@@ -60,6 +76,10 @@ public func buildApplication(
     Application(
         router: try buildRouter(services: services, configuration: configuration),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "TeamGate"),
+        services: [
+            WebhookDispatcher(
+                store: services.store, clock: services.clock, logger: logger, retryBase: configuration.webhookRetrySeconds)
+        ],
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: logger
     )

@@ -25,12 +25,17 @@ public struct TeamGateConfiguration: Sendable {
     public var sessionLifetimeHours = 720
     public var logLevel: Logger.Level = .info
     public var demo = false
+    /// Hosts webhooks may point at; nil allows any.
+    public var webhookAllowedHosts: Set<String>?
+    /// Seconds before a failed webhook delivery's first retry; each later wait doubles.
+    public var webhookRetrySeconds: Double = 2
 
     public init() {}
 
     /// The keys, as they appear after `teamgate.` in the reader and after `TEAMGATE_` in the environment.
     public static let keys = [
-        "host", "port", "database", "otpSender", "otpWebhookSecret", "bodyLimit", "sessionLifetimeHours", "logLevel", "demo",
+        "host", "port", "database", "otpSender", "otpWebhookSecret", "bodyLimit", "sessionLifetimeHours", "logLevel", "demo", "webhookAllowedHosts",
+        "webhookRetrySeconds",
     ]
 
     /// Reads every key under `teamgate`; all problems are reported at once.
@@ -74,6 +79,11 @@ public struct TeamGateConfiguration: Sendable {
         } else {
             problems.append("logLevel must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
         }
+        if let hosts = config.string(forKey: "webhookAllowedHosts") {
+            webhookAllowedHosts = Set(hosts.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }.filter { !$0.isEmpty })
+        }
+        webhookRetrySeconds = config.double(forKey: "webhookRetrySeconds", default: webhookRetrySeconds)
+        if webhookRetrySeconds <= 0 { problems.append("webhookRetrySeconds must be positive") }
         guard problems.isEmpty else { throw ConfigurationError(problems: problems) }
     }
 
@@ -87,6 +97,7 @@ public struct TeamGateConfiguration: Sendable {
                     switch key {
                     case "port", "bodyLimit", "sessionLifetimeHours": Int(text).map(ConfigContent.int) ?? .string(text)
                     case "demo": .bool(text == "true")
+                    case "webhookRetrySeconds": Double(text).map(ConfigContent.double) ?? .string(text)
                     default: .string(text)
                     }
                 return (AbsoluteConfigKey(["teamgate", key]), ConfigValue(content, isSecret: key == "otpWebhookSecret"))

@@ -15,6 +15,10 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Largest request body in bytes (TEAMGATE_BODY_LIMIT, default 65536).") var bodyLimit: Int?
     @Option(help: "Session lifetime in hours (TEAMGATE_SESSION_LIFETIME_HOURS, default 720).") var sessionLifetimeHours: Int?
     @Option(help: "trace, debug, info, notice, warning, error, critical (TEAMGATE_LOG_LEVEL).") var logLevel: String?
+    @Option(help: "Comma-separated hosts webhooks may point at; any when unset (TEAMGATE_WEBHOOK_ALLOWED_HOSTS).")
+    var webhookAllowedHosts: String?
+    @Option(help: "Seconds before a failed webhook delivery's first retry, doubling after (TEAMGATE_WEBHOOK_RETRY_SECONDS, default 2).")
+    var webhookRetrySeconds: Double?
     @Flag(help: "Create a demo organisation with signed-in members and print a key and a cURL (TEAMGATE_DEMO).") var demo = false
 
     func run() async throws {
@@ -27,6 +31,8 @@ struct ServeCommand: AsyncParsableCommand {
         flags["bodyLimit"] = bodyLimit.map(String.init)
         flags["sessionLifetimeHours"] = sessionLifetimeHours.map(String.init)
         flags["logLevel"] = logLevel
+        flags["webhookAllowedHosts"] = webhookAllowedHosts
+        flags["webhookRetrySeconds"] = webhookRetrySeconds.map { String($0) }
         if demo { flags["demo"] = "true" }
         let configuration: TeamGateConfiguration
         do {

@@ -15,6 +15,8 @@ public struct AuditEvent: Sendable, Equatable {
     public let revocationID: String?
     public let requestID: String?
     public let clientIP: String?
+    /// Where the event stands in its organisation's log (newer is larger); the audit API's cursor.
+    public var position: Int64?
 
     public init(
         id: String,
@@ -53,6 +55,14 @@ public enum AuditAction: String, Sendable, Codable, CaseIterable {
     case memberSignedOut = "member.signed_out"
     case apiKeyCreated = "api_key.created"
     case apiKeyRevoked = "api_key.revoked"
+    case memberRemoved = "member.removed"
+    case memberRoleChanged = "member.role_changed"
+    case memberLocked = "member.locked"
+    case memberUnlocked = "member.unlocked"
+    case sessionEnded = "session.ended"
+    case teamLoggedOut = "team.logged_out"
+    case webhookCreated = "webhook.created"
+    case webhookDeleted = "webhook.deleted"
 }
 
 /// Who asked for a change, and from where: written into the audit with it.

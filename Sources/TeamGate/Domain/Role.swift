@@ -25,6 +25,16 @@ public enum Role: Int, CaseIterable, Sendable, Codable {
         }
     }
 
+    /// What the role may do, as `GET /roles` lists it.
+    public var permissions: [String] {
+        switch self {
+        case .owner: ["chats.read.all", "chats.reply", "team.manage", "sessions.manage", "api_keys.manage", "billing.manage"]
+        case .teamLead: ["chats.read.all", "chats.reply", "team.manage", "sessions.manage"]
+        case .teamMemberAllChats: ["chats.read.all", "chats.reply"]
+        case .teamMemberAssignedChats: ["chats.read.assigned", "chats.reply"]
+        }
+    }
+
     /// Finds a role by its id or its name, ignoring case and spacing of the name.
     public init?(nameOrID text: String) {
         if let id = Int(text), let role = Role(rawValue: id) {

@@ -22,4 +22,12 @@ public enum TeamGateError: Error, Equatable, Sendable {
     case memberExists
     /// An organisation, key or member named by id does not exist.
     case notFound(String)
+    /// The member is locked out until the date.
+    case memberLocked(until: Date)
+    /// A rule of the team forbids the change; the text says which (e.g. the owner cannot be removed).
+    case unprocessable(String)
+    /// The Idempotency-Key was used before with a different request.
+    case idempotencyKeyReused
+    /// A request with the same Idempotency-Key is still being handled.
+    case idempotencyKeyInFlight
 }

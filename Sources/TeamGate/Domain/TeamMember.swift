@@ -11,6 +11,10 @@ public struct TeamMember: Sendable, Equatable {
     public let createdAt: Date
     /// Set when the member was taken off the team; a removed member can never sign in again.
     public var removedAt: Date?
+    /// Whom the member reports to, by member id (DoubleTick's reporting manager).
+    public var reportingManagerID: String?
+    /// Until when the member may not ask for codes or sign in (a temporary lockout).
+    public var lockedUntil: Date?
 
     public init(
         id: String,
@@ -20,7 +24,9 @@ public struct TeamMember: Sendable, Equatable {
         email: String? = nil,
         role: Role,
         createdAt: Date,
-        removedAt: Date? = nil
+        removedAt: Date? = nil,
+        reportingManagerID: String? = nil,
+        lockedUntil: Date? = nil
     ) {
         self.id = id
         self.organizationID = organizationID
@@ -30,8 +36,15 @@ public struct TeamMember: Sendable, Equatable {
         self.role = role
         self.createdAt = createdAt
         self.removedAt = removedAt
+        self.reportingManagerID = reportingManagerID
+        self.lockedUntil = lockedUntil
     }
 
     public var isOwner: Bool { role == .owner }
     public var isActive: Bool { removedAt == nil }
+
+    /// Whether a lockout is in force at `date`.
+    public func isLocked(at date: Date) -> Bool {
+        lockedUntil.map { $0 > date } ?? false
+    }
 }

@@ -99,6 +99,15 @@ extension APIError {
             self.init(.conflict, "A member with this phone number is already on the team")
         case .notFound(let what):
             self.init(.notFound, "Not found: \(what)")
+        case .memberLocked(let until):
+            let time = until.formatted(.iso8601)
+            self.init(HTTPResponse.Status(code: 423, reasonPhrase: "Locked"), "This member is locked out until \(time). An admin can unlock them sooner.", extra: ["lockedUntil": time])
+        case .unprocessable(let message):
+            self.init(.unprocessableContent, message)
+        case .idempotencyKeyReused:
+            self.init(.unprocessableContent, "This Idempotency-Key was already used with a different request.")
+        case .idempotencyKeyInFlight:
+            self.init(.conflict, "A request with this Idempotency-Key is still being handled; retry shortly.")
         }
     }
 }

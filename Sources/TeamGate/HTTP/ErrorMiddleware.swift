@@ -48,6 +48,7 @@ struct ErrorMiddleware: RouterMiddleware {
 }
 
 /// Which methods each registered path answers, so a wrong method gets 405 with `Allow` instead of 404.
+/// Paths may have `{parameter}` segments, which match any one segment.
 final class RouteTable: Sendable {
     private let table = Mutex<[String: Set<HTTPRequest.Method>]>([:])
 
@@ -56,8 +57,18 @@ final class RouteTable: Sendable {
     }
 
     func methods(for path: String) -> Set<HTTPRequest.Method>? {
-        let trimmed = path.count > 1 && path.hasSuffix("/") ? String(path.dropLast()) : path
-        return table.withLock { $0[trimmed] }
+        let segments = path.split(separator: "/", omittingEmptySubsequences: true)
+        return table.withLock { table in
+            var found: Set<HTTPRequest.Method>?
+            for (pattern, methods) in table {
+                let parts = pattern.split(separator: "/", omittingEmptySubsequences: true)
+                guard parts.count == segments.count,
+                    zip(parts, segments).allSatisfy({ $0.0.hasPrefix("{") || $0.0 == $0.1 })
+                else { continue }
+                found = (found ?? []).union(methods)
+            }
+            return found
+        }
     }
 }
 

@@ -36,6 +36,11 @@ struct JSONObjectBody: Sendable {
     /// Reads and parses the body: 413 past `limit`, 415 for a declared non-JSON type, 400 for anything
     /// that is not a JSON object.
     static func read(_ request: Request, limit: Int) async throws -> JSONObjectBody {
+        try parse(try await readBytes(request, limit: limit))
+    }
+
+    /// The raw body, with the same size and type checks.
+    static func readBytes(_ request: Request, limit: Int) async throws -> Data {
         if let contentType = request.headers[.contentType], !isJSON(contentType) {
             throw APIError(.unsupportedMediaType, "Content-Type must be application/json")
         }
@@ -48,7 +53,7 @@ struct JSONObjectBody: Sendable {
         } catch is NIOTooManyBytesError {
             throw APIError(.contentTooLarge, "Request body is larger than \(limit) bytes")
         }
-        return try parse(Data(buffer.readableBytesView))
+        return Data(buffer.readableBytesView)
     }
 
     static func parse(_ data: Data) throws -> JSONObjectBody {
@@ -95,6 +100,39 @@ struct JSONObjectBody: Sendable {
             problems.append("\(name) must be a string")
             return nil
         }
+    }
+
+    /// An optional whole number within `range`.
+    func optionalInt(_ name: String, in range: ClosedRange<Int>, problems: inout [String]) -> Int? {
+        switch fields[name] {
+        case .none, .null: return nil
+        case .number(let value) where value.rounded() == value && Double(range.lowerBound) <= value && value <= Double(range.upperBound):
+            return Int(value)
+        default:
+            problems.append("\(name) must be a whole number from \(range.lowerBound) to \(range.upperBound)")
+            return nil
+        }
+    }
+
+    /// An optional boolean; nil when absent or null.
+    func optionalBool(_ name: String, problems: inout [String]) -> Bool? {
+        switch fields[name] {
+        case .none, .null: return nil
+        case .bool(let value): return value
+        default:
+            problems.append("\(name) must be a boolean value")
+            return nil
+        }
+    }
+
+    /// An optional text of at most `maxLength` characters.
+    func optionalText(_ name: String, maxLength: Int, problems: inout [String]) -> String? {
+        guard let text = optionalString(name, problems: &problems) else { return nil }
+        guard text.count <= maxLength else {
+            problems.append("\(name) must be at most \(maxLength) characters")
+            return nil
+        }
+        return text
     }
 
     /// A required phone number field, with the message DoubleTick's validator gives.

@@ -6,7 +6,7 @@ import NIOCore
 /// Encodes response bodies. One encoder for all: encoding is safe to share, and making one per
 /// response costs more than the encoding itself on the hot routes.
 enum JSONResponse {
-    private static let encoder: JSONEncoder = {
+    static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601
         encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]

@@ -43,7 +43,11 @@ public struct SignIn: Sendable {
             let retryAfterMilliseconds = (oldest.addingTimeInterval(policy.sendWindow).timeIntervalSince(now) * 1000).rounded()
             throw TeamGateError.tooManyCodeRequests(retryAfterSeconds: max(1, Int((retryAfterMilliseconds / 1000).rounded(.up))))
         }
-        guard try await !store.activeMembers(phone: phone).isEmpty else { return }
+        let members = try await store.activeMembers(phone: phone)
+        guard !members.isEmpty else { return }
+        if members.allSatisfy({ $0.isLocked(at: now) }), let until = members.compactMap(\.lockedUntil).min() {
+            throw TeamGateError.memberLocked(until: until)
+        }
         let code = SecretToken.oneTimeCode()
         let challenge = OTPChallenge(
             id: SecretToken.identifier(prefix: "otp_"),
@@ -68,6 +72,10 @@ public struct SignIn: Sendable {
         let now = clock.now()
         let members = try await store.activeMembers(phone: phone)
         let candidates = organizationID.map { id in members.filter { $0.organizationID == id } } ?? members
+        // A lockout is checked before the code, so a locked member's code is not used up.
+        if !candidates.isEmpty, candidates.allSatisfy({ $0.isLocked(at: now) }), let until = candidates.compactMap(\.lockedUntil).min() {
+            throw TeamGateError.memberLocked(until: until)
+        }
         // The code is checked before anything about the teams is said, and kept for a retry when the
         // organisation still has to be chosen.
         let verification = try await store.verifyOTP(

@@ -80,6 +80,50 @@ extension SQLiteStore {
                     """
             )
         }
+        migrator.registerMigration("v2: reporting managers, lockouts, idempotency, webhooks") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE members ADD COLUMN reporting_manager_id TEXT;
+                    ALTER TABLE members ADD COLUMN locked_until INTEGER;
+                    CREATE INDEX audit_events_by_member ON audit_events(organization_id, member_phone, seq);
+                    CREATE TABLE idempotency_records (
+                        organization_id TEXT NOT NULL,
+                        key TEXT NOT NULL,
+                        request_hash BLOB NOT NULL,
+                        status INTEGER NOT NULL,
+                        body BLOB NOT NULL,
+                        created_at INTEGER NOT NULL,
+                        PRIMARY KEY (organization_id, key)
+                    );
+                    CREATE TABLE webhooks (
+                        id TEXT PRIMARY KEY,
+                        organization_id TEXT NOT NULL REFERENCES organizations(id),
+                        url TEXT NOT NULL,
+                        events TEXT NOT NULL,
+                        secret TEXT NOT NULL,
+                        created_at INTEGER NOT NULL,
+                        deleted_at INTEGER
+                    );
+                    CREATE INDEX webhooks_by_organization ON webhooks(organization_id);
+                    CREATE TABLE webhook_deliveries (
+                        id TEXT PRIMARY KEY,
+                        webhook_id TEXT NOT NULL REFERENCES webhooks(id),
+                        organization_id TEXT NOT NULL,
+                        event TEXT NOT NULL,
+                        payload TEXT NOT NULL,
+                        state TEXT NOT NULL,
+                        attempts INTEGER NOT NULL DEFAULT 0,
+                        last_status INTEGER,
+                        last_error TEXT,
+                        next_attempt_at INTEGER NOT NULL,
+                        created_at INTEGER NOT NULL,
+                        delivered_at INTEGER
+                    );
+                    CREATE INDEX webhook_deliveries_due ON webhook_deliveries(state, next_attempt_at);
+                    CREATE INDEX webhook_deliveries_by_webhook ON webhook_deliveries(webhook_id, created_at);
+                    """
+            )
+        }
         return migrator
     }
 }

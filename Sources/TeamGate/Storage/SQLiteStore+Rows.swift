@@ -33,7 +33,9 @@ extension TeamMember {
             email: row["email"],
             role: Role(rawValue: row["role_id"]) ?? .teamMemberAssignedChats,
             createdAt: Date(millisecondsSince1970: row["created_at"]),
-            removedAt: Date(millisecondsSince1970: row["removed_at"] as Int64?)
+            removedAt: Date(millisecondsSince1970: row["removed_at"] as Int64?),
+            reportingManagerID: row["reporting_manager_id"],
+            lockedUntil: Date(millisecondsSince1970: row["locked_until"] as Int64?)
         )
     }
 }
@@ -122,12 +124,13 @@ extension TeamMember {
         do {
             try db.execute(
                 sql: """
-                    INSERT INTO members (id, organization_id, name, phone, email, role_id, created_at, removed_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO members (id, organization_id, name, phone, email, role_id, created_at, removed_at,
+                        reporting_manager_id, locked_until)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [
                     id, organizationID, name, phone.digits, email, role.rawValue, createdAt.millisecondsSince1970,
-                    removedAt?.millisecondsSince1970,
+                    removedAt?.millisecondsSince1970, reportingManagerID, lockedUntil?.millisecondsSince1970,
                 ]
             )
         } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
@@ -144,6 +147,38 @@ extension NewAPIKey {
                 VALUES (?, ?, ?, ?, ?, ?, NULL, NULL)
                 """,
             arguments: [key.id, key.organizationID, key.prefix, key.name, secretHash, key.createdAt.millisecondsSince1970]
+        )
+    }
+}
+
+extension Webhook {
+    init(row: Row) {
+        let events: String = row["events"]
+        self.init(
+            id: row["id"],
+            organizationID: row["organization_id"],
+            url: URL(string: row["url"])!,
+            events: events.split(separator: ",").compactMap { WebhookEvent(rawValue: String($0)) },
+            secret: row["secret"],
+            createdAt: Date(millisecondsSince1970: row["created_at"])
+        )
+    }
+}
+
+extension WebhookDelivery {
+    init(row: Row) {
+        self.init(
+            id: row["id"],
+            webhookID: row["webhook_id"],
+            event: WebhookEvent(rawValue: row["event"]) ?? .sessionEnded,
+            payload: row["payload"],
+            state: State(rawValue: row["state"]) ?? .pending,
+            attempts: row["attempts"],
+            lastStatus: row["last_status"],
+            lastError: row["last_error"],
+            nextAttemptAt: Date(millisecondsSince1970: row["next_attempt_at"]),
+            createdAt: Date(millisecondsSince1970: row["created_at"]),
+            deliveredAt: Date(millisecondsSince1970: row["delivered_at"] as Int64?)
         )
     }
 }

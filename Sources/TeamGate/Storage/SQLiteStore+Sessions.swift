@@ -122,6 +122,22 @@ extension SQLiteStore: SessionStore {
                     .memberLoggedOut, organizationID: key.organizationID, at: command.at, origin: origin, member: member,
                     reason: command.note, sessionsEnded: hashes.count, revocationID: command.revocationID
                 ).insert(db)
+                var data = member.webhookData
+                data["sessionsEnded"] = .int(hashes.count)
+                data["revocationId"] = .string(command.revocationID)
+                data["reason"] = .optional(command.note)
+                try WebhookOutbox.enqueue(db, organizationID: key.organizationID, event: .teamMemberLoggedOut, data: data, at: command.at)
+                if let lockUntil = command.lockUntil {
+                    try db.execute(
+                        sql: "UPDATE members SET locked_until = ? WHERE id = ?", arguments: [lockUntil.millisecondsSince1970, member.id])
+                    try AuditEvent.make(
+                        .memberLocked, organizationID: key.organizationID, at: command.at, origin: origin, member: member,
+                        reason: "until \(lockUntil.formatted(.iso8601))" + (command.note.map { ": \($0)" } ?? ""),
+                        revocationID: command.revocationID
+                    ).insert(db)
+                    data["lockedUntil"] = .string(lockUntil.formatted(.iso8601))
+                    try WebhookOutbox.enqueue(db, organizationID: key.organizationID, event: .teamMemberLocked, data: data, at: command.at)
+                }
                 let ended = EndedMemberSessions(member: member, sessionsEnded: hashes.count, revocationID: command.revocationID)
                 return .ended(ended, tokenHashes: hashes)
             },

@@ -32,6 +32,15 @@ final class SessionIndex: Sendable {
         }
     }
 
+    /// Replaces the member's details in every live session of theirs (after a role change).
+    func updateMember(_ member: TeamMember) {
+        sessions.withLock { index in
+            for (hash, live) in index where live.member.id == member.id {
+                index[hash] = LiveSession(sessionID: live.sessionID, expiresAt: live.expiresAt, member: member, organizationName: live.organizationName)
+            }
+        }
+    }
+
     func replaceAll(with entries: [Data: LiveSession]) {
         sessions.withLock { $0 = entries }
     }

@@ -2,7 +2,8 @@ import Foundation
 
 /// Everything TeamGate keeps, one protocol per aggregate. SQLite and PostgreSQL implement all of them
 /// and pass the same conformance suite; services see only these protocols.
-public typealias TeamGateStore = OrganizationStore & APIKeyStore & MemberStore & SessionStore & OTPStore & AuditStore
+public typealias TeamGateStore = OrganizationStore & APIKeyStore & MemberStore & SessionStore & OTPStore & AuditStore & TeamAdminStore
+    & WebhookStore & IdempotencyStore
 
 public protocol OrganizationStore: Sendable {
     /// Creates the organisation, its owner and its first key in one transaction.
@@ -46,6 +47,8 @@ public struct EndMemberSessionsCommand: Sendable {
     public let phone: PhoneNumber
     public let reason: SessionEndReason
     public let note: String?
+    /// Locks the member out until then, in the same transaction.
+    public let lockUntil: Date?
     public let at: Date
     public let revocationID: String
     public let requestID: String?
@@ -56,6 +59,7 @@ public struct EndMemberSessionsCommand: Sendable {
         phone: PhoneNumber,
         reason: SessionEndReason,
         note: String? = nil,
+        lockUntil: Date? = nil,
         at: Date,
         revocationID: String,
         requestID: String?,
@@ -65,6 +69,7 @@ public struct EndMemberSessionsCommand: Sendable {
         self.phone = phone
         self.reason = reason
         self.note = note
+        self.lockUntil = lockUntil
         self.at = at
         self.revocationID = revocationID
         self.requestID = requestID

@@ -1,0 +1,186 @@
+import Foundation
+import Hummingbird
+
+/// DoubleTick's Team API, same paths and shapes: `GET /team`, `GET /team/member`, `POST /team/members`,
+/// `DELETE /team-member`, `PATCH /team-member/role`, `GET /roles`.
+struct TeamController: Sendable {
+    let directory: TeamDirectory
+    let gate: AdminGate
+
+    func register(on router: Router<TeamGateRequestContext>, routes: RouteTable) {
+        router.on(.get, "/team", routes: routes) { request, context in
+            try await gate.handle(request, context, readsBody: false) { call in try await team(call) }
+        }
+        router.on(.get, "/team/member", routes: routes) { request, context in
+            try await gate.handle(request, context, readsBody: false) { call in try await member(call) }
+        }
+        router.on(.post, "/team/members", routes: routes) { request, context in
+            try await gate.handle(request, context, readsBody: true) { call in try await addMembers(call) }
+        }
+        router.on(.delete, "/team-member", routes: routes) { request, context in
+            try await gate.handle(request, context, readsBody: true) { call in try await removeMember(call) }
+        }
+        router.on(.patch, "/team-member/role", routes: routes) { request, context in
+            try await gate.handle(request, context, readsBody: true) { call in try await changeRole(call) }
+        }
+        router.on(.get, "/roles", routes: routes) { request, context in
+            try await gate.handle(request, context, readsBody: false) { call in try await roles(call) }
+        }
+    }
+
+    /// A member in DoubleTick's shape (numbers as digits, as DoubleTick writes them).
+    struct MemberBody: Encodable {
+        struct Manager: Encodable {
+            let id: String
+            let name: String
+            let phone: String
+        }
+
+        let id: String
+        let name: String
+        let phone: String
+        let email: String?
+        let joinDate: Date
+        let reportingManager: [Manager]
+        let orgRoleName: String
+        let orgRoleId: Int
+        let isOrganizationOwner: Bool
+
+        init(_ member: TeamMember, manager: TeamMember?) {
+            id = member.id
+            name = member.name
+            phone = member.phone.digits
+            email = member.email
+            joinDate = member.createdAt
+            reportingManager = manager.map { [Manager(id: $0.id, name: $0.name, phone: $0.phone.digits)] } ?? []
+            orgRoleName = member.role.name
+            orgRoleId = member.role.id
+            isOrganizationOwner = member.isOwner
+        }
+    }
+
+    struct DataBody<Item: Encodable>: Encodable {
+        let data: [Item]
+    }
+
+    struct Success: Encodable {
+        let success = true
+    }
+
+    private func team(_ call: AdminCall) async throws -> Reply {
+        let members = try await directory.members(organizationID: call.key.organizationID)
+        let byID = Dictionary(uniqueKeysWithValues: members.map { ($0.id, $0) })
+        return try .json(.ok, DataBody(data: members.map { MemberBody($0, manager: $0.reportingManagerID.flatMap { byID[$0] }) }))
+    }
+
+    private func member(_ call: AdminCall) async throws -> Reply {
+        guard let text = call.request.uri.queryParameters.get("agentNumber"), let phone = try? PhoneNumber(parsing: text) else {
+            throw APIError.badRequest(["agentNumber must be a valid phone number"])
+        }
+        let member = try await directory.member(key: call.key, phone: phone)
+        let manager = try await member.reportingManagerID.asyncFlatMap { id in
+            try await directory.members(organizationID: call.key.organizationID).first { $0.id == id }
+        }
+        return try .json(.ok, MemberBody(member, manager: manager))
+    }
+
+    private func addMembers(_ call: AdminCall) async throws -> Reply {
+        let body = call.body!
+        var problems: [String] = []
+        let managerText = body.optionalString("reportingManagerPhoneNumber", problems: &problems)
+        var manager: PhoneNumber?
+        if let managerText {
+            manager = try? PhoneNumber(parsing: managerText)
+            if manager == nil { problems.append("reportingManagerPhoneNumber must be a valid phone number with country code") }
+        }
+        var members: [TeamDirectory.NewMember] = []
+        if case .array(let items)? = body.fields["members"], !items.isEmpty, items.count <= 500 {
+            for (index, item) in items.enumerated() {
+                guard case .object(let fields) = item else {
+                    problems.append("members.\(index) must be an object")
+                    continue
+                }
+                let entry = JSONObjectBody(fields: fields)
+                var own: [String] = []
+                let name = entry.requiredString("name", problems: &own)
+                let phone = entry.requiredPhone("phone", problems: &own)
+                let email = entry.optionalText("email", maxLength: 254, problems: &own)
+                if let email, !email.contains("@") { own.append("email must be an email") }
+                let role = entry.optionalInt("orgRoleId", in: 1...4, problems: &own).flatMap(Role.init(rawValue:))
+                if role == nil, !own.contains(where: { $0.hasPrefix("orgRoleId") }) { own.append("orgRoleId should not be empty") }
+                if let name, name.trimmingCharacters(in: .whitespaces).isEmpty || name.count > 200 { own.append("name must be 1–200 characters") }
+                problems += own.map { "members.\(index).\($0)" }
+                if own.isEmpty, let name, let phone, let role {
+                    members.append(.init(name: name.trimmingCharacters(in: .whitespaces), phone: phone, email: email, role: role))
+                }
+            }
+        } else {
+            problems.append("members must be an array of 1–500 members")
+        }
+        guard problems.isEmpty else { throw APIError.badRequest(problems) }
+        try await directory.addMembers(key: call.key, reportingManagerPhone: manager, members: members, origin: call.origin)
+        return try .json(.ok, Success())
+    }
+
+    private func removeMember(_ call: AdminCall) async throws -> Reply {
+        var problems: [String] = []
+        guard let phone = call.body!.requiredPhone("memberPhoneNumber", problems: &problems) else { throw APIError.badRequest(problems) }
+        _ = try await directory.removeMember(key: call.key, phone: phone, origin: call.origin)
+        return try .json(.ok, Success())
+    }
+
+    struct RoleChanged: Encodable {
+        let success = true
+        let memberPhoneNumber: String
+        let orgRoleId: Int
+        let orgRoleName: String
+    }
+
+    private func changeRole(_ call: AdminCall) async throws -> Reply {
+        let body = call.body!
+        var problems: [String] = []
+        let phone = body.requiredPhone("memberPhoneNumber", problems: &problems)
+        var role: Role?
+        if case .object(let fields)? = body.fields["orgRole"] {
+            let orgRole = JSONObjectBody(fields: fields)
+            if let id = orgRole.optionalInt("roleId", in: 1...4, problems: &problems) {
+                role = Role(rawValue: id)
+            } else if let name = orgRole.optionalString("roleName", problems: &problems) {
+                role = Role(nameOrID: name)
+                if role == nil { problems.append("orgRole.roleName must be one of: \(Role.allCases.map(\.name).joined(separator: ", "))") }
+            } else if problems.isEmpty {
+                problems.append("orgRole must have roleId or roleName")
+            }
+        } else {
+            problems.append("orgRole must be an object with roleId or roleName")
+        }
+        guard problems.isEmpty, let phone, let role else { throw APIError.badRequest(problems) }
+        let member = try await directory.changeRole(key: call.key, phone: phone, to: role, origin: call.origin)
+        return try .json(.ok, RoleChanged(memberPhoneNumber: member.phone.digits, orgRoleId: member.role.id, orgRoleName: member.role.name))
+    }
+
+    struct RoleBody: Encodable {
+        let id: Int
+        let name: String
+        let description: String
+        let type = "ORG"
+        let permissions: [String]
+        let isCustomRole = false
+        let dateCreated: Date
+        let dateUpdated: Date
+    }
+
+    private func roles(_ call: AdminCall) async throws -> Reply {
+        let created = try await directory.organization(id: call.key.organizationID).createdAt
+        return try .json(
+            .ok,
+            Role.allCases.map { RoleBody(id: $0.id, name: $0.name, description: $0.summary, permissions: $0.permissions, dateCreated: created, dateUpdated: created) })
+    }
+}
+
+extension Optional {
+    func asyncFlatMap<U>(_ transform: (Wrapped) async throws -> U?) async rethrows -> U? {
+        guard let self else { return nil }
+        return try await transform(self)
+    }
+}

@@ -1,0 +1,218 @@
+import Foundation
+import GRDB
+
+extension TeamMember {
+    /// The member as webhook payloads describe them.
+    var webhookData: [String: WebhookValue] {
+        ["memberId": .string(id), "phoneNumber": .string(phone.e164), "name": .string(name)]
+    }
+}
+
+extension SQLiteStore: TeamAdminStore {
+    public func touchAPIKey(id: String, at date: Date) async throws {
+        let cutoff = date.addingTimeInterval(-60).millisecondsSince1970
+        try await writer.write { db in
+            try db.execute(
+                sql: "UPDATE api_keys SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)",
+                arguments: [date.millisecondsSince1970, id, cutoff]
+            )
+        }
+    }
+
+    public func member(organizationID: String, phone: PhoneNumber) async throws -> TeamMember? {
+        try await pool.read { db in try Self.activeMember(db, organizationID: organizationID, phone: phone) }
+    }
+
+    static func activeMember(_ db: Database, organizationID: String, phone: PhoneNumber) throws -> TeamMember? {
+        try Row.fetchOne(
+            db,
+            sql: "SELECT * FROM members WHERE organization_id = ? AND phone = ? AND removed_at IS NULL",
+            arguments: [organizationID, phone.digits]
+        ).map(TeamMember.init(row:))
+    }
+
+    public func insertMembers(_ members: [TeamMember], origin: RequestOrigin) async throws {
+        try await writer.write { db in
+            for member in members {
+                do {
+                    try member.insert(db)
+                } catch TeamGateError.memberExists {
+                    throw TeamGateError.unprocessable("Team member with phone \(member.phone.e164) already exists.")
+                }
+                try AuditEvent.make(.memberAdded, organizationID: member.organizationID, at: member.createdAt, origin: origin, member: member)
+                    .insert(db)
+            }
+        }
+    }
+
+    public func removeMember(organizationID: String, phone: PhoneNumber, at date: Date, revocationID: String, origin: RequestOrigin)
+        async throws -> EndedMemberSessions?
+    {
+        let outcome = try await writer.write(
+            { db -> (EndedMemberSessions, [Data])? in
+                guard let member = try Self.activeMember(db, organizationID: organizationID, phone: phone) else { return nil }
+                guard !member.isOwner else { throw TeamGateError.unprocessable("The organisation owner cannot be removed.") }
+                let now = date.millisecondsSince1970
+                try db.execute(sql: "UPDATE members SET removed_at = ? WHERE id = ?", arguments: [now, member.id])
+                let hashes = try Self.endLiveSessions(db, memberID: member.id, reason: .memberRemoved, at: now, revocationID: revocationID)
+                try AuditEvent.make(
+                    .memberRemoved, organizationID: organizationID, at: date, origin: origin, member: member, sessionsEnded: hashes.count,
+                    revocationID: revocationID
+                ).insert(db)
+                var data = member.webhookData
+                data["sessionsEnded"] = .int(hashes.count)
+                data["revocationId"] = .string(revocationID)
+                try WebhookOutbox.enqueue(db, organizationID: organizationID, event: .teamMemberRemoved, data: data, at: date)
+                return (EndedMemberSessions(member: member, sessionsEnded: hashes.count, revocationID: revocationID), hashes)
+            },
+            afterCommit: { [index] outcome in
+                if let (_, hashes) = outcome { index.remove(tokenHashes: hashes) }
+            }
+        )
+        return outcome?.0
+    }
+
+    /// Ends a member's live sessions and returns their token hashes, for the index.
+    static func endLiveSessions(_ db: Database, memberID: String, reason: SessionEndReason, at: Int64, revocationID: String) throws -> [Data] {
+        try Data.fetchAll(
+            db,
+            sql: """
+                UPDATE sessions SET ended_at = ?, end_reason = ?, revocation_id = ?
+                WHERE member_id = ? AND ended_at IS NULL AND expires_at > ?
+                RETURNING token_hash
+                """,
+            arguments: [at, reason.rawValue, revocationID, memberID, at]
+        )
+    }
+
+    public func changeRole(organizationID: String, phone: PhoneNumber, to role: Role, at date: Date, origin: RequestOrigin) async throws
+        -> TeamMember?
+    {
+        try await writer.write(
+            { db -> TeamMember? in
+                guard var member = try Self.activeMember(db, organizationID: organizationID, phone: phone) else { return nil }
+                guard !member.isOwner else { throw TeamGateError.unprocessable("The organisation owner's role cannot be changed.") }
+                guard role != .owner else { throw TeamGateError.unprocessable("The Owner role cannot be assigned.") }
+                let previous = member.role
+                member.role = role
+                try db.execute(sql: "UPDATE members SET role_id = ? WHERE id = ?", arguments: [role.rawValue, member.id])
+                try AuditEvent.make(
+                    .memberRoleChanged, organizationID: organizationID, at: date, origin: origin, member: member,
+                    reason: "\(previous.name) → \(role.name)"
+                ).insert(db)
+                return member
+            },
+            afterCommit: { [index] member in
+                if let member { index.updateMember(member) }
+            }
+        )
+    }
+
+    public func unlockMember(organizationID: String, phone: PhoneNumber, at date: Date, origin: RequestOrigin) async throws -> Bool? {
+        try await writer.write { db -> Bool? in
+            guard let member = try Self.activeMember(db, organizationID: organizationID, phone: phone) else { return nil }
+            guard member.isLocked(at: date) else { return false }
+            try db.execute(sql: "UPDATE members SET locked_until = NULL WHERE id = ?", arguments: [member.id])
+            try AuditEvent.make(.memberUnlocked, organizationID: organizationID, at: date, origin: origin, member: member).insert(db)
+            return true
+        }
+    }
+
+    public func endSession(id: String, organizationID: String, at date: Date, revocationID: String, origin: RequestOrigin) async throws -> Int? {
+        let outcome = try await writer.write(
+            { db -> (Int, Data?)? in
+                guard
+                    let row = try Row.fetchOne(
+                        db,
+                        sql: """
+                            SELECT s.token_hash, s.ended_at AS session_ended_at, s.expires_at AS session_expires_at, s.device_name, m.*
+                            FROM sessions s JOIN members m ON m.id = s.member_id
+                            WHERE s.id = ? AND s.organization_id = ?
+                            """,
+                        arguments: [id, organizationID]
+                    )
+                else { return nil }
+                let now = date.millisecondsSince1970
+                guard (row["session_ended_at"] as Int64?) == nil, (row["session_expires_at"] as Int64) > now else { return (0, nil) }
+                let member = TeamMember(row: row)
+                let hash: Data = row["token_hash"]
+                try db.execute(
+                    sql: "UPDATE sessions SET ended_at = ?, end_reason = ?, revocation_id = ? WHERE id = ?",
+                    arguments: [now, SessionEndReason.sessionRevoked.rawValue, revocationID, id]
+                )
+                try AuditEvent.make(
+                    .sessionEnded, organizationID: organizationID, at: date, origin: origin, member: member,
+                    reason: row["device_name"], sessionsEnded: 1, revocationID: revocationID
+                ).insert(db)
+                var data = member.webhookData
+                data["sessionId"] = .string(id)
+                data["deviceName"] = .string(row["device_name"])
+                data["revocationId"] = .string(revocationID)
+                try WebhookOutbox.enqueue(db, organizationID: organizationID, event: .sessionEnded, data: data, at: date)
+                return (1, hash)
+            },
+            afterCommit: { [index] outcome in
+                if let hash = outcome?.1 { index.remove(tokenHashes: [hash]) }
+            }
+        )
+        return outcome?.0
+    }
+
+    public func endOrganizationSessions(
+        organizationID: String, includeOwner: Bool, note: String, at date: Date, revocationID: String, origin: RequestOrigin
+    ) async throws -> (membersAffected: Int, sessionsEnded: Int) {
+        let outcome = try await writer.write(
+            { db -> (Int, [Data]) in
+                let now = date.millisecondsSince1970
+                let rows = try Row.fetchAll(
+                    db,
+                    sql: """
+                        UPDATE sessions SET ended_at = ?, end_reason = ?, revocation_id = ?
+                        WHERE organization_id = ? AND ended_at IS NULL AND expires_at > ?
+                          AND (? OR member_id NOT IN (SELECT id FROM members WHERE organization_id = ? AND role_id = ?))
+                        RETURNING token_hash, member_id
+                        """,
+                    arguments: [now, SessionEndReason.orgLogout.rawValue, revocationID, organizationID, now, includeOwner, organizationID, Role.owner.rawValue]
+                )
+                let members = Set(rows.map { $0["member_id"] as String })
+                try AuditEvent.make(
+                    .teamLoggedOut, organizationID: organizationID, at: date, origin: origin, reason: note, sessionsEnded: rows.count,
+                    revocationID: revocationID
+                ).insert(db)
+                return (members.count, rows.map { $0["token_hash"] as Data })
+            },
+            afterCommit: { [index] outcome in index.remove(tokenHashes: outcome.1) }
+        )
+        return (outcome.0, outcome.1.count)
+    }
+
+    public func auditEvents(_ query: AuditQuery) async throws -> [AuditEvent] {
+        try await pool.read { db in
+            var sql = "SELECT * FROM audit_events WHERE organization_id = ?"
+            var arguments: StatementArguments = [query.organizationID]
+            if let before = query.before {
+                sql += " AND seq < ?"
+                _ = arguments.append(contentsOf: [before])
+            }
+            if let phone = query.memberPhone {
+                sql += " AND member_phone = ?"
+                _ = arguments.append(contentsOf: [phone.digits])
+            }
+            if let action = query.action {
+                sql += " AND action = ?"
+                _ = arguments.append(contentsOf: [action.rawValue])
+            }
+            if let since = query.since {
+                sql += " AND occurred_at >= ?"
+                _ = arguments.append(contentsOf: [since.millisecondsSince1970])
+            }
+            sql += " ORDER BY seq DESC LIMIT ?"
+            _ = arguments.append(contentsOf: [query.limit])
+            return try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
+                var event = AuditEvent(row: row)
+                event.position = row["seq"]
+                return event
+            }
+        }
+    }
+}
