@@ -20,7 +20,7 @@ public enum TeamGateError: Error, Equatable, Sendable {
     case sessionEnded(SessionEndReason)
     /// A member with this number already exists in the organisation.
     case memberExists
-    /// An organisation, key or member named by id does not exist.
+    /// An organisation, key, member or webhook does not exist; the text says so to the client.
     case notFound(String)
     /// The member is locked out until the date.
     case memberLocked(until: Date)

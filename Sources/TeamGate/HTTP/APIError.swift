@@ -98,7 +98,7 @@ extension APIError {
         case .memberExists:
             self.init(.conflict, "A member with this phone number is already on the team")
         case .notFound(let what):
-            self.init(.notFound, "Not found: \(what)")
+            self.init(.notFound, what)
         case .memberLocked(let until):
             let time = until.formatted(.iso8601)
             self.init(HTTPResponse.Status(code: 423, reasonPhrase: "Locked"), "This member is locked out until \(time). An admin can unlock them sooner.", extra: ["lockedUntil": time])

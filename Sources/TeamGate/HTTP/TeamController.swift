@@ -57,6 +57,24 @@ struct TeamController: Sendable {
             orgRoleId = member.role.id
             isOrganizationOwner = member.isOwner
         }
+
+        // Written out so that an absent email is `null`, as DoubleTick sends it, not a missing key.
+        enum CodingKeys: String, CodingKey {
+            case id, name, phone, email, joinDate, reportingManager, orgRoleName, orgRoleId, isOrganizationOwner
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(id, forKey: .id)
+            try container.encode(name, forKey: .name)
+            try container.encode(phone, forKey: .phone)
+            try container.encode(email, forKey: .email)
+            try container.encode(joinDate, forKey: .joinDate)
+            try container.encode(reportingManager, forKey: .reportingManager)
+            try container.encode(orgRoleName, forKey: .orgRoleName)
+            try container.encode(orgRoleId, forKey: .orgRoleId)
+            try container.encode(isOrganizationOwner, forKey: .isOrganizationOwner)
+        }
     }
 
     struct DataBody<Item: Encodable>: Encodable {
@@ -108,7 +126,9 @@ struct TeamController: Sendable {
                 if let email, !email.contains("@") { own.append("email must be an email") }
                 let role = entry.optionalInt("orgRoleId", in: 1...4, problems: &own).flatMap(Role.init(rawValue:))
                 if role == nil, !own.contains(where: { $0.hasPrefix("orgRoleId") }) { own.append("orgRoleId should not be empty") }
-                if let name, name.trimmingCharacters(in: .whitespaces).isEmpty || name.count > 200 { own.append("name must be 1–200 characters") }
+                if let name, !name.isEmpty, name.trimmingCharacters(in: .whitespaces).isEmpty || name.count > 200 {
+                    own.append("name must be 1–200 characters")
+                }
                 problems += own.map { "members.\(index).\($0)" }
                 if own.isEmpty, let name, let phone, let role {
                     members.append(.init(name: name.trimmingCharacters(in: .whitespaces), phone: phone, email: email, role: role))

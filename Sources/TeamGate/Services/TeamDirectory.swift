@@ -38,7 +38,7 @@ public struct TeamDirectory: Sendable {
     }
 
     public func organization(id: String) async throws -> Organization {
-        guard let organization = try await store.organization(id: id) else { throw TeamGateError.notFound("organization \(id)") }
+        guard let organization = try await store.organization(id: id) else { throw TeamGateError.notFound("Organization \(id) not found") }
         return organization
     }
 
@@ -56,7 +56,7 @@ public struct TeamDirectory: Sendable {
     /// Revokes a key by id or prefix; requests made with it are refused from then on.
     public func revokeAPIKey(organizationID: String, idOrPrefix: String, origin: RequestOrigin = .cli) async throws -> APIKey {
         guard let key = try await store.revokeAPIKey(idOrPrefix: idOrPrefix, organizationID: organizationID, at: clock.now(), origin: origin)
-        else { throw TeamGateError.notFound("API key \(idOrPrefix)") }
+        else { throw TeamGateError.notFound("API key \(idOrPrefix) not found") }
         return key
     }
 

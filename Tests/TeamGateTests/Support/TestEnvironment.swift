@@ -107,6 +107,16 @@ extension TestClientProtocol {
         return try await execute(uri: uri, method: .post, headers: headers, body: ByteBuffer(string: body))
     }
 
+    /// A call authenticated by an organisation's API key (`x-public-key`), with an optional JSON body.
+    func admin(
+        _ method: HTTPRequest.Method, _ uri: String, key: String, body: String? = nil, idempotencyKey: String? = nil
+    ) async throws -> TestResponse {
+        var headers: HTTPFields = [HTTPField.Name("x-public-key")!: key]
+        if body != nil { headers[.contentType] = "application/json" }
+        if let idempotencyKey { headers[HTTPField.Name("Idempotency-Key")!] = idempotencyKey }
+        return try await execute(uri: uri, method: method, headers: headers, body: body.map { ByteBuffer(string: $0) })
+    }
+
     func get(_ uri: String, bearer token: String? = nil) async throws -> TestResponse {
         var headers: HTTPFields = [:]
         if let token { headers[.authorization] = "Bearer \(token)" }
@@ -123,6 +133,9 @@ extension TestClientProtocol {
 
 extension TestResponse {
     var text: String { String(buffer: body) }
+
+    /// The body's `data` array.
+    var data: [[String: Any]] { json["data"] as? [[String: Any]] ?? [] }
 
     /// The body as a JSON object.
     var json: [String: Any] {
