@@ -43,6 +43,24 @@ struct AuditController: Sendable {
     struct Page: Encodable {
         let data: [EventBody]
         let nextCursor: String?
+
+        // Written out so the last page says `"nextCursor": null` rather than leaving the key out.
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(data, forKey: .data)
+            try container.encode(nextCursor, forKey: .nextCursor)
+        }
+
+        enum CodingKeys: String, CodingKey { case data, nextCursor }
+    }
+
+    /// RFC 3339 times, with or without fractional seconds, with `Z` or an offset.
+    static func parseDate(_ text: String) -> Date? {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        if let date = formatter.date(from: text) { return date }
+        formatter.formatOptions = [.withInternetDateTime]
+        return formatter.date(from: text)
     }
 
     private func events(_ call: AdminCall) async throws -> Reply {
@@ -66,7 +84,7 @@ struct AuditController: Sendable {
             }
         }
         if let text = query.get("since") {
-            if let since = try? Date(text, strategy: .iso8601) { audit.since = since } else { problems.append("since must be an ISO 8601 date-time") }
+            if let since = Self.parseDate(text) { audit.since = since } else { problems.append("since must be an ISO 8601 date-time") }
         }
         guard problems.isEmpty else { throw APIError.badRequest(problems) }
         let events = try await directory.auditEvents(audit)

@@ -15,7 +15,12 @@ struct DocsRouteTests {
             let response = try await client.get("/openapi.json")
             #expect(response.status == .ok)
             let paths = try #require(response.json["paths"] as? [String: [String: Any]])
-            #expect(Set(paths.keys) == ["/team-member/logout", "/auth/otp", "/auth/login", "/me", "/auth/logout", "/health"])
+            #expect(
+                Set(paths.keys) == [
+                    "/team-member/logout", "/auth/otp", "/auth/login", "/me", "/auth/logout", "/health", "/team", "/team/member", "/team/members",
+                    "/team-member", "/team-member/role", "/roles", "/team-member/sessions", "/team-member/sessions/end", "/team-member/unlock",
+                    "/team/logout-all", "/audit-events", "/webhooks", "/webhooks/{id}", "/webhooks/{id}/deliveries",
+                ])
             let logout = try #require(paths["/team-member/logout"]?["post"] as? [String: Any])
             #expect(logout["operationId"] as? String == "logout-team-member")
             let statuses = Set((logout["responses"] as? [String: Any] ?? [:]).keys)
