@@ -60,7 +60,7 @@ struct LogoutController: Sendable {
     private func perform(_ fields: Fields, secret: String, context: TeamGateRequestContext) async throws -> Reply {
         if fields.dryRun {
             let key = try await logout.authenticate(apiKey: secret)
-            let preview = try await logout.dryRun(key: key, phone: fields.phone)
+            let preview = try await logout.dryRun(organizationID: key.organizationID, phone: fields.phone)
             return try .json(.ok, DryRunBody(sessionsToEnd: preview.sessions.count, sessions: preview.sessions.map(SessionBody.init)))
         }
         let ended = try await logout.logOut(

@@ -30,7 +30,7 @@ struct SessionsController: Sendable {
         guard let text = call.request.uri.queryParameters.get("userPhoneNumber"), let phone = try? PhoneNumber(parsing: text) else {
             throw APIError.badRequest(["userPhoneNumber must be a valid phone number with country code"])
         }
-        guard let sessions = try? await directory.sessions(key: call.key, phone: phone) else { throw TeamGateError.notATeamMember }
+        guard let sessions = try? await directory.sessions(organizationID: call.key.organizationID, phone: phone) else { throw TeamGateError.notATeamMember }
         return try .json(.ok, SessionList(data: sessions.map(SessionBody.init)))
     }
 
@@ -44,7 +44,7 @@ struct SessionsController: Sendable {
         var problems: [String] = []
         let id = call.body!.requiredString("sessionId", problems: &problems)
         guard problems.isEmpty, let id else { throw APIError.badRequest(problems) }
-        let ended = try await logout.endSession(key: call.key, sessionID: id, origin: call.origin)
+        let ended = try await logout.endSession(organizationID: call.key.organizationID, sessionID: id, origin: call.origin)
         return try .json(.created, Ended(sessionsEnded: ended.sessionsEnded, revocationId: ended.revocationID))
     }
 
@@ -56,7 +56,7 @@ struct SessionsController: Sendable {
     private func unlock(_ call: AdminCall) async throws -> Reply {
         var problems: [String] = []
         guard let phone = call.body!.requiredPhone("userPhoneNumber", problems: &problems) else { throw APIError.badRequest(problems) }
-        return try .json(.ok, Unlocked(wasLocked: try await logout.unlock(key: call.key, phone: phone, origin: call.origin)))
+        return try .json(.ok, Unlocked(wasLocked: try await logout.unlock(organizationID: call.key.organizationID, phone: phone, origin: call.origin)))
     }
 
     struct EveryoneLoggedOut: Encodable {
@@ -73,7 +73,7 @@ struct SessionsController: Sendable {
         if let reason, reason.count > 500 { problems.append("reason must be at most 500 characters") }
         let includeOwner = body.optionalBool("includeOwner", problems: &problems) ?? false
         guard problems.isEmpty, let reason else { throw APIError.badRequest(problems) }
-        let result = try await logout.logOutEveryone(key: call.key, reason: reason, includeOwner: includeOwner, origin: call.origin)
+        let result = try await logout.logOutEveryone(organizationID: call.key.organizationID, reason: reason, includeOwner: includeOwner, origin: call.origin)
         return try .json(
             .created, EveryoneLoggedOut(membersAffected: result.membersAffected, sessionsEnded: result.sessionsEnded, revocationId: result.revocationID))
     }

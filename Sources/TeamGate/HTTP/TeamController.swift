@@ -95,7 +95,7 @@ struct TeamController: Sendable {
         guard let text = call.request.uri.queryParameters.get("agentNumber"), let phone = try? PhoneNumber(parsing: text) else {
             throw APIError.badRequest(["agentNumber must be a valid phone number"])
         }
-        let member = try await directory.member(key: call.key, phone: phone)
+        let member = try await directory.member(organizationID: call.key.organizationID, phone: phone)
         let manager = try await member.reportingManagerID.asyncFlatMap { id in
             try await directory.members(organizationID: call.key.organizationID).first { $0.id == id }
         }
@@ -138,14 +138,14 @@ struct TeamController: Sendable {
             problems.append("members must be an array of 1–500 members")
         }
         guard problems.isEmpty else { throw APIError.badRequest(problems) }
-        try await directory.addMembers(key: call.key, reportingManagerPhone: manager, members: members, origin: call.origin)
+        try await directory.addMembers(organizationID: call.key.organizationID, reportingManagerPhone: manager, members: members, origin: call.origin)
         return try .json(.ok, Success())
     }
 
     private func removeMember(_ call: AdminCall) async throws -> Reply {
         var problems: [String] = []
         guard let phone = call.body!.requiredPhone("memberPhoneNumber", problems: &problems) else { throw APIError.badRequest(problems) }
-        _ = try await directory.removeMember(key: call.key, phone: phone, origin: call.origin)
+        _ = try await directory.removeMember(organizationID: call.key.organizationID, phone: phone, origin: call.origin)
         return try .json(.ok, Success())
     }
 
@@ -175,7 +175,7 @@ struct TeamController: Sendable {
             problems.append("orgRole must be an object with roleId or roleName")
         }
         guard problems.isEmpty, let phone, let role else { throw APIError.badRequest(problems) }
-        let member = try await directory.changeRole(key: call.key, phone: phone, to: role, origin: call.origin)
+        let member = try await directory.changeRole(organizationID: call.key.organizationID, phone: phone, to: role, origin: call.origin)
         return try .json(.ok, RoleChanged(memberPhoneNumber: member.phone.digits, orgRoleId: member.role.id, orgRoleName: member.role.name))
     }
 

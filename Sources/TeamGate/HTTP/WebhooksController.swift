@@ -16,14 +16,14 @@ struct WebhooksController: Sendable {
         router.on(.delete, "/webhooks/{id}", routes: routes) { request, context in
             let id = context.parameters.get("id") ?? ""
             return try await gate.handle(request, context, readsBody: false) { call in
-                try await webhooks.delete(key: call.key, id: id, origin: call.origin)
+                try await webhooks.delete(organizationID: call.key.organizationID, id: id, origin: call.origin)
                 return try .json(.ok, TeamController.Success())
             }
         }
         router.on(.get, "/webhooks/{id}/deliveries", routes: routes) { request, context in
             let id = context.parameters.get("id") ?? ""
             return try await gate.handle(request, context, readsBody: false) { call in
-                try .json(.ok, DeliveryList(data: try await webhooks.deliveries(key: call.key, id: id).map(DeliveryBody.init)))
+                try .json(.ok, DeliveryList(data: try await webhooks.deliveries(organizationID: call.key.organizationID, id: id).map(DeliveryBody.init)))
             }
         }
     }
@@ -94,11 +94,11 @@ struct WebhooksController: Sendable {
             problems.append("events must be a non-empty array")
         }
         guard problems.isEmpty, let url else { throw APIError.badRequest(problems) }
-        let webhook = try await webhooks.create(key: call.key, url: url, events: events, origin: call.origin)
+        let webhook = try await webhooks.create(organizationID: call.key.organizationID, url: url, events: events, origin: call.origin)
         return try .json(.created, WebhookBody(webhook, showingSecret: true))
     }
 
     private func list(_ call: AdminCall) async throws -> Reply {
-        try .json(.ok, WebhookList(data: try await webhooks.list(key: call.key).map { WebhookBody($0) }))
+        try .json(.ok, WebhookList(data: try await webhooks.list(organizationID: call.key.organizationID).map { WebhookBody($0) }))
     }
 }

@@ -20,35 +20,35 @@ public struct Logout: Sendable {
     }
 
     /// What a logout would end, without ending anything.
-    public func dryRun(key: APIKey, phone: PhoneNumber) async throws -> (member: TeamMember, sessions: [Session]) {
-        guard let member = try await store.member(organizationID: key.organizationID, phone: phone) else { throw TeamGateError.notATeamMember }
+    public func dryRun(organizationID: String, phone: PhoneNumber) async throws -> (member: TeamMember, sessions: [Session]) {
+        guard let member = try await store.member(organizationID: organizationID, phone: phone) else { throw TeamGateError.notATeamMember }
         let now = clock.now()
         return (member, try await store.sessions(memberID: member.id).filter { $0.isLive(at: now) })
     }
 
     /// Ends one device's session (the shared-device case); 0 when it had already ended.
-    public func endSession(key: APIKey, sessionID: String, origin: RequestOrigin) async throws -> (sessionsEnded: Int, revocationID: String) {
+    public func endSession(organizationID: String, sessionID: String, origin: RequestOrigin) async throws -> (sessionsEnded: Int, revocationID: String) {
         let revocationID = SecretToken.identifier(prefix: "rev_")
         guard
             let ended = try await store.endSession(
-                id: sessionID, organizationID: key.organizationID, at: clock.now(), revocationID: revocationID, origin: origin)
+                id: sessionID, organizationID: organizationID, at: clock.now(), revocationID: revocationID, origin: origin)
         else { throw TeamGateError.unprocessable("Session not found") }
         return (ended, revocationID)
     }
 
     /// Ends every session in the organisation at once (an emergency); done when it returns.
-    public func logOutEveryone(key: APIKey, reason: String, includeOwner: Bool, origin: RequestOrigin) async throws
+    public func logOutEveryone(organizationID: String, reason: String, includeOwner: Bool, origin: RequestOrigin) async throws
         -> (membersAffected: Int, sessionsEnded: Int, revocationID: String)
     {
         let revocationID = SecretToken.identifier(prefix: "rev_")
         let result = try await store.endOrganizationSessions(
-            organizationID: key.organizationID, includeOwner: includeOwner, note: reason, at: clock.now(), revocationID: revocationID, origin: origin)
+            organizationID: organizationID, includeOwner: includeOwner, note: reason, at: clock.now(), revocationID: revocationID, origin: origin)
         return (result.membersAffected, result.sessionsEnded, revocationID)
     }
 
     /// Lifts a lockout early; says whether one was in force.
-    public func unlock(key: APIKey, phone: PhoneNumber, origin: RequestOrigin) async throws -> Bool {
-        guard let wasLocked = try await store.unlockMember(organizationID: key.organizationID, phone: phone, at: clock.now(), origin: origin)
+    public func unlock(organizationID: String, phone: PhoneNumber, origin: RequestOrigin) async throws -> Bool {
+        guard let wasLocked = try await store.unlockMember(organizationID: organizationID, phone: phone, at: clock.now(), origin: origin)
         else { throw TeamGateError.notATeamMember }
         return wasLocked
     }

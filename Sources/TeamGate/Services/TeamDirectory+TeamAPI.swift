@@ -18,18 +18,18 @@ extension TeamDirectory {
         }
     }
 
-    public func member(key: APIKey, phone: PhoneNumber) async throws -> TeamMember {
-        guard let member = try await store.member(organizationID: key.organizationID, phone: phone) else {
+    public func member(organizationID: String, phone: PhoneNumber) async throws -> TeamMember {
+        guard let member = try await store.member(organizationID: organizationID, phone: phone) else {
             throw TeamGateError.notFound("Team member not found")
         }
         return member
     }
 
     /// Adds every member or none. New members may not be Owners.
-    public func addMembers(key: APIKey, reportingManagerPhone: PhoneNumber?, members: [NewMember], origin: RequestOrigin) async throws {
+    public func addMembers(organizationID: String, reportingManagerPhone: PhoneNumber?, members: [NewMember], origin: RequestOrigin) async throws {
         var managerID: String?
         if let reportingManagerPhone {
-            guard let manager = try await store.member(organizationID: key.organizationID, phone: reportingManagerPhone) else {
+            guard let manager = try await store.member(organizationID: organizationID, phone: reportingManagerPhone) else {
                 throw TeamGateError.unprocessable("Reporting manager does not exist.")
             }
             managerID = manager.id
@@ -45,7 +45,7 @@ extension TeamDirectory {
         try await store.insertMembers(
             members.map {
                 TeamMember(
-                    id: SecretToken.identifier(prefix: "mem_"), organizationID: key.organizationID, name: $0.name, phone: $0.phone, email: $0.email,
+                    id: SecretToken.identifier(prefix: "mem_"), organizationID: organizationID, name: $0.name, phone: $0.phone, email: $0.email,
                     role: $0.role, createdAt: now, reportingManagerID: managerID)
             },
             origin: origin
@@ -53,23 +53,23 @@ extension TeamDirectory {
     }
 
     /// Takes a member off the team and ends their sessions; they can never sign in again.
-    public func removeMember(key: APIKey, phone: PhoneNumber, origin: RequestOrigin) async throws -> EndedMemberSessions {
+    public func removeMember(organizationID: String, phone: PhoneNumber, origin: RequestOrigin) async throws -> EndedMemberSessions {
         guard
             let ended = try await store.removeMember(
-                organizationID: key.organizationID, phone: phone, at: clock.now(), revocationID: SecretToken.identifier(prefix: "rev_"), origin: origin)
+                organizationID: organizationID, phone: phone, at: clock.now(), revocationID: SecretToken.identifier(prefix: "rev_"), origin: origin)
         else { throw TeamGateError.unprocessable("User not found") }
         return ended
     }
 
-    public func changeRole(key: APIKey, phone: PhoneNumber, to role: Role, origin: RequestOrigin) async throws -> TeamMember {
-        guard let member = try await store.changeRole(organizationID: key.organizationID, phone: phone, to: role, at: clock.now(), origin: origin)
+    public func changeRole(organizationID: String, phone: PhoneNumber, to role: Role, origin: RequestOrigin) async throws -> TeamMember {
+        guard let member = try await store.changeRole(organizationID: organizationID, phone: phone, to: role, at: clock.now(), origin: origin)
         else { throw TeamGateError.unprocessable("User not found") }
         return member
     }
 
-    /// A member's sessions, newest first, live ones with when they were last seen on this server.
-    public func sessions(key: APIKey, phone: PhoneNumber) async throws -> [Session] {
-        let member = try await member(key: key, phone: phone)
+    /// A member's sessions, newest first.
+    public func sessions(organizationID: String, phone: PhoneNumber) async throws -> [Session] {
+        let member = try await member(organizationID: organizationID, phone: phone)
         return try await store.sessions(memberID: member.id).sorted { $0.createdAt > $1.createdAt }
     }
 

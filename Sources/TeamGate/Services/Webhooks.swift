@@ -20,7 +20,7 @@ public struct Webhooks: Sendable {
     }
 
     /// Registers a webhook; its signing secret is in the returned value, and shown only now.
-    public func create(key: APIKey, url text: String, events: [WebhookEvent], origin: RequestOrigin) async throws -> Webhook {
+    public func create(organizationID: String, url text: String, events: [WebhookEvent], origin: RequestOrigin) async throws -> Webhook {
         var problems: [String] = []
         let url = URL(string: text)
         if url == nil || !["http", "https"].contains(url?.scheme?.lowercased() ?? "") || (url?.host ?? "").isEmpty || text.count > 2000 {
@@ -31,24 +31,24 @@ public struct Webhooks: Sendable {
         if events.isEmpty { problems.append("events should not be empty") }
         guard problems.isEmpty, let url else { throw TeamGateError.validation(problems) }
         let webhook = Webhook(
-            id: SecretToken.identifier(prefix: "whk_"), organizationID: key.organizationID, url: url, events: Array(Set(events)).sorted { $0.rawValue < $1.rawValue },
+            id: SecretToken.identifier(prefix: "whk_"), organizationID: organizationID, url: url, events: Array(Set(events)).sorted { $0.rawValue < $1.rawValue },
             secret: SecretToken.make(prefix: "whsec_"), createdAt: clock.now())
         try await store.insertWebhook(webhook, origin: origin)
         return webhook
     }
 
-    public func list(key: APIKey) async throws -> [Webhook] {
-        try await store.webhooks(organizationID: key.organizationID)
+    public func list(organizationID: String) async throws -> [Webhook] {
+        try await store.webhooks(organizationID: organizationID)
     }
 
-    public func delete(key: APIKey, id: String, origin: RequestOrigin) async throws {
-        guard try await store.deleteWebhook(id: id, organizationID: key.organizationID, at: clock.now(), origin: origin) else {
+    public func delete(organizationID: String, id: String, origin: RequestOrigin) async throws {
+        guard try await store.deleteWebhook(id: id, organizationID: organizationID, at: clock.now(), origin: origin) else {
             throw TeamGateError.notFound("Webhook not found")
         }
     }
 
-    public func deliveries(key: APIKey, id: String, limit: Int = 50) async throws -> [WebhookDelivery] {
-        guard let deliveries = try await store.deliveries(webhookID: id, organizationID: key.organizationID, limit: limit) else {
+    public func deliveries(organizationID: String, id: String, limit: Int = 50) async throws -> [WebhookDelivery] {
+        guard let deliveries = try await store.deliveries(webhookID: id, organizationID: organizationID, limit: limit) else {
             throw TeamGateError.notFound("Webhook not found")
         }
         return deliveries
