@@ -62,6 +62,7 @@ public func buildRouter(services: TeamGateServices, configuration: TeamGateConfi
     SessionsController(directory: services.directory, logout: services.logout, gate: gate).register(on: router, routes: routes)
     AuditController(directory: services.directory, gate: gate).register(on: router, routes: routes)
     WebhooksController(webhooks: services.webhooks, gate: gate).register(on: router, routes: routes)
+    ConsoleController(services: services, bodyLimit: configuration.bodyLimit).register(on: router, routes: routes)
     try DocsController().register(on: router, routes: routes)
     return router
 }

@@ -31,6 +31,8 @@ struct DocsController: Sendable {
         assets = [
             "reference.js": ("text/javascript; charset=utf-8", ByteBuffer(bytes: try load("docs/reference.js"))),
             "reference.css": ("text/css; charset=utf-8", ByteBuffer(bytes: try load("docs/reference.css"))),
+            "console.js": ("text/javascript; charset=utf-8", ByteBuffer(bytes: try load("docs/console.js"))),
+            "console.css": ("text/css; charset=utf-8", ByteBuffer(bytes: try load("docs/console.css"))),
         ]
         operationIDs = Self.operationIDs(in: spec)
     }

@@ -10,6 +10,26 @@ public struct Logout: Sendable {
         self.clock = clock
     }
 
+    /// The same logout, asked for by an admin signed in to the console.
+    public func logOut(
+        organizationID: String, phone: PhoneNumber, reason: String?, lockForMinutes: Int?, origin: RequestOrigin
+    ) async throws -> EndedMemberSessions {
+        let now = clock.now()
+        return try await store.endMemberSessions(
+            EndMemberSessionsCommand(
+                authority: .admin(organizationID: organizationID, actor: origin.actor),
+                phone: phone,
+                reason: .adminLogout,
+                note: reason,
+                lockUntil: lockForMinutes.map { now.addingTimeInterval(TimeInterval($0) * 60) },
+                at: now,
+                revocationID: SecretToken.identifier(prefix: "rev_"),
+                requestID: origin.requestID,
+                clientIP: origin.clientIP
+            )
+        )
+    }
+
     /// The key behind a presented secret, if it is known and not revoked; its use is recorded.
     public func authenticate(apiKey secret: String) async throws -> APIKey {
         guard let key = try await store.apiKey(secretHash: SecretToken.hash(secret)), !key.isRevoked else {
@@ -67,7 +87,7 @@ public struct Logout: Sendable {
         let now = clock.now()
         return try await store.endMemberSessions(
             EndMemberSessionsCommand(
-                apiKeySecretHash: SecretToken.hash(secret),
+                authority: .apiKey(secretHash: SecretToken.hash(secret)),
                 phone: phone,
                 reason: .adminLogout,
                 note: reason,

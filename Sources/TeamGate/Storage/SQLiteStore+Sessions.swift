@@ -93,18 +93,28 @@ extension SQLiteStore: SessionStore {
     public func endMemberSessions(_ command: EndMemberSessionsCommand) async throws -> EndedMemberSessions {
         let outcome = try await writer.write(
             { db -> LogoutOutcome in
-                guard
-                    let keyRow = try Row.fetchOne(db, sql: "SELECT * FROM api_keys WHERE secret_hash = ?", arguments: [command.apiKeySecretHash])
-                else { return .invalidKey }
-                let key = APIKey(row: keyRow)
-                guard !key.isRevoked else { return .invalidKey }
                 let at = command.at.millisecondsSince1970
-                try db.execute(sql: "UPDATE api_keys SET last_used_at = ? WHERE id = ?", arguments: [at, key.id])
+                let organizationID: String
+                let actor: String
+                switch command.authority {
+                case .apiKey(let secretHash):
+                    guard let keyRow = try Row.fetchOne(db, sql: "SELECT * FROM api_keys WHERE secret_hash = ?", arguments: [secretHash]) else {
+                        return .invalidKey
+                    }
+                    let key = APIKey(row: keyRow)
+                    guard !key.isRevoked else { return .invalidKey }
+                    try db.execute(sql: "UPDATE api_keys SET last_used_at = ? WHERE id = ?", arguments: [at, key.id])
+                    organizationID = key.organizationID
+                    actor = key.actorLabel
+                case .admin(let id, let admin):
+                    organizationID = id
+                    actor = admin
+                }
                 guard
                     let memberRow = try Row.fetchOne(
                         db,
                         sql: "SELECT * FROM members WHERE organization_id = ? AND phone = ? AND removed_at IS NULL",
-                        arguments: [key.organizationID, command.phone.digits]
+                        arguments: [organizationID, command.phone.digits]
                     )
                 else { return .notAMember }
                 let member = TeamMember(row: memberRow)
@@ -117,26 +127,26 @@ extension SQLiteStore: SessionStore {
                         """,
                     arguments: [at, command.reason.rawValue, command.revocationID, member.id, at]
                 )
-                let origin = RequestOrigin(actor: key.actorLabel, requestID: command.requestID, clientIP: command.clientIP)
+                let origin = RequestOrigin(actor: actor, requestID: command.requestID, clientIP: command.clientIP)
                 try AuditEvent.make(
-                    .memberLoggedOut, organizationID: key.organizationID, at: command.at, origin: origin, member: member,
+                    .memberLoggedOut, organizationID: organizationID, at: command.at, origin: origin, member: member,
                     reason: command.note, sessionsEnded: hashes.count, revocationID: command.revocationID
                 ).insert(db)
                 var data = member.webhookData
                 data["sessionsEnded"] = .int(hashes.count)
                 data["revocationId"] = .string(command.revocationID)
                 data["reason"] = .optional(command.note)
-                try WebhookOutbox.enqueue(db, organizationID: key.organizationID, event: .teamMemberLoggedOut, data: data, at: command.at)
+                try WebhookOutbox.enqueue(db, organizationID: organizationID, event: .teamMemberLoggedOut, data: data, at: command.at)
                 if let lockUntil = command.lockUntil {
                     try db.execute(
                         sql: "UPDATE members SET locked_until = ? WHERE id = ?", arguments: [lockUntil.millisecondsSince1970, member.id])
                     try AuditEvent.make(
-                        .memberLocked, organizationID: key.organizationID, at: command.at, origin: origin, member: member,
+                        .memberLocked, organizationID: organizationID, at: command.at, origin: origin, member: member,
                         reason: "until \(lockUntil.formatted(.iso8601))" + (command.note.map { ": \($0)" } ?? ""),
                         revocationID: command.revocationID
                     ).insert(db)
                     data["lockedUntil"] = .string(lockUntil.formatted(.iso8601))
-                    try WebhookOutbox.enqueue(db, organizationID: key.organizationID, event: .teamMemberLocked, data: data, at: command.at)
+                    try WebhookOutbox.enqueue(db, organizationID: organizationID, event: .teamMemberLocked, data: data, at: command.at)
                 }
                 let ended = EndedMemberSessions(member: member, sessionsEnded: hashes.count, revocationID: command.revocationID)
                 return .ended(ended, tokenHashes: hashes)

@@ -40,10 +40,17 @@ public protocol MemberStore: Sendable {
     func activeMembers(phone: PhoneNumber) async throws -> [TeamMember]
 }
 
+/// Who asks for a logout: an API key, checked inside the logout's own transaction (the hot path), or an
+/// admin already signed in to the console.
+public enum LogoutAuthority: Sendable {
+    case apiKey(secretHash: Data)
+    case admin(organizationID: String, actor: String)
+}
+
 /// The admin logout, as one durable step: authenticate the key, find the member, end their sessions,
 /// write the audit event, all in one transaction.
 public struct EndMemberSessionsCommand: Sendable {
-    public let apiKeySecretHash: Data
+    public let authority: LogoutAuthority
     public let phone: PhoneNumber
     public let reason: SessionEndReason
     public let note: String?
@@ -55,7 +62,7 @@ public struct EndMemberSessionsCommand: Sendable {
     public let clientIP: String?
 
     public init(
-        apiKeySecretHash: Data,
+        authority: LogoutAuthority,
         phone: PhoneNumber,
         reason: SessionEndReason,
         note: String? = nil,
@@ -65,7 +72,7 @@ public struct EndMemberSessionsCommand: Sendable {
         requestID: String?,
         clientIP: String?
     ) {
-        self.apiKeySecretHash = apiKeySecretHash
+        self.authority = authority
         self.phone = phone
         self.reason = reason
         self.note = note

@@ -1,0 +1,145 @@
+import Foundation
+import Hummingbird
+
+/// The Team page, a member's page, and the actions on them.
+struct ConsoleTeamPages: Sendable {
+    let services: TeamGateServices
+
+    private func member(_ admin: ConsoleAdmin, id: String) async throws -> TeamMember? {
+        try await services.directory.members(organizationID: admin.organizationID).first { $0.id == id }
+    }
+
+    private func status(_ member: TeamMember) -> String {
+        member.isLocked(at: services.clock.now()) ? "Locked until \(HTML.time(member.lockedUntil))" : "Active"
+    }
+
+    func team(_ admin: ConsoleAdmin, _ request: Request) async throws -> Response {
+        let query = request.uri.queryParameters.get("q")?.trimmingCharacters(in: .whitespaces) ?? ""
+        let digits = query.filter(\.isNumber)
+        let now = services.clock.now()
+        var rows = ""
+        for member in try await services.directory.members(organizationID: admin.organizationID) {
+            if !query.isEmpty, !member.name.localizedCaseInsensitiveContains(query), digits.isEmpty || !member.phone.digits.contains(digits) { continue }
+            let sessions = try await services.store.sessions(memberID: member.id)
+            let live = sessions.filter { $0.isLive(at: now) }
+            let lastSeen = sessions.map { $0.lastSeenAt ?? $0.createdAt }.max()
+            let actions =
+                (live.isEmpty ? "" : "<a class=\"button danger\" href=\"/console/members/\(member.id)/logout\">Log out</a>")
+                + (member.isLocked(at: now) ? HTML.form(action: "/console/members/\(member.id)/unlock", csrf: admin.csrf, label: "Unlock") : "")
+            rows += """
+                <tr data-member="\(HTML.escape(member.phone.e164))"><td><a href="/console/members/\(member.id)">\(HTML.escape(member.name))</a></td>
+                <td>\(HTML.escape(member.phone.e164))</td><td>\(HTML.escape(member.role.name))</td><td>\(status(member))</td>
+                <td class="sessions">\(live.count)</td><td>\(HTML.time(lastSeen))</td><td class="actions">\(actions)</td></tr>
+                """
+        }
+        let notice = request.uri.queryParameters.get("notice").flatMap(Self.notices)
+        return ConsolePage(
+            title: "Team", section: .team, admin: admin.live, csrf: admin.csrf, flash: notice,
+            body: """
+                <form method="get" action="/console/team" class="search" role="search">
+                <label for="q" class="visually-hidden">Search by name or number</label>
+                <input id="q" name="q" type="search" value="\(HTML.escape(query))" placeholder="Search by name or number">
+                <button type="submit" class="ghost">Search</button></form>
+                <div class="table-scroll"><table><thead><tr><th scope="col">Member</th><th scope="col">Phone</th><th scope="col">Role</th>
+                <th scope="col">Status</th><th scope="col">Active sessions</th><th scope="col">Last signed in</th><th scope="col">Actions</th></tr></thead>
+                <tbody>\(rows.isEmpty ? "<tr><td colspan=\"7\">No member matches.</td></tr>" : rows)</tbody></table></div>
+                """
+        ).render()
+    }
+
+    static func notices(_ code: String) -> String? {
+        switch code {
+        case "logged-out": "The member was logged out on every device."
+        case "unlocked": "The member can sign in again."
+        case "session-ended": "That device was signed out."
+        default: nil
+        }
+    }
+
+    func member(_ admin: ConsoleAdmin, id: String) async throws -> Response {
+        guard let member = try await member(admin, id: id) else { return notFound(admin) }
+        let now = services.clock.now()
+        let sessions = try await services.store.sessions(memberID: member.id).sorted { $0.createdAt > $1.createdAt }
+        let sessionRows = sessions.map { session in
+            let state = session.isLive(at: now) ? "Active" : (session.endReason.map { "Ended (\($0.rawValue.replacingOccurrences(of: "_", with: " ")))" } ?? "Expired")
+            let end =
+                session.isLive(at: now)
+                ? HTML.form(
+                    action: "/console/sessions/\(session.id)/end", csrf: admin.csrf, label: "End", style: "danger",
+                    fields: "<input type=\"hidden\" name=\"member\" value=\"\(member.id)\">", confirm: "Sign \(member.name) out of \(session.deviceName)?")
+                : ""
+            return """
+                <tr><td>\(HTML.escape(session.deviceName))</td><td>\(HTML.escape(session.userAgent ?? "—"))</td><td>\(HTML.escape(session.ipAddress ?? "—"))</td>
+                <td>\(HTML.time(session.createdAt))</td><td>\(HTML.time(session.lastSeenAt ?? session.createdAt))</td><td>\(HTML.escape(state))</td><td>\(end)</td></tr>
+                """
+        }.joined()
+        let events = try await services.directory.auditEvents(AuditQuery(organizationID: admin.organizationID, limit: 50, memberPhone: member.phone))
+        let names = try await ConsoleSettingsPages.actorNames(services, organizationID: admin.organizationID)
+        return ConsolePage(
+            title: member.name, section: .team, admin: admin.live, csrf: admin.csrf,
+            body: """
+                <p>\(HTML.escape(member.phone.e164)) · \(HTML.escape(member.role.name)) · \(status(member))</p>
+                <p><a class="button danger" href="/console/members/\(member.id)/logout">Log out everywhere…</a></p>
+                <h2>Sessions</h2>
+                <div class="table-scroll"><table><thead><tr><th scope="col">Device</th><th scope="col">User agent</th><th scope="col">IP</th>
+                <th scope="col">Signed in</th><th scope="col">Last seen</th><th scope="col">State</th><th scope="col"></th></tr></thead>
+                <tbody>\(sessionRows.isEmpty ? "<tr><td colspan=\"7\">No session yet.</td></tr>" : sessionRows)</tbody></table></div>
+                <h2>History</h2>
+                \(ConsoleSettingsPages.auditTable(events, names: names))
+                """
+        ).render()
+    }
+
+    func confirmLogout(_ admin: ConsoleAdmin, id: String) async throws -> Response {
+        guard let member = try await member(admin, id: id) else { return notFound(admin) }
+        let preview = try await services.logout.dryRun(organizationID: admin.organizationID, phone: member.phone)
+        let devices = preview.sessions.map { "<li>\(HTML.escape($0.deviceName))</li>" }.joined()
+        return ConsolePage(
+            title: "Log out \(member.name)?", section: .team, admin: admin.live, csrf: admin.csrf,
+            body: """
+                <p id="logout-preview">This will end <strong>\(preview.sessions.count) session\(preview.sessions.count == 1 ? "" : "s")</strong>. \
+                \(HTML.escape(member.name)) will have to sign in again on every device.</p>
+                <ul>\(devices)</ul>
+                <form method="post" action="/console/members/\(member.id)/logout" class="card stack">
+                <input type="hidden" name="csrf" value="\(admin.csrf)">
+                <label for="reason">Reason (kept in the audit log)</label>
+                <input id="reason" name="reason" maxlength="500" placeholder="e.g. Left the company">
+                <label for="lock">Also lock them out</label>
+                <select id="lock" name="lockForMinutes"><option value="">No lockout</option><option value="15">15 minutes</option>
+                <option value="60">1 hour</option><option value="1440">1 day</option><option value="10080">1 week</option></select>
+                <button type="submit" class="try-it danger-fill">Log out \(HTML.escape(member.name))</button>
+                <a href="/console/team">Cancel</a>
+                </form>
+                """
+        ).render()
+    }
+
+    func logOut(_ admin: ConsoleAdmin, id: String, form: [String: String]) async throws -> Response {
+        guard let member = try await member(admin, id: id) else { return notFound(admin) }
+        let reason = form["reason"].map { String($0.prefix(500)) }.flatMap { $0.isEmpty ? nil : $0 }
+        let lock = form["lockForMinutes"].flatMap(Int.init).flatMap { (1...525_600).contains($0) ? $0 : nil }
+        _ = try await services.logout.logOut(organizationID: admin.organizationID, phone: member.phone, reason: reason, lockForMinutes: lock, origin: admin.origin)
+        return redirect("/console/team?notice=logged-out")
+    }
+
+    func unlock(_ admin: ConsoleAdmin, id: String) async throws -> Response {
+        guard let member = try await member(admin, id: id) else { return notFound(admin) }
+        _ = try await services.logout.unlock(organizationID: admin.organizationID, phone: member.phone, origin: admin.origin)
+        return redirect("/console/team?notice=unlocked")
+    }
+
+    func endSession(_ admin: ConsoleAdmin, id: String, form: [String: String]) async throws -> Response {
+        do {
+            _ = try await services.logout.endSession(organizationID: admin.organizationID, sessionID: id, origin: admin.origin)
+        } catch TeamGateError.unprocessable {
+            return notFound(admin)
+        }
+        let member = form["member"].flatMap { $0.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" } ? $0 : nil }
+        return redirect(member.map { "/console/members/\($0)" } ?? "/console/team?notice=session-ended")
+    }
+
+    private func notFound(_ admin: ConsoleAdmin) -> Response {
+        ConsolePage(title: "Not found", section: .team, admin: admin.live, csrf: admin.csrf, body: "<p>No such member or session on your team.</p>")
+            .render(status: .notFound)
+    }
+}

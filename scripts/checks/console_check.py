@@ -1,0 +1,185 @@
+"""The admin console in a real browser (Debian's chromium via Playwright), against a real server whose
+sign-in codes go to a local webhook receiver started here: owner sign-in, key creation and use on the
+reference page, logout from the Team page, the audit entry, role limits, CSRF refusal, screenshots."""
+
+import json
+import os
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+from playwright.sync_api import expect, sync_playwright
+
+import demo_server
+
+SHOTS = os.environ.get("SCREENSHOT_DIR", os.path.join(demo_server.ROOT, "artifacts", "screenshots"))
+passed, failed = 0, 0
+codes = {}
+
+
+def check(name, condition, detail=""):
+    global passed, failed
+    if condition:
+        passed += 1
+        print(f"ok   {name}")
+    else:
+        failed += 1
+        print(f"FAIL {name} {detail}")
+
+
+class Gateway(BaseHTTPRequestHandler):
+    """Stands in for the SMS gateway: keeps the newest code per number."""
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+        if "code" in body:
+            codes[body["phoneNumber"]] = body["code"]
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def sign_in(page, base, phone):
+    page.goto(base + "/console")
+    page.fill("#phone", phone)
+    page.click("button[type=submit]")
+    expect(page.locator("h1")).to_have_text("Enter your code")
+    page.fill("#code", codes[phone])
+    page.click("button[type=submit]")
+
+
+def main():
+    os.makedirs(SHOTS, exist_ok=True)
+    shots = []
+
+    def shot(page, name, what, full=True):
+        path = os.path.join(SHOTS, name)
+        page.screenshot(path=path, full_page=full)
+        shots.append((what, path))
+
+    gateway = HTTPServer(("127.0.0.1", 0), Gateway)
+    threading.Thread(target=gateway.serve_forever, daemon=True).start()
+    otp_url = f"http://127.0.0.1:{gateway.server_address[1]}/otp"
+    with demo_server.start(["--otp-sender", "webhook:" + otp_url, "--webhook-allowed-hosts", "127.0.0.1"]) as server, sync_playwright() as p:
+        base = server.base_url
+        browser = p.chromium.launch(executable_path=os.environ.get("CHROMIUM", "/usr/bin/chromium"), args=["--no-sandbox"])
+        owner = browser.new_context(viewport={"width": 1280, "height": 900})
+        page = owner.new_page()
+        page.on("dialog", lambda dialog: dialog.accept())
+
+        page.goto(base + "/console")
+        shot(page, "console-wide-sign-in.png", "wide, sign-in")
+        sign_in(page, base, "+919300000001")
+        expect(page.locator("h1")).to_have_text("Team")
+        check("the owner signs in with a code sent through the webhook sender", page.url.endswith("/console/team"))
+        cookie = next(c for c in owner.cookies() if c["name"] == "tg_console")
+        check("the console session is an HttpOnly, SameSite=Strict cookie", cookie["httpOnly"] and cookie["sameSite"] == "Strict")
+        check("the Team page lists every member with their sessions", page.locator("tbody tr").count() == 4
+              and page.locator('tr[data-member="+919300000003"] td.sessions').inner_text() == "3")
+        shot(page, "console-wide-team.png", "wide, Team")
+
+        # Settings → Developer Documentation: a key, shown once, used on the reference page.
+        page.click("text=Settings → Developer Documentation")
+        page.fill("#key-name", "console test")
+        page.click("text=Create API key")
+        key = page.input_value("#new-key")
+        check("a new key is shown once, with the seed's warning", key.startswith("key_") and "Do not share this key publicly" in page.inner_text(".new-key"))
+        owner.grant_permissions(["clipboard-read", "clipboard-write"], origin=base)
+        page.click("button[data-copy=new-key]")
+        check("the copy button copies the key", page.evaluate("navigator.clipboard.readText()") == key)
+        shot(page, "console-wide-developer.png", "wide, Developer Documentation with a new key")
+        page.reload()
+        check("a reload does not show the key again", page.locator("#new-key").count() == 0 and key not in page.content())
+
+        rohan = server.member("Rohan Das")
+        page.click("text=Logout a Team Member")
+        page.fill("#credential", key)
+        page.fill("#body-editor", '{"userPhoneNumber": "%s"}' % rohan.phone)
+        page.click("#try-it")
+        expect(page.locator("#response")).to_have_attribute("data-sequence", "1")
+        check("the console's key works on the reference page's Try It (201)", page.inner_text("#response-status").startswith("201"))
+        check("Rohan's devices are refused after it", all(demo_server.status_of(base + "/me", t) == 401 for t in rohan.tokens))
+
+        # Team page: log Meera out, with the dry-run confirmation.
+        meera = server.member("Meera Iyer")
+        page.goto(base + "/console/team")
+        page.locator('tr[data-member="+919300000003"] a', has_text="Log out").click()
+        check("the confirmation says how many sessions will end", "end 3 sessions" in page.inner_text("#logout-preview"))
+        shot(page, "console-wide-confirm-logout.png", "wide, logout confirmation")
+        page.fill("#reason", "Left the company")
+        page.click("button.danger-fill")
+        expect(page.locator(".flash")).to_contain_text("logged out")
+        check("Meera's /me is refused after the console logout", all(demo_server.status_of(base + "/me", t) == 401 for t in meera.tokens))
+
+        page.click("text=Audit log")
+        first = page.locator("table.audit tbody tr").first
+        check("the audit log lists the logout with the owner as actor",
+              "member.logged_out" in first.inner_text() and first.locator("td.actor").inner_text() == "Asha Rao"
+              and "Left the company" in first.inner_text(), first.inner_text())
+        page.select_option("#action", "member.logged_out")
+        page.click("text=Filter")
+        check("the audit log filters by action", page.locator("table.audit tbody tr").count() == 2)
+        shot(page, "console-wide-audit.png", "wide, Audit log")
+
+        # A member's page: end one device.
+        page.goto(base + "/console/team")
+        page.locator('tr[data-member="+919300000002"] a', has_text="Vikram Shah").click()
+        before = page.locator("form[action$='/end']").count()
+        page.locator("form[action$='/end'] button").first.click()
+        page.wait_for_load_state()
+        check("End signs one device out and leaves the others", page.locator("form[action$='/end']").count() == before - 1)
+        shot(page, "console-wide-member.png", "wide, a member's sessions and history")
+
+        page.click("text=Webhooks")
+        page.fill("#url", f"http://127.0.0.1:{gateway.server_address[1]}/hook")
+        page.click("text=Add webhook")
+        check("a webhook is added and its secret shown once", page.input_value("#new-secret").startswith("whsec_"))
+        shot(page, "console-wide-webhooks.png", "wide, Webhooks")
+
+        # Cross-site: a POST with the admin's cookie but without the form's token is refused.
+        page.goto(base + "/console/team")
+        href = page.locator('tr[data-member="+919300000002"] a').first.get_attribute("href")
+        forged = owner.request.post(base + href + "/logout", form={"reason": "forged"}, headers={"Origin": "http://evil.example"})
+        check("a cross-site POST without the CSRF token is refused (403)", forged.status == 403, str(forged.status))
+        no_token = owner.request.post(base + href + "/logout", form={"reason": "forged"})
+        check("a same-site POST without the CSRF token is refused too (403)", no_token.status == 403, str(no_token.status))
+
+        narrow = browser.new_context(viewport={"width": 390, "height": 844}, storage_state=owner.storage_state())
+        small = narrow.new_page()
+        for path, name, what in [("/console/team", "console-narrow-team.png", "narrow, Team"),
+                                 ("/console/settings/developer", "console-narrow-developer.png", "narrow, Developer Documentation"),
+                                 ("/console/audit", "console-narrow-audit.png", "narrow, Audit log")]:
+            small.goto(base + path)
+            overflow = small.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+            check(f"{path} fits 390 px", overflow <= 0, f"overflow {overflow}px")
+            shot(small, name, what)
+
+        page.click("text=Sign out")
+        check("signing out ends the console session", page.url.endswith("/console") and page.locator("#phone").count() == 1)
+
+        # A Team Lead gets in, but not to key management.
+        lead = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+        sign_in(lead, base, "+919300000002")
+        expect(lead.locator("h1")).to_have_text("Team")
+        response = lead.goto(base + "/console/settings/developer")
+        check("a Team Lead cannot open key management (403)", response.status == 403 and "Only the Owner" in lead.content())
+        shot(lead, "console-wide-team-lead-403.png", "wide, Team Lead refused key management")
+
+        # A plain member cannot sign in to the console.
+        plain = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+        sign_in(plain, base, "+919300000003")
+        check("a plain team member is refused at sign-in", "The console is for the team's Owner and Team Leads" in plain.content()
+              and not any(c["name"] == "tg_console" and c["value"] for c in plain.context.cookies()))
+        shot(plain, "console-wide-member-refused.png", "wide, plain member refused")
+        browser.close()
+    gateway.shutdown()
+    for what, path in shots:
+        print(f"screenshot ({what}): {path}")
+    print(f"console-check: {passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
