@@ -55,7 +55,8 @@ public func buildRouter(services: TeamGateServices, configuration: TeamGateConfi
     let routes = RouteTable()
     router.add(middleware: ErrorMiddleware(routes: routes))
     SystemController().register(on: router, routes: routes)
-    let gate = AdminGate(logout: services.logout, store: services.store, clock: services.clock, bodyLimit: configuration.bodyLimit)
+    let limiter = RateLimiter(perSecond: configuration.rateLimitPerSecond, burst: configuration.rateLimitBurst)
+    let gate = AdminGate(logout: services.logout, store: services.store, clock: services.clock, bodyLimit: configuration.bodyLimit, limiter: limiter)
     LogoutController(logout: services.logout, gate: gate, bodyLimit: configuration.bodyLimit).register(on: router, routes: routes)
     MemberController(signIn: services.signIn, bodyLimit: configuration.bodyLimit).register(on: router, routes: routes)
     TeamController(directory: services.directory, gate: gate).register(on: router, routes: routes)
@@ -76,6 +77,10 @@ public func buildApplication(
 ) throws -> some ApplicationProtocol {
     Application(
         router: try buildRouter(services: services, configuration: configuration),
+        server: .http1(
+            configuration: .init(
+                idleTimeout: .seconds(Int64(configuration.idleTimeoutSeconds)),
+                httpDecoderConfiguration: .init(maxHeaderFieldSize: 16 * 1024, maxHeaderListSize: 64 * 1024, maxHeaderFieldCount: 200))),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "TeamGate"),
         services: [
             WebhookDispatcher(

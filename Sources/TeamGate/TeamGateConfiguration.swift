@@ -29,13 +29,19 @@ public struct TeamGateConfiguration: Sendable {
     public var webhookAllowedHosts: Set<String>?
     /// Seconds before a failed webhook delivery's first retry; each later wait doubles.
     public var webhookRetrySeconds: Double = 2
+    /// Requests per second per API key (token bucket); 0 turns the limit off.
+    public var rateLimitPerSecond: Double = 20
+    /// Requests an API key may make at once before the rate applies.
+    public var rateLimitBurst = 40
+    /// Seconds a connection may stay silent before it is closed.
+    public var idleTimeoutSeconds = 30
 
     public init() {}
 
     /// The keys, as they appear after `teamgate.` in the reader and after `TEAMGATE_` in the environment.
     public static let keys = [
         "host", "port", "database", "otpSender", "otpWebhookSecret", "bodyLimit", "sessionLifetimeHours", "logLevel", "demo", "webhookAllowedHosts",
-        "webhookRetrySeconds",
+        "webhookRetrySeconds", "rateLimitPerSecond", "rateLimitBurst", "idleTimeoutSeconds",
     ]
 
     /// Reads every key under `teamgate`; all problems are reported at once.
@@ -84,6 +90,12 @@ public struct TeamGateConfiguration: Sendable {
         }
         webhookRetrySeconds = config.double(forKey: "webhookRetrySeconds", default: webhookRetrySeconds)
         if webhookRetrySeconds <= 0 { problems.append("webhookRetrySeconds must be positive") }
+        rateLimitPerSecond = config.double(forKey: "rateLimitPerSecond", default: rateLimitPerSecond)
+        if rateLimitPerSecond < 0 { problems.append("rateLimitPerSecond must be 0 (off) or more") }
+        rateLimitBurst = config.int(forKey: "rateLimitBurst", default: rateLimitBurst)
+        if rateLimitBurst < 1 { problems.append("rateLimitBurst must be at least 1") }
+        idleTimeoutSeconds = config.int(forKey: "idleTimeoutSeconds", default: idleTimeoutSeconds)
+        if idleTimeoutSeconds < 1 { problems.append("idleTimeoutSeconds must be at least 1") }
         guard problems.isEmpty else { throw ConfigurationError(problems: problems) }
     }
 
@@ -95,9 +107,9 @@ public struct TeamGateConfiguration: Sendable {
             uniqueKeysWithValues: flags.map { key, text -> (AbsoluteConfigKey, ConfigValue) in
                 let content: ConfigContent =
                     switch key {
-                    case "port", "bodyLimit", "sessionLifetimeHours": Int(text).map(ConfigContent.int) ?? .string(text)
+                    case "port", "bodyLimit", "sessionLifetimeHours", "rateLimitBurst", "idleTimeoutSeconds": Int(text).map(ConfigContent.int) ?? .string(text)
                     case "demo": .bool(text == "true")
-                    case "webhookRetrySeconds": Double(text).map(ConfigContent.double) ?? .string(text)
+                    case "webhookRetrySeconds", "rateLimitPerSecond": Double(text).map(ConfigContent.double) ?? .string(text)
                     default: .string(text)
                     }
                 return (AbsoluteConfigKey(["teamgate", key]), ConfigValue(content, isSecret: key == "otpWebhookSecret"))

@@ -19,6 +19,10 @@ struct ServeCommand: AsyncParsableCommand {
     var webhookAllowedHosts: String?
     @Option(help: "Seconds before a failed webhook delivery's first retry, doubling after (TEAMGATE_WEBHOOK_RETRY_SECONDS, default 2).")
     var webhookRetrySeconds: Double?
+    @Option(help: "Requests per second per API key; 0 turns the limit off (TEAMGATE_RATE_LIMIT_PER_SECOND, default 20).")
+    var rateLimitPerSecond: Double?
+    @Option(help: "Requests an API key may make at once (TEAMGATE_RATE_LIMIT_BURST, default 40).") var rateLimitBurst: Int?
+    @Option(help: "Seconds a silent connection stays open (TEAMGATE_IDLE_TIMEOUT_SECONDS, default 30).") var idleTimeoutSeconds: Int?
     @Flag(help: "Create a demo organisation with signed-in members and print a key and a cURL (TEAMGATE_DEMO).") var demo = false
 
     func run() async throws {
@@ -33,6 +37,9 @@ struct ServeCommand: AsyncParsableCommand {
         flags["logLevel"] = logLevel
         flags["webhookAllowedHosts"] = webhookAllowedHosts
         flags["webhookRetrySeconds"] = webhookRetrySeconds.map { String($0) }
+        flags["rateLimitPerSecond"] = rateLimitPerSecond.map { String($0) }
+        flags["rateLimitBurst"] = rateLimitBurst.map(String.init)
+        flags["idleTimeoutSeconds"] = idleTimeoutSeconds.map(String.init)
         if demo { flags["demo"] = "true" }
         let configuration: TeamGateConfiguration
         do {

@@ -22,13 +22,15 @@ struct AdminGate: Sendable {
     let store: any IdempotencyStore
     let clock: WallClock
     let bodyLimit: Int
+    let limiter: RateLimiter
     private let inFlight = InFlightKeys()
 
     static let idempotencyHeader = HTTPField.Name("Idempotency-Key")!
     static let replayWindow: TimeInterval = 24 * 3600
 
-    init(logout: Logout, store: any IdempotencyStore, clock: WallClock, bodyLimit: Int) {
+    init(logout: Logout, store: any IdempotencyStore, clock: WallClock, bodyLimit: Int, limiter: RateLimiter) {
         self.logout = logout
+        self.limiter = limiter
         self.store = store
         self.clock = clock
         self.bodyLimit = bodyLimit
@@ -41,6 +43,7 @@ struct AdminGate: Sendable {
         _ work: (AdminCall) async throws -> Reply
     ) async throws -> Response {
         guard let secret = Credentials.apiKey(in: request.headers) else { throw TeamGateError.invalidAPIKey }
+        try limiter.take(secret: secret)
         let key = try await logout.authenticate(apiKey: secret)
         let raw = readsBody ? try await JSONObjectBody.readBytes(request, limit: bodyLimit) : Data()
         let origin = RequestOrigin(actor: key.actorLabel, requestID: context.id, clientIP: context.clientIP)

@@ -44,16 +44,33 @@ struct JSONObjectBody: Sendable {
         if let contentType = request.headers[.contentType], !isJSON(contentType) {
             throw APIError(.unsupportedMediaType, "Content-Type must be application/json")
         }
-        var request = request
         let buffer: ByteBuffer
         do {
-            buffer = try await request.collectBody(upTo: limit)
+            buffer = try await withBodyTimeout { try await request.body.collect(upTo: limit) }
         } catch let error as HTTPError where error.status == .contentTooLarge {
             throw APIError(.contentTooLarge, "Request body is larger than \(limit) bytes")
         } catch is NIOTooManyBytesError {
             throw APIError(.contentTooLarge, "Request body is larger than \(limit) bytes")
         }
         return Data(buffer.readableBytesView)
+    }
+
+    /// How long a client may take to send a body: a slow trickle must not hold a request open for ever.
+    static let bodyTimeout: Duration = .seconds(10)
+
+    private static func withBodyTimeout(_ read: @escaping @Sendable () async throws -> ByteBuffer) async throws -> ByteBuffer {
+        try await withThrowingTaskGroup(of: ByteBuffer?.self) { group in
+            group.addTask { try await read() }
+            group.addTask {
+                try await Task.sleep(for: bodyTimeout)
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let buffer = first else {
+                throw APIError(.requestTimeout, "The request body did not arrive in time")
+            }
+            return buffer
+        }
     }
 
     static func parse(_ data: Data) throws -> JSONObjectBody {

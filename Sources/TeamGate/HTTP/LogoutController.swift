@@ -39,6 +39,7 @@ struct LogoutController: Sendable {
         }
         // The hot path: the key is checked inside the logout's own transaction, so a logout costs one commit.
         guard let secret = Credentials.apiKey(in: request.headers) else { throw TeamGateError.invalidAPIKey }
+        try gate.limiter.take(secret: secret)
         let fields: Fields
         do {
             fields = try Fields(try await JSONObjectBody.read(request, limit: bodyLimit))
