@@ -33,7 +33,7 @@ public struct TeamGateServices: Sendable {
         otpSender: (any OTPSender)? = nil,
         clock: WallClock = .system
     ) throws -> TeamGateServices {
-        let store = try SQLiteStore(path: configuration.database)
+        let store = try SQLiteStore(path: configuration.database, synchronous: configuration.sqliteSynchronous)
         let sender: any OTPSender =
             otpSender
             ?? {

@@ -35,6 +35,8 @@ public struct TeamGateConfiguration: Sendable {
     public var rateLimitBurst = 40
     /// Seconds a connection may stay silent before it is closed.
     public var idleTimeoutSeconds = 30
+    /// `full`: an answered write survives a power loss; `normal`: it survives a process crash only.
+    public var sqliteSynchronous: SQLiteStore.Synchronous = .full
 
     public init() {}
 
@@ -42,6 +44,7 @@ public struct TeamGateConfiguration: Sendable {
     public static let keys = [
         "host", "port", "database", "otpSender", "otpWebhookSecret", "bodyLimit", "sessionLifetimeHours", "logLevel", "demo", "webhookAllowedHosts",
         "webhookRetrySeconds", "rateLimitPerSecond", "rateLimitBurst", "idleTimeoutSeconds",
+        "sqliteSynchronous",
     ]
 
     /// Reads every key under `teamgate`; all problems are reported at once.
@@ -96,6 +99,12 @@ public struct TeamGateConfiguration: Sendable {
         if rateLimitBurst < 1 { problems.append("rateLimitBurst must be at least 1") }
         idleTimeoutSeconds = config.int(forKey: "idleTimeoutSeconds", default: idleTimeoutSeconds)
         if idleTimeoutSeconds < 1 { problems.append("idleTimeoutSeconds must be at least 1") }
+        let synchronous = config.string(forKey: "sqliteSynchronous", default: "full")
+        if let mode = SQLiteStore.Synchronous(rawValue: synchronous.uppercased()) {
+            sqliteSynchronous = mode
+        } else {
+            problems.append("sqliteSynchronous must be full or normal")
+        }
         guard problems.isEmpty else { throw ConfigurationError(problems: problems) }
     }
 

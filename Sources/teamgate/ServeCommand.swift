@@ -23,6 +23,8 @@ struct ServeCommand: AsyncParsableCommand {
     var rateLimitPerSecond: Double?
     @Option(help: "Requests an API key may make at once (TEAMGATE_RATE_LIMIT_BURST, default 40).") var rateLimitBurst: Int?
     @Option(help: "Seconds a silent connection stays open (TEAMGATE_IDLE_TIMEOUT_SECONDS, default 30).") var idleTimeoutSeconds: Int?
+    @Option(help: "full: a 201 survives power loss; normal: it survives a process crash only (TEAMGATE_SQLITE_SYNCHRONOUS, default full).")
+    var sqliteSynchronous: String?
     @Flag(help: "Create a demo organisation with signed-in members and print a key and a cURL (TEAMGATE_DEMO).") var demo = false
 
     func run() async throws {
@@ -40,6 +42,7 @@ struct ServeCommand: AsyncParsableCommand {
         flags["rateLimitPerSecond"] = rateLimitPerSecond.map { String($0) }
         flags["rateLimitBurst"] = rateLimitBurst.map(String.init)
         flags["idleTimeoutSeconds"] = idleTimeoutSeconds.map(String.init)
+        flags["sqliteSynchronous"] = sqliteSynchronous
         if demo { flags["demo"] = "true" }
         let configuration: TeamGateConfiguration
         do {

@@ -8,19 +8,11 @@ import sys
 from playwright.sync_api import expect, sync_playwright
 
 import demo_server
+from harness import Tally
 
 SHOTS = os.environ.get("SCREENSHOT_DIR", os.path.join(demo_server.ROOT, "artifacts", "screenshots"))
-passed, failed = 0, 0
-
-
-def check(name, condition, detail=""):
-    global passed, failed
-    if condition:
-        passed += 1
-        print(f"ok   {name}")
-    else:
-        failed += 1
-        print(f"FAIL {name} {detail}")
+tally = Tally("browser-check")
+check = tally.check
 
 
 def send(page, action=lambda page: page.click("#try-it")):
@@ -158,8 +150,7 @@ def main():
         browser.close()
     for what, path in shots:
         print(f"screenshot ({what}): {path}")
-    print(f"browser-check: {passed} passed, {failed} failed")
-    return 1 if failed else 0
+    return tally.finish()
 
 
 if __name__ == "__main__":

@@ -2,46 +2,20 @@
 sign-in codes go to a local webhook receiver started here: owner sign-in, key creation and use on the
 reference page, logout from the Team page, the audit entry, role limits, CSRF refusal, screenshots."""
 
-import json
 import os
 import sys
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 from playwright.sync_api import expect, sync_playwright
 
 import demo_server
+from harness import Gateway, Tally
 
 SHOTS = os.environ.get("SCREENSHOT_DIR", os.path.join(demo_server.ROOT, "artifacts", "screenshots"))
-passed, failed = 0, 0
-codes = {}
+tally = Tally("console-check")
+check = tally.check
 
 
-def check(name, condition, detail=""):
-    global passed, failed
-    if condition:
-        passed += 1
-        print(f"ok   {name}")
-    else:
-        failed += 1
-        print(f"FAIL {name} {detail}")
-
-
-class Gateway(BaseHTTPRequestHandler):
-    """Stands in for the SMS gateway: keeps the newest code per number."""
-
-    def do_POST(self):
-        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
-        if "code" in body:
-            codes[body["phoneNumber"]] = body["code"]
-        self.send_response(204)
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
-
-
-def sign_in(page, base, phone):
+def sign_in(page, base, phone, codes):
     page.goto(base + "/console")
     page.fill("#phone", phone)
     page.click("button[type=submit]")
@@ -59,9 +33,8 @@ def main():
         page.screenshot(path=path, full_page=full)
         shots.append((what, path))
 
-    gateway = HTTPServer(("127.0.0.1", 0), Gateway)
-    threading.Thread(target=gateway.serve_forever, daemon=True).start()
-    otp_url = f"http://127.0.0.1:{gateway.server_address[1]}/otp"
+    gateway = Gateway()
+    otp_url = gateway.url()
     with demo_server.start(["--otp-sender", "webhook:" + otp_url, "--webhook-allowed-hosts", "127.0.0.1"]) as server, sync_playwright() as p:
         base = server.base_url
         browser = p.chromium.launch(executable_path=os.environ.get("CHROMIUM", "/usr/bin/chromium"), args=["--no-sandbox"])
@@ -71,7 +44,7 @@ def main():
 
         page.goto(base + "/console")
         shot(page, "console-wide-sign-in.png", "wide, sign-in")
-        sign_in(page, base, "+919300000001")
+        sign_in(page, base, "+919300000001", gateway.codes)
         expect(page.locator("h1")).to_have_text("Team")
         check("the owner signs in with a code sent through the webhook sender", page.url.endswith("/console/team"))
         cookie = next(c for c in owner.cookies() if c["name"] == "tg_console")
@@ -133,7 +106,7 @@ def main():
         shot(page, "console-wide-member.png", "wide, a member's sessions and history")
 
         page.click("text=Webhooks")
-        page.fill("#url", f"http://127.0.0.1:{gateway.server_address[1]}/hook")
+        page.fill("#url", gateway.url("/hook"))
         page.click("text=Add webhook")
         check("a webhook is added and its secret shown once", page.input_value("#new-secret").startswith("whsec_"))
         shot(page, "console-wide-webhooks.png", "wide, Webhooks")
@@ -161,7 +134,7 @@ def main():
 
         # A Team Lead gets in, but not to key management.
         lead = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
-        sign_in(lead, base, "+919300000002")
+        sign_in(lead, base, "+919300000002", gateway.codes)
         expect(lead.locator("h1")).to_have_text("Team")
         response = lead.goto(base + "/console/settings/developer")
         check("a Team Lead cannot open key management (403)", response.status == 403 and "Only the Owner" in lead.content())
@@ -169,16 +142,15 @@ def main():
 
         # A plain member cannot sign in to the console.
         plain = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
-        sign_in(plain, base, "+919300000003")
+        sign_in(plain, base, "+919300000003", gateway.codes)
         check("a plain team member is refused at sign-in", "The console is for the team's Owner and Team Leads" in plain.content()
               and not any(c["name"] == "tg_console" and c["value"] for c in plain.context.cookies()))
         shot(plain, "console-wide-member-refused.png", "wide, plain member refused")
         browser.close()
-    gateway.shutdown()
+    gateway.stop()
     for what, path in shots:
         print(f"screenshot ({what}): {path}")
-    print(f"console-check: {passed} passed, {failed} failed")
-    return 1 if failed else 0
+    return tally.finish()
 
 
 if __name__ == "__main__":

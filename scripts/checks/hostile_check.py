@@ -7,18 +7,10 @@ import sys
 import time
 
 import demo_server
+from harness import Tally
 
-passed, failed = 0, 0
-
-
-def check(name, condition, detail=""):
-    global passed, failed
-    if condition:
-        passed += 1
-        print(f"ok   {name}")
-    else:
-        failed += 1
-        print(f"FAIL {name} {detail}")
+tally = Tally("hostile-check")
+check = tally.check
 
 
 def exchange(port, head, body=b"", trickle=None, timeout=20):
@@ -107,8 +99,7 @@ def main():
         check("the server still answers normally afterwards (201)", status == 201, str(status))
         log = open(server.log_path).read()
         check("no unhandled error was logged", "Unhandled error" not in log)
-    print(f"hostile-check: {passed} passed, {failed} failed")
-    return 1 if failed else 0
+    return tally.finish()
 
 
 if __name__ == "__main__":

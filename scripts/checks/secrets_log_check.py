@@ -8,27 +8,11 @@ import re
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.request
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import demo_server
-
-codes = {}
-
-
-class Gateway(BaseHTTPRequestHandler):
-    def do_POST(self):
-        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
-        if "code" in body:
-            codes[body["phoneNumber"]] = body["code"]
-        self.send_response(204)
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
-
+from harness import Gateway
 
 def call(base, method, path, body=None, headers=None):
     request = urllib.request.Request(base + path, method=method, data=json.dumps(body).encode() if body is not None else None,
@@ -50,12 +34,12 @@ def main():
     for index, phone in enumerate(["+919800000002", "+919800000003"]):
         subprocess.run([binary, "members", "add", "--database", database, "--name", f"Agent {index}", "--phone", phone], check=True, capture_output=True)
 
-    gateway = HTTPServer(("127.0.0.1", 0), Gateway)
-    threading.Thread(target=gateway.serve_forever, daemon=True).start()
+    gateway = Gateway()
+    codes = gateway.codes
     port = demo_server.free_port()
     log_path = os.path.join(folder, "server.log")
     server = subprocess.Popen([binary, "serve", "--database", database, "--port", str(port), "--log-level", "trace",
-                               "--otp-sender", f"webhook:http://127.0.0.1:{gateway.server_address[1]}/otp", "--otp-webhook-secret", "gateway-secret"],
+                               "--otp-sender", "webhook:" + gateway.url(), "--otp-webhook-secret", "gateway-secret"],
                               stdout=open(log_path, "w"), stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     for _ in range(300):
@@ -82,7 +66,7 @@ def main():
     call(base, "POST", "/team-member/logout", {"userPhoneNumber": "+919800000002"}, {"Authorization": f"Bearer {key}"})
     call(base, "GET", "/me", headers={"Authorization": f"Bearer {tokens[0]}"})
     call(base, "POST", "/auth/logout", {}, {"Authorization": f"Bearer {tokens[1]}"})
-    status, hook = call(base, "POST", "/webhooks", {"url": f"http://127.0.0.1:{gateway.server_address[1]}/hook", "events": ["team_member.logged_out"]}, {"x-public-key": key})
+    status, hook = call(base, "POST", "/webhooks", {"url": gateway.url("/hook"), "events": ["team_member.logged_out"]}, {"x-public-key": key})
     secrets.append(hook["secret"])
     call(base, "POST", "/team-member/logout", {"userPhoneNumber": "+919800000003"}, {"x-public-key": key})
     wrong_key = key[:-4] + "abcd"
@@ -91,7 +75,7 @@ def main():
     time.sleep(1)
     server.terminate()
     server.wait()
-    gateway.shutdown()
+    gateway.stop()
 
     log = open(log_path).read()
     found = [s[:8] + "…" for s in secrets if re.search(r"(?<![A-Za-z0-9_-])" + re.escape(s) + r"(?![A-Za-z0-9_-])", log)]

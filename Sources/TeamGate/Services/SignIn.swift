@@ -95,6 +95,24 @@ public struct SignIn: Sendable {
             throw TeamGateError.organizationRequired(organizations)
         }
         guard let organization = try await store.organization(id: member.organizationID) else { throw TeamGateError.notATeamMember }
+        let (token, session) = try await startSession(
+            for: member, deviceName: deviceName, userAgent: userAgent, ipAddress: ipAddress,
+            origin: RequestOrigin(actor: "member:\(member.id)", clientIP: ipAddress))
+        return SignedIn(token: token, session: session, member: member, organization: organization)
+    }
+
+    /// Starts a session without a code, for the demo, seeding and the bench: the caller vouches for the member.
+    public func openSession(for member: TeamMember, deviceName: String, userAgent: String? = nil, origin: RequestOrigin = .cli)
+        async throws -> String
+    {
+        try await startSession(for: member, deviceName: deviceName, userAgent: userAgent, ipAddress: nil, origin: origin).token
+    }
+
+    /// Makes the token (256 random bits; only its hash is stored) and the session it opens.
+    private func startSession(for member: TeamMember, deviceName: String, userAgent: String?, ipAddress: String?, origin: RequestOrigin)
+        async throws -> (token: String, session: Session)
+    {
+        let now = clock.now()
         let token = SecretToken.make(prefix: "tgs_")
         let session = Session(
             id: SecretToken.identifier(prefix: "ses_"),
@@ -106,28 +124,8 @@ public struct SignIn: Sendable {
             createdAt: now,
             expiresAt: now.addingTimeInterval(policy.sessionLifetime)
         )
-        try await store.insertSession(
-            session, tokenHash: SecretToken.hash(token), origin: RequestOrigin(actor: "member:\(member.id)", clientIP: ipAddress))
-        return SignedIn(token: token, session: session, member: member, organization: organization)
-    }
-
-    /// Starts a session without a code, for the demo, seeding and the bench: the caller vouches for the member.
-    public func openSession(for member: TeamMember, deviceName: String, userAgent: String? = nil, origin: RequestOrigin = .cli)
-        async throws -> String
-    {
-        let now = clock.now()
-        let token = SecretToken.make(prefix: "tgs_")
-        let session = Session(
-            id: SecretToken.identifier(prefix: "ses_"),
-            memberID: member.id,
-            organizationID: member.organizationID,
-            deviceName: deviceName,
-            userAgent: userAgent,
-            createdAt: now,
-            expiresAt: now.addingTimeInterval(policy.sessionLifetime)
-        )
         try await store.insertSession(session, tokenHash: SecretToken.hash(token), origin: origin)
-        return token
+        return (token, session)
     }
 
     /// The live session behind a token, from memory. When it is not live, says why (reading the disk,

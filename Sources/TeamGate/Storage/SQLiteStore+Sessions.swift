@@ -98,12 +98,12 @@ extension SQLiteStore: SessionStore {
                 let actor: String
                 switch command.authority {
                 case .apiKey(let secretHash):
-                    guard let keyRow = try Row.fetchOne(db, sql: "SELECT * FROM api_keys WHERE secret_hash = ?", arguments: [secretHash]) else {
+                    guard let keyRow = try db.cachedRow("SELECT * FROM api_keys WHERE secret_hash = ?", [secretHash]) else {
                         return .invalidKey
                     }
                     let key = APIKey(row: keyRow)
                     guard !key.isRevoked else { return .invalidKey }
-                    try db.execute(sql: "UPDATE api_keys SET last_used_at = ? WHERE id = ?", arguments: [at, key.id])
+                    try db.cachedExecute("UPDATE api_keys SET last_used_at = ? WHERE id = ?", [at, key.id])
                     organizationID = key.organizationID
                     actor = key.actorLabel
                 case .admin(let id, let admin):
@@ -111,20 +111,17 @@ extension SQLiteStore: SessionStore {
                     actor = admin
                 }
                 guard
-                    let memberRow = try Row.fetchOne(
-                        db,
-                        sql: "SELECT * FROM members WHERE organization_id = ? AND phone = ? AND removed_at IS NULL",
-                        arguments: [organizationID, command.phone.digits]
-                    )
+                    let memberRow = try db.cachedRow(
+                        "SELECT * FROM members WHERE organization_id = ? AND phone = ? AND removed_at IS NULL", [organizationID, command.phone.digits])
                 else { return .notAMember }
                 let member = TeamMember(row: memberRow)
                 let hashes = try Data.fetchAll(
-                    db,
-                    sql: """
+                    db.cachedStatement(
+                        sql: """
                         UPDATE sessions SET ended_at = ?, end_reason = ?, revocation_id = ?
                         WHERE member_id = ? AND ended_at IS NULL AND expires_at > ?
                         RETURNING token_hash
-                        """,
+                        """),
                     arguments: [at, command.reason.rawValue, command.revocationID, member.id, at]
                 )
                 let origin = RequestOrigin(actor: actor, requestID: command.requestID, clientIP: command.clientIP)
@@ -138,8 +135,7 @@ extension SQLiteStore: SessionStore {
                 data["reason"] = .optional(command.note)
                 try WebhookOutbox.enqueue(db, organizationID: organizationID, event: .teamMemberLoggedOut, data: data, at: command.at)
                 if let lockUntil = command.lockUntil {
-                    try db.execute(
-                        sql: "UPDATE members SET locked_until = ? WHERE id = ?", arguments: [lockUntil.millisecondsSince1970, member.id])
+                    try db.cachedExecute("UPDATE members SET locked_until = ? WHERE id = ?", [lockUntil.millisecondsSince1970, member.id])
                     try AuditEvent.make(
                         .memberLocked, organizationID: organizationID, at: command.at, origin: origin, member: member,
                         reason: "until \(lockUntil.formatted(.iso8601))" + (command.note.map { ": \($0)" } ?? ""),

@@ -7,10 +7,7 @@ import GRDB
 enum WebhookOutbox {
     static func enqueue(_ db: Database, organizationID: String, event: WebhookEvent, data: [String: WebhookValue], at date: Date) throws {
         let hooks = try Row.fetchAll(
-            db,
-            sql: "SELECT id, events FROM webhooks WHERE organization_id = ? AND deleted_at IS NULL",
-            arguments: [organizationID]
-        )
+            db.cachedStatement(sql: "SELECT id, events FROM webhooks WHERE organization_id = ? AND deleted_at IS NULL"), arguments: [organizationID])
         for hook in hooks {
             let events: String = hook["events"]
             guard events.split(separator: ",").contains(Substring(event.rawValue)) else { continue }

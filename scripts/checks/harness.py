@@ -1,0 +1,53 @@
+"""What the checks share: a pass/fail tally that ends in the 'N passed, N failed' line, and a stand-in
+SMS gateway that keeps the sign-in codes TeamGate's webhook sender posts to it."""
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+
+class Tally:
+    def __init__(self, name):
+        self.name = name
+        self.passed = 0
+        self.failed = 0
+
+    def check(self, what, condition, detail=""):
+        if condition:
+            self.passed += 1
+            print(f"ok   {what}")
+        else:
+            self.failed += 1
+            print(f"FAIL {what} {detail}")
+
+    def finish(self):
+        print(f"{self.name}: {self.passed} passed, {self.failed} failed")
+        return 1 if self.failed else 0
+
+
+class Gateway:
+    """A local HTTP receiver: `codes` maps each number to the newest code posted for it."""
+
+    def __init__(self):
+        codes = self.codes = {}
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+                if "code" in body:
+                    codes[body["phoneNumber"]] = body["code"]
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = HTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.port = self.server.server_address[1]
+
+    def url(self, path="/otp"):
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def stop(self):
+        self.server.shutdown()
