@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdWebSocket
 import Logging
 
 /// The service's parts, assembled once: the CLI, the server and the tests all start from here.
@@ -64,6 +65,8 @@ public func buildRouter(services: TeamGateServices, configuration: TeamGateConfi
     AuditController(directory: services.directory, gate: gate).register(on: router, routes: routes)
     WebhooksController(webhooks: services.webhooks, gate: gate).register(on: router, routes: routes)
     ConsoleController(services: services, bodyLimit: configuration.bodyLimit).register(on: router, routes: routes)
+    SessionEventsController(signIn: services.signIn, store: services.store).register(on: router, routes: routes)
+    RevocationsController(store: services.store, gate: gate).register(on: router, routes: routes)
     try DocsController().register(on: router, routes: routes)
     return router
 }
@@ -75,12 +78,15 @@ public func buildApplication(
     logger: Logger,
     onServerRunning: @escaping @Sendable (_ port: Int) async -> Void = { _ in }
 ) throws -> some ApplicationProtocol {
-    Application(
-        router: try buildRouter(services: services, configuration: configuration),
-        server: .http1(
+    let router = try buildRouter(services: services, configuration: configuration)
+    return Application(
+        router: router,
+        server: .http1WebSocketUpgrade(
+            webSocketRouter: router,
             configuration: .init(
-                idleTimeout: .seconds(Int64(configuration.idleTimeoutSeconds)),
-                httpDecoderConfiguration: .init(maxHeaderFieldSize: 16 * 1024, maxHeaderListSize: 64 * 1024, maxHeaderFieldCount: 200))),
+                http1: .init(
+                    idleTimeout: .seconds(Int64(configuration.idleTimeoutSeconds)),
+                    httpDecoderConfiguration: .init(maxHeaderFieldSize: 16 * 1024, maxHeaderListSize: 64 * 1024, maxHeaderFieldCount: 200)))),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "TeamGate"),
         services: [
             WebhookDispatcher(

@@ -1,14 +1,18 @@
 import Hummingbird
+import HummingbirdWebSocket
 import NIOCore
 
-/// The request context of every route: Hummingbird's core storage plus the client's address.
-public struct TeamGateRequestContext: RequestContext, RemoteAddressRequestContext {
+/// The request context of every route: Hummingbird's core storage, the client's address, and the
+/// WebSocket upgrade slot `GET /me/events` uses.
+public struct TeamGateRequestContext: RequestContext, RemoteAddressRequestContext, WebSocketRequestContext {
     public var coreContext: CoreRequestContextStorage
     public let remoteAddress: SocketAddress?
+    public let webSocket: WebSocketHandlerReference<Self>
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.remoteAddress = source.channel.remoteAddress
+        self.webSocket = .init()
     }
 
     /// The client's IP, as the audit records it.

@@ -49,40 +49,42 @@ extension SQLiteStore: TeamAdminStore {
         async throws -> EndedMemberSessions?
     {
         let outcome = try await writer.write(
-            { db -> (EndedMemberSessions, [Data])? in
+            { db -> (EndedMemberSessions, [SessionIndex.Ended])? in
                 guard let member = try Self.activeMember(db, organizationID: organizationID, phone: phone) else { return nil }
                 guard !member.isOwner else { throw TeamGateError.unprocessable("The organisation owner cannot be removed.") }
                 let now = date.millisecondsSince1970
                 try db.execute(sql: "UPDATE members SET removed_at = ? WHERE id = ?", arguments: [now, member.id])
-                let hashes = try Self.endLiveSessions(db, memberID: member.id, reason: .memberRemoved, at: now, revocationID: revocationID)
+                let endedSessions = try Self.endLiveSessions(db, memberID: member.id, reason: .memberRemoved, at: now, revocationID: revocationID)
                 try AuditEvent.make(
-                    .memberRemoved, organizationID: organizationID, at: date, origin: origin, member: member, sessionsEnded: hashes.count,
+                    .memberRemoved, organizationID: organizationID, at: date, origin: origin, member: member, sessionsEnded: endedSessions.count,
                     revocationID: revocationID
                 ).insert(db)
                 var data = member.webhookData
-                data["sessionsEnded"] = .int(hashes.count)
+                data["sessionsEnded"] = .int(endedSessions.count)
                 data["revocationId"] = .string(revocationID)
                 try WebhookOutbox.enqueue(db, organizationID: organizationID, event: .teamMemberRemoved, data: data, at: date)
-                return (EndedMemberSessions(member: member, sessionsEnded: hashes.count, revocationID: revocationID), hashes)
+                return (EndedMemberSessions(member: member, sessionsEnded: endedSessions.count, revocationID: revocationID), endedSessions)
             },
             afterCommit: { [index] outcome in
-                if let (_, hashes) = outcome { index.remove(tokenHashes: hashes) }
+                if let (_, sessions) = outcome { index.end(sessions) }
             }
         )
         return outcome?.0
     }
 
-    /// Ends a member's live sessions and returns their token hashes, for the index.
-    static func endLiveSessions(_ db: Database, memberID: String, reason: SessionEndReason, at: Int64, revocationID: String) throws -> [Data] {
-        try Data.fetchAll(
-            db,
-            sql: """
-                UPDATE sessions SET ended_at = ?, end_reason = ?, revocation_id = ?
-                WHERE member_id = ? AND ended_at IS NULL AND expires_at > ?
-                RETURNING token_hash
-                """,
+    /// Ends a member's live sessions and says which, for the index and the devices.
+    static func endLiveSessions(_ db: Database, memberID: String, reason: SessionEndReason, at: Int64, revocationID: String) throws
+        -> [SessionIndex.Ended]
+    {
+        try Row.fetchAll(
+            db.cachedStatement(
+                sql: """
+                    UPDATE sessions SET ended_at = ?, end_reason = ?, revocation_id = ?
+                    WHERE member_id = ? AND ended_at IS NULL AND expires_at > ?
+                    RETURNING token_hash, id
+                    """),
             arguments: [at, reason.rawValue, revocationID, memberID, at]
-        )
+        ).map { SessionIndex.Ended(tokenHash: $0["token_hash"], sessionID: $0["id"], reason: reason, revocationID: revocationID) }
     }
 
     public func changeRole(organizationID: String, phone: PhoneNumber, to role: Role, at date: Date, origin: RequestOrigin) async throws
@@ -120,7 +122,7 @@ extension SQLiteStore: TeamAdminStore {
 
     public func endSession(id: String, organizationID: String, at date: Date, revocationID: String, origin: RequestOrigin) async throws -> Int? {
         let outcome = try await writer.write(
-            { db -> (Int, Data?)? in
+            { db -> (Int, SessionIndex.Ended?)? in
                 guard
                     let row = try Row.fetchOne(
                         db,
@@ -149,10 +151,10 @@ extension SQLiteStore: TeamAdminStore {
                 data["deviceName"] = .string(row["device_name"])
                 data["revocationId"] = .string(revocationID)
                 try WebhookOutbox.enqueue(db, organizationID: organizationID, event: .sessionEnded, data: data, at: date)
-                return (1, hash)
+                return (1, SessionIndex.Ended(tokenHash: hash, sessionID: id, reason: .sessionRevoked, revocationID: revocationID))
             },
             afterCommit: { [index] outcome in
-                if let hash = outcome?.1 { index.remove(tokenHashes: [hash]) }
+                if let ended = outcome?.1 { index.end([ended]) }
             }
         )
         return outcome?.0
@@ -162,7 +164,7 @@ extension SQLiteStore: TeamAdminStore {
         organizationID: String, includeOwner: Bool, note: String, at date: Date, revocationID: String, origin: RequestOrigin
     ) async throws -> (membersAffected: Int, sessionsEnded: Int) {
         let outcome = try await writer.write(
-            { db -> (Int, [Data]) in
+            { db -> (Int, [SessionIndex.Ended]) in
                 let now = date.millisecondsSince1970
                 let rows = try Row.fetchAll(
                     db,
@@ -170,7 +172,7 @@ extension SQLiteStore: TeamAdminStore {
                         UPDATE sessions SET ended_at = ?, end_reason = ?, revocation_id = ?
                         WHERE organization_id = ? AND ended_at IS NULL AND expires_at > ?
                           AND (? OR member_id NOT IN (SELECT id FROM members WHERE organization_id = ? AND role_id = ?))
-                        RETURNING token_hash, member_id
+                        RETURNING token_hash, member_id, id
                         """,
                     arguments: [now, SessionEndReason.orgLogout.rawValue, revocationID, organizationID, now, includeOwner, organizationID, Role.owner.rawValue]
                 )
@@ -179,9 +181,12 @@ extension SQLiteStore: TeamAdminStore {
                     .teamLoggedOut, organizationID: organizationID, at: date, origin: origin, reason: note, sessionsEnded: rows.count,
                     revocationID: revocationID
                 ).insert(db)
-                return (members.count, rows.map { $0["token_hash"] as Data })
+                return (
+                    members.count,
+                    rows.map { SessionIndex.Ended(tokenHash: $0["token_hash"], sessionID: $0["id"], reason: .orgLogout, revocationID: revocationID) }
+                )
             },
-            afterCommit: { [index] outcome in index.remove(tokenHashes: outcome.1) }
+            afterCommit: { [index] outcome in index.end(outcome.1) }
         )
         return (outcome.0, outcome.1.count)
     }

@@ -124,6 +124,14 @@ extension SQLiteStore {
                     """
             )
         }
+        migrator.registerMigration("v3: what devices were told of a revocation") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE sessions ADD COLUMN notified_at INTEGER;
+                    ALTER TABLE sessions ADD COLUMN acknowledged_at INTEGER;
+                    CREATE INDEX sessions_by_revocation ON sessions(revocation_id) WHERE revocation_id IS NOT NULL;
+                    """)
+        }
         return migrator
     }
 }

@@ -87,7 +87,7 @@ extension SQLiteStore: SessionStore {
     private enum LogoutOutcome: Sendable {
         case invalidKey
         case notAMember
-        case ended(EndedMemberSessions, tokenHashes: [Data])
+        case ended(EndedMemberSessions, sessions: [SessionIndex.Ended])
     }
 
     public func endMemberSessions(_ command: EndMemberSessionsCommand) async throws -> EndedMemberSessions {
@@ -115,22 +115,15 @@ extension SQLiteStore: SessionStore {
                         "SELECT * FROM members WHERE organization_id = ? AND phone = ? AND removed_at IS NULL", [organizationID, command.phone.digits])
                 else { return .notAMember }
                 let member = TeamMember(row: memberRow)
-                let hashes = try Data.fetchAll(
-                    db.cachedStatement(
-                        sql: """
-                        UPDATE sessions SET ended_at = ?, end_reason = ?, revocation_id = ?
-                        WHERE member_id = ? AND ended_at IS NULL AND expires_at > ?
-                        RETURNING token_hash
-                        """),
-                    arguments: [at, command.reason.rawValue, command.revocationID, member.id, at]
-                )
+                let endedSessions = try Self.endLiveSessions(
+                    db, memberID: member.id, reason: command.reason, at: at, revocationID: command.revocationID)
                 let origin = RequestOrigin(actor: actor, requestID: command.requestID, clientIP: command.clientIP)
                 try AuditEvent.make(
                     .memberLoggedOut, organizationID: organizationID, at: command.at, origin: origin, member: member,
-                    reason: command.note, sessionsEnded: hashes.count, revocationID: command.revocationID
+                    reason: command.note, sessionsEnded: endedSessions.count, revocationID: command.revocationID
                 ).insert(db)
                 var data = member.webhookData
-                data["sessionsEnded"] = .int(hashes.count)
+                data["sessionsEnded"] = .int(endedSessions.count)
                 data["revocationId"] = .string(command.revocationID)
                 data["reason"] = .optional(command.note)
                 try WebhookOutbox.enqueue(db, organizationID: organizationID, event: .teamMemberLoggedOut, data: data, at: command.at)
@@ -144,11 +137,11 @@ extension SQLiteStore: SessionStore {
                     data["lockedUntil"] = .string(lockUntil.formatted(.iso8601))
                     try WebhookOutbox.enqueue(db, organizationID: organizationID, event: .teamMemberLocked, data: data, at: command.at)
                 }
-                let ended = EndedMemberSessions(member: member, sessionsEnded: hashes.count, revocationID: command.revocationID)
-                return .ended(ended, tokenHashes: hashes)
+                let ended = EndedMemberSessions(member: member, sessionsEnded: endedSessions.count, revocationID: command.revocationID)
+                return .ended(ended, sessions: endedSessions)
             },
             afterCommit: { [index] outcome in
-                if case .ended(_, let hashes) = outcome { index.remove(tokenHashes: hashes) }
+                if case .ended(_, let sessions) = outcome { index.end(sessions) }
             }
         )
         switch outcome {
@@ -160,17 +153,17 @@ extension SQLiteStore: SessionStore {
 
     public func endSession(tokenHash: Data, reason: SessionEndReason, at date: Date, origin: RequestOrigin) async throws -> Bool {
         try await writer.write(
-            { db -> Bool in
+            { db -> SessionIndex.Ended? in
                 guard
                     let row = try Row.fetchOne(
                         db,
                         sql: """
-                            SELECT m.* FROM sessions s JOIN members m ON m.id = s.member_id
+                            SELECT m.*, s.id AS session_id FROM sessions s JOIN members m ON m.id = s.member_id
                             WHERE s.token_hash = ? AND s.ended_at IS NULL
                             """,
                         arguments: [tokenHash]
                     )
-                else { return false }
+                else { return nil }
                 let member = TeamMember(row: row)
                 try db.execute(
                     sql: "UPDATE sessions SET ended_at = ?, end_reason = ? WHERE token_hash = ?",
@@ -178,11 +171,11 @@ extension SQLiteStore: SessionStore {
                 )
                 try AuditEvent.make(.memberSignedOut, organizationID: member.organizationID, at: date, origin: origin, member: member, sessionsEnded: 1)
                     .insert(db)
-                return true
+                return SessionIndex.Ended(tokenHash: tokenHash, sessionID: row["session_id"], reason: reason, revocationID: nil)
             },
             afterCommit: { [index] ended in
-                if ended { index.remove(tokenHashes: [tokenHash]) }
+                if let ended { index.end([ended]) }
             }
-        )
+        ) != nil
     }
 }

@@ -32,6 +32,22 @@ final class SessionIndex: Sendable {
     }
 
     private let sessions = Mutex<[TokenKey: LiveSession]>([:])
+    /// Told about every session this index drops because it ended.
+    let events = SessionEventHub()
+
+    /// A session the writer just ended: which token to forget and what to tell its devices.
+    struct Ended: Sendable {
+        let tokenHash: Data
+        let sessionID: String
+        let reason: SessionEndReason
+        let revocationID: String?
+    }
+
+    /// Forgets ended sessions and tells their connected devices.
+    func end(_ ended: [Ended]) {
+        remove(tokenHashes: ended.map(\.tokenHash))
+        events.publish(ended.map { SessionEndedEvent(sessionID: $0.sessionID, reason: $0.reason, revocationID: $0.revocationID) })
+    }
 
     func lookup(tokenHash: Data, at date: Date) -> LiveSession? {
         let key = TokenKey(tokenHash)

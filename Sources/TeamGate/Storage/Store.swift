@@ -109,6 +109,25 @@ public protocol SessionStore: Sendable {
     /// Ends one session by its token hash (the member signing out); false when it was not live.
     func endSession(tokenHash: Data, reason: SessionEndReason, at date: Date, origin: RequestOrigin) async throws -> Bool
     func sessions(memberID: String) async throws -> [Session]
+    /// Where connected devices hear that their session ended.
+    var sessionEvents: SessionEventHub { get }
+    /// Records that a device was told its session ended.
+    func markNotified(sessionID: String, at date: Date) async throws
+    /// Records that a device confirmed it; false when the revocation is not that session's.
+    func markAcknowledged(sessionID: String, revocationID: String, at date: Date) async throws -> Bool
+    /// The sessions a revocation ended, with what their devices were told; nil when the organisation has none by that id.
+    func revocation(id: String, organizationID: String) async throws -> [RevokedSession]?
+}
+
+/// One session of a revocation: when it ended, when its device was told, when the device confirmed.
+public struct RevokedSession: Sendable, Equatable {
+    public let sessionID: String
+    public let deviceName: String
+    public let memberPhone: PhoneNumber
+    public let reason: SessionEndReason?
+    public let endedAt: Date?
+    public let notifiedAt: Date?
+    public let acknowledgedAt: Date?
 }
 
 /// A one-time sign-in code as stored: its hash, never the code.

@@ -1,0 +1,137 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdWebSocket
+import NIOCore
+import NIOWebSocket
+
+/// `GET /me/events`: a device's WebSocket, on which it hears at once that its session ended.
+///
+/// On connect: `{"type":"session.active",…}`. When the session ends for any reason:
+/// `{"type":"session.ended","reason":…,"revocationId":…}`, then the socket closes with code 4001 — after
+/// the device's `{"type":"ack","revocationId":…}` or two seconds. A socket for an ended session is
+/// refused at upgrade with 401.
+struct SessionEventsController: Sendable {
+    let signIn: SignIn
+    let store: any TeamGateStore
+
+    static let closeCode = WebSocketErrorCode.unknown(4001)
+    static let ackWindow: Duration = .seconds(2)
+
+    func register(on router: Router<TeamGateRequestContext>, routes: RouteTable) {
+        routes.register(.get, "/me/events")
+        router.ws("/me/events") { request, _ in
+            // The session is checked before the upgrade, so an ended one gets an HTTP 401 with its reason.
+            _ = try await signIn.currentSession(token: try Self.token(request))
+            return .upgrade([:])
+        } onUpgrade: { inbound, outbound, context in
+            guard let token = try? Self.token(context.request), let live = try? await signIn.currentSession(token: token) else {
+                try await outbound.close(Self.closeCode, reason: "session ended")
+                return
+            }
+            try await serve(live: live, token: token, inbound: inbound, outbound: outbound)
+        }
+    }
+
+    /// The token from `Authorization: Bearer …`, or from `?token=` (browsers cannot set headers on a WebSocket).
+    static func token(_ request: Request) throws -> String {
+        if let token = Credentials.sessionToken(in: request.headers) { return token }
+        if let token = request.uri.queryParameters.get("token"), !token.isEmpty { return token }
+        throw APIError(.unauthorized, "Missing session token: send Authorization: Bearer <token> or ?token=", extra: ["reason": "missing_token"])
+    }
+
+    private func serve(live: LiveSession, token: String, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async throws {
+        let hub = store.sessionEvents
+        let subscription = hub.subscribe(sessionID: live.sessionID)
+        defer { hub.unsubscribe(sessionID: live.sessionID, id: subscription.id) }
+        // The inbound stream can be read once: one reader passes the device's acks on, and ends when the device leaves.
+        let (acks, ackContinuation) = AsyncStream<String>.makeStream()
+        let (left, leftContinuation) = AsyncStream<Void>.makeStream()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                defer {
+                    ackContinuation.finish()
+                    leftContinuation.finish()
+                }
+                for try await message in inbound.messages(maxSize: 4096) {
+                    guard case .text(let text) = message,
+                        let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
+                        object["type"] as? String == "ack", let revocationID = object["revocationId"] as? String
+                    else { continue }
+                    ackContinuation.yield(revocationID)
+                }
+            }
+            group.addTask {
+                try await notify(live: live, token: token, subscription: subscription.events, acks: acks, left: left, outbound: outbound)
+            }
+            // When the conversation is over, whichever side ended it, the reader stops too.
+            try await group.next()
+            group.cancelAll()
+        }
+    }
+
+    private func notify(
+        live: LiveSession, token: String, subscription: AsyncStream<SessionEndedEvent>, acks: AsyncStream<String>, left: AsyncStream<Void>,
+        outbound: WebSocketOutboundWriter
+    ) async throws {
+        try await outbound.writeTextMessage(
+            #"{"type":"session.active","sessionId":\#(JSONText.string(live.sessionID)),"expiresAt":"\#(live.expiresAt.formatted(.iso8601))","memberId":\#(JSONText.string(live.member.id))}"#
+        )
+        let ended: SessionEndedEvent? = try await withThrowingTaskGroup(of: SessionEndedEvent?.self) { group in
+            group.addTask {
+                // A revocation that committed between the upgrade's check and the subscription is not missed.
+                if (try? await signIn.currentSession(token: token)) == nil {
+                    return SessionEndedEvent(sessionID: live.sessionID, reason: await Self.reason(signIn, token), revocationID: nil)
+                }
+                for await event in subscription { return event }
+                return nil
+            }
+            group.addTask {
+                let wait = max(0, live.expiresAt.timeIntervalSinceNow)
+                try await Task.sleep(for: .milliseconds(Int64(wait * 1000)))
+                return SessionEndedEvent(sessionID: live.sessionID, reason: .expired, revocationID: nil)
+            }
+            group.addTask {
+                for await _ in left {}
+                return nil
+            }
+            defer { group.cancelAll() }
+            return try await group.next() ?? nil
+        }
+        guard let ended else { return }
+        try await outbound.writeTextMessage(
+            #"{"type":"session.ended","sessionId":\#(JSONText.string(ended.sessionID)),"reason":"\#(ended.reason.rawValue)","revocationId":\#(ended.revocationID.map(JSONText.string) ?? "null")}"#
+        )
+        try? await store.markNotified(sessionID: live.sessionID, at: Date())
+        if let revocationID = ended.revocationID {
+            await awaitAck(revocationID: revocationID, sessionID: live.sessionID, acks: acks)
+        }
+        try await outbound.close(Self.closeCode, reason: ended.reason.rawValue)
+    }
+
+    /// Gives the device a moment to confirm, and records it when it does.
+    private func awaitAck(revocationID: String, sessionID: String, acks: AsyncStream<String>) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await ack in acks where ack == revocationID {
+                    _ = try? await store.markAcknowledged(sessionID: sessionID, revocationID: revocationID, at: Date())
+                    return
+                }
+            }
+            group.addTask { try? await Task.sleep(for: Self.ackWindow) }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+
+    private static func reason(_ signIn: SignIn, _ token: String) async -> SessionEndReason {
+        do {
+            _ = try await signIn.currentSession(token: token)
+            return .sessionRevoked
+        } catch TeamGateError.sessionEnded(let reason) {
+            return reason
+        } catch {
+            return .sessionRevoked
+        }
+    }
+}
