@@ -70,7 +70,6 @@ struct LogoutController: Sendable {
         // Written by hand: this is the hot route, and the body is numbers and ids of safe characters.
         var body = #"{"success":true,"sessionsEnded":\#(ended.sessionsEnded),"revocationId":"\#(ended.revocationID)""#
         if let minutes = fields.lockForMinutes {
-            // The store computed the same instant from the same clock reading; it is re-read here only for display.
             body += #","lockedForMinutes":\#(minutes)"#
         }
         return Reply(status: .created, body: ByteBuffer(string: body + "}"))
