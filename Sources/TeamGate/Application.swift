@@ -1,6 +1,8 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import HummingbirdWebSocket
+import NIOCore
 import Logging
 
 /// The service's parts, assembled once: the CLI, the server and the tests all start from here.
@@ -81,12 +83,7 @@ public func buildApplication(
     let router = try buildRouter(services: services, configuration: configuration)
     return Application(
         router: router,
-        server: .http1WebSocketUpgrade(
-            webSocketRouter: router,
-            configuration: .init(
-                http1: .init(
-                    idleTimeout: .seconds(Int64(configuration.idleTimeoutSeconds)),
-                    httpDecoderConfiguration: .init(maxHeaderFieldSize: 16 * 1024, maxHeaderListSize: 64 * 1024, maxHeaderFieldCount: 200)))),
+        server: server(router: router, configuration: configuration),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "TeamGate"),
         services: [
             WebhookDispatcher(
@@ -95,4 +92,22 @@ public func buildApplication(
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: logger
     )
+}
+
+/// HTTP/1.1 with the WebSocket upgrade `GET /me/events` needs, under the same limits as plain HTTP.
+func server(router: Router<TeamGateRequestContext>, configuration: TeamGateConfiguration) -> HTTPServerBuilder {
+    let idle = TimeAmount.seconds(Int64(configuration.idleTimeoutSeconds))
+    let channelConfiguration = HTTP1WebSocketUpgradeChannel.Configuration(
+        http1: .init(
+            idleTimeout: idle,
+            httpDecoderConfiguration: .init(maxHeaderFieldSize: 16 * 1024, maxHeaderListSize: 64 * 1024, maxHeaderFieldCount: 200)),
+        // Pings twice per idle period, so a quiet but connected device is never taken for a dead one.
+        ws: .init(autoPing: .enabled(timePeriod: .seconds(max(1, Int64(configuration.idleTimeoutSeconds) / 2))))
+    )
+    let webSocketResponder = router.buildResponder()
+    return HTTPServerBuilder { responder in
+        GuardedChildChannel(
+            inner: HTTP1WebSocketUpgradeChannel(responder: responder, webSocketResponder: webSocketResponder, configuration: channelConfiguration),
+            idleTimeout: idle)
+    }
 }
