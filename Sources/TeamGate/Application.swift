@@ -30,13 +30,18 @@ public struct TeamGateServices: Sendable {
     }
 
     /// Opens the configured database and code sender. `otpSender` replaces the configured one (embedding, tests).
+    /// `close()` ends the database connections.
     public static func open(
         _ configuration: TeamGateConfiguration,
         logger: Logger,
         otpSender: (any OTPSender)? = nil,
         clock: WallClock = .system
-    ) throws -> TeamGateServices {
-        let store = try SQLiteStore(path: configuration.database, synchronous: configuration.sqliteSynchronous)
+    ) async throws -> TeamGateServices {
+        let store: SQLStore
+        switch configuration.databaseLocation {
+        case .sqlite(let path): store = try SQLStore(sqlitePath: path, synchronous: configuration.sqliteSynchronous)
+        case .postgres(let url): store = try await SQLStore.postgres(url: url, logger: logger)
+        }
         let sender: any OTPSender =
             otpSender
             ?? {
@@ -49,6 +54,13 @@ public struct TeamGateServices: Sendable {
         policy.sessionLifetime = TimeInterval(configuration.sessionLifetimeHours) * 3600
         return TeamGateServices(
             store: store, otpSender: sender, clock: clock, policy: policy, webhookAllowedHosts: configuration.webhookAllowedHosts)
+    }
+}
+
+extension TeamGateServices {
+    /// Stops following other instances and closes the database connections (PostgreSQL); SQLite needs nothing.
+    public func close() async {
+        await (store as? SQLStore)?.close()
     }
 }
 

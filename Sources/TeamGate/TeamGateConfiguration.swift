@@ -16,8 +16,17 @@ public struct TeamGateConfiguration: Sendable {
 
     public var host = "127.0.0.1"
     public var port = 8080
-    /// A SQLite file path.
+    /// A SQLite file path, or `postgres://user[:password]@host[:port]/database`.
     public var database = "./teamgate.sqlite"
+
+    public enum DatabaseLocation: Sendable, Equatable {
+        case sqlite(path: String)
+        case postgres(PostgresURL)
+    }
+
+    public var databaseLocation: DatabaseLocation {
+        PostgresURL(database).map(DatabaseLocation.postgres) ?? .sqlite(path: database)
+    }
     /// Required unless `demo` is on, which defaults it to `.log`.
     public var otpSender: OTPSenderSetting?
     public var otpWebhookSecret: String?
@@ -36,7 +45,7 @@ public struct TeamGateConfiguration: Sendable {
     /// Seconds a connection may stay silent before it is closed.
     public var idleTimeoutSeconds = 30
     /// `full`: an answered write survives a power loss; `normal`: it survives a process crash only.
-    public var sqliteSynchronous: SQLiteStore.Synchronous = .full
+    public var sqliteSynchronous: SQLStore.Synchronous = .full
 
     public init() {}
 
@@ -55,8 +64,8 @@ public struct TeamGateConfiguration: Sendable {
         port = config.int(forKey: "port", default: port)
         if !(0...65535).contains(port) { problems.append("port must be 0–65535 (TEAMGATE_PORT / --port)") }
         database = config.string(forKey: "database", default: database)
-        if database.hasPrefix("postgres://") || database.hasPrefix("postgresql://") {
-            problems.append("database: PostgreSQL is not supported by this build yet; use a SQLite file path")
+        if database.lowercased().hasPrefix("postgres"), database.contains("://"), PostgresURL(database) == nil {
+            problems.append("database: a PostgreSQL URL must read postgres://user[:password]@host[:port]/database (TEAMGATE_DATABASE / --database)")
         }
         demo = config.bool(forKey: "demo", default: demo)
         otpWebhookSecret = config.string(forKey: "otpWebhookSecret", isSecret: true)
@@ -100,7 +109,7 @@ public struct TeamGateConfiguration: Sendable {
         idleTimeoutSeconds = config.int(forKey: "idleTimeoutSeconds", default: idleTimeoutSeconds)
         if idleTimeoutSeconds < 1 { problems.append("idleTimeoutSeconds must be at least 1") }
         let synchronous = config.string(forKey: "sqliteSynchronous", default: "full")
-        if let mode = SQLiteStore.Synchronous(rawValue: synchronous.uppercased()) {
+        if let mode = SQLStore.Synchronous(rawValue: synchronous.uppercased()) {
             sqliteSynchronous = mode
         } else {
             problems.append("sqliteSynchronous must be full or normal")

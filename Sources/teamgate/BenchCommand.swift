@@ -18,8 +18,8 @@ struct BenchCommand: AsyncParsableCommand {
         func run() async throws {
             var configuration = TeamGateConfiguration()
             configuration.database = database
-            let services = try TeamGateServices.open(configuration, logger: .init(label: "bench"), otpSender: OTPOutbox())
-            guard let store = services.store as? SQLiteStore else { throw ValidationError("bench seed needs the SQLite store") }
+            let services = try await TeamGateServices.open(configuration, logger: .init(label: "bench"), otpSender: OTPOutbox())
+            guard let store = services.store as? SQLStore else { throw ValidationError("bench seed needs the SQLite store") }
             let created = try await services.directory.createOrganization(
                 name: "Bench Inbox", ownerName: "Bench Owner", ownerPhone: try PhoneNumber(parsing: "+919100000000"))
             let started = Date()

@@ -33,7 +33,7 @@ struct KeysCommand: AsyncParsableCommand {
         @Option(help: "A name to tell the key apart.") var name = "api key"
 
         func run() async throws {
-            let services = try options.openServices()
+            let services = try await options.openServices()
             let issued = try await services.directory.createAPIKey(
                 organizationID: try await options.organizationID(org, in: services), name: name)
             if options.json { return try options.printJSON(KeyOutput(issued.key, secret: issued.secret)) }
@@ -47,7 +47,7 @@ struct KeysCommand: AsyncParsableCommand {
         @Option(help: "Organisation id (optional when there is one).") var org: String?
 
         func run() async throws {
-            let services = try options.openServices()
+            let services = try await options.openServices()
             let keys = try await services.directory.apiKeys(organizationID: try await options.organizationID(org, in: services))
             if options.json { return try options.printJSON(keys.map { KeyOutput($0) }) }
             for key in keys {
@@ -65,7 +65,7 @@ struct KeysCommand: AsyncParsableCommand {
         @Argument(help: "The key's id (kid_…) or prefix (key_…).") var key: String
 
         func run() async throws {
-            let services = try options.openServices()
+            let services = try await options.openServices()
             let revoked = try await services.directory.revokeAPIKey(
                 organizationID: try await options.organizationID(org, in: services), idOrPrefix: key)
             if options.json { return try options.printJSON(KeyOutput(revoked)) }

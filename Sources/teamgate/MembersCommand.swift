@@ -36,7 +36,7 @@ struct MembersCommand: AsyncParsableCommand {
 
         func run() async throws {
             guard let role = Role(nameOrID: role) else { throw ValidationError("Unknown role \(role)") }
-            let services = try options.openServices()
+            let services = try await options.openServices()
             let member = try await services.directory.addMember(
                 organizationID: try await options.organizationID(org, in: services), name: name, phone: try parsePhone(phone),
                 email: email, role: role)
@@ -51,7 +51,7 @@ struct MembersCommand: AsyncParsableCommand {
         @Option(help: "Organisation id (optional when there is one).") var org: String?
 
         func run() async throws {
-            let services = try options.openServices()
+            let services = try await options.openServices()
             let members = try await services.directory.members(organizationID: try await options.organizationID(org, in: services))
             if options.json { return try options.printJSON(members.map(MemberOutput.init)) }
             for member in members { print("\(member.id)  \(member.phone)  \(member.name)  \(member.role.name)") }

@@ -23,7 +23,7 @@ struct OrgCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let services = try options.openServices()
+            let services = try await options.openServices()
             let created = try await services.directory.createOrganization(
                 name: name, ownerName: ownerName, ownerPhone: try parsePhone(ownerPhone))
             let output = Output(
@@ -46,7 +46,7 @@ struct OrgCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let services = try options.openServices()
+            let services = try await options.openServices()
             let organizations = try await services.directory.organizations().map { Output(id: $0.id, name: $0.name, createdAt: $0.createdAt) }
             if options.json { return try options.printJSON(organizations) }
             for organization in organizations { print("\(organization.id)  \(organization.name)") }

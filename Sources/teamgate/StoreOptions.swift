@@ -5,16 +5,16 @@ import TeamGate
 
 /// Options every setup command shares: which database, and whether to print JSON for scripts.
 struct StoreOptions: ParsableArguments {
-    @Option(help: "SQLite file (TEAMGATE_DATABASE).")
+    @Option(help: "SQLite file, or postgres://user@host:port/database (TEAMGATE_DATABASE).")
     var database: String?
 
     @Flag(help: "Print JSON instead of text.")
     var json = false
 
-    func openServices() throws -> TeamGateServices {
+    func openServices() async throws -> TeamGateServices {
         var configuration = TeamGateConfiguration()
         configuration.database = database ?? ProcessInfo.processInfo.environment["TEAMGATE_DATABASE"] ?? configuration.database
-        return try TeamGateServices.open(configuration, logger: Logger(label: "teamgate"), otpSender: OTPOutbox())
+        return try await TeamGateServices.open(configuration, logger: Logger(label: "teamgate"), otpSender: OTPOutbox())
     }
 
     /// The organisation named by `--org`, or the only one there is.

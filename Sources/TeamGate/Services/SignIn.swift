@@ -133,7 +133,7 @@ public struct SignIn: Sendable {
     public func currentSession(token: String) async throws -> LiveSession {
         let hash = SecretToken.hash(token)
         let now = clock.now()
-        if let live = store.liveSession(tokenHash: hash, at: now) { return live }
+        if let live = try await store.liveSession(tokenHash: hash, at: now) { return live }
         switch try await store.loadSession(tokenHash: hash, at: now) {
         case .live(let live): return live
         case .ended(let stored): throw TeamGateError.sessionEnded(stored.endReason ?? (stored.expiresAt <= now ? .expired : .memberRemoved))

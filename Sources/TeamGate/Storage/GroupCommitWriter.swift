@@ -1,4 +1,3 @@
-import GRDB
 import Synchronization
 
 /// The one writer of a SQLite store: gathers the writes that arrive while a commit is in flight and
@@ -10,7 +9,7 @@ import Synchronization
 final class GroupCommitWriter: Sendable {
     private struct Job: Sendable {
         /// Runs inside the batch's transaction and returns what to do once it is committed.
-        let run: @Sendable (Database) -> @Sendable () -> Void
+        let run: @Sendable (any SQLConnection) -> @Sendable () -> Void
         let fail: @Sendable (any Error) -> Void
     }
 
@@ -19,17 +18,17 @@ final class GroupCommitWriter: Sendable {
         var draining = false
     }
 
-    private let pool: DatabasePool
+    private let backend: any SQLBackend
     private let state = Mutex(State())
     private let maxBatch: Int
 
-    init(pool: DatabasePool, maxBatch: Int = 1024) {
-        self.pool = pool
+    init(backend: any SQLBackend, maxBatch: Int = 1024) {
+        self.backend = backend
         self.maxBatch = maxBatch
     }
 
     func write<T: Sendable>(
-        _ work: @escaping @Sendable (Database) throws -> T,
+        _ work: @escaping @Sendable (any SQLConnection) throws -> T,
         afterCommit: @escaping @Sendable (T) -> Void = { _ in }
     ) async throws -> T {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
@@ -37,10 +36,7 @@ final class GroupCommitWriter: Sendable {
                 run: { db in
                     do {
                         nonisolated(unsafe) var value: T?
-                        try db.inSavepoint {
-                            value = try work(db)
-                            return .commit
-                        }
+                        try db.inSavepoint { value = try work(db) }
                         let result = value!
                         return {
                             afterCommit(result)
@@ -79,7 +75,7 @@ final class GroupCommitWriter: Sendable {
             }
             guard !batch.isEmpty else { return }
             do {
-                let completions = try await pool.write { db in batch.map { $0.run(db) } }
+                let completions = try await backend.transaction { db in batch.map { $0.run(db) } }
                 for completion in completions { completion() }
             } catch {
                 for job in batch { job.fail(error) }

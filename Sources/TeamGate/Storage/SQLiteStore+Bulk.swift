@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
 
-extension SQLiteStore {
+extension SQLStore {
     /// What a bulk seed made: the numbers of the members and their session tokens, for load tests.
     public struct SeededLoad: Sendable {
         public let phones: [String]
@@ -18,6 +18,7 @@ extension SQLiteStore {
         at date: Date = Date(),
         progress: @Sendable (Int) -> Void = { _ in }
     ) throws -> SeededLoad {
+        guard let pool = (backend as? SQLiteBackend)?.pool else { throw TeamGateError.unprocessable("The bulk seed writes to SQLite only.") }
         var phones: [String] = []
         var tokens: [String] = []
         phones.reserveCapacity(members)
@@ -59,7 +60,7 @@ extension SQLiteStore {
             done = upper
             progress(done)
         }
-        try reloadSessionIndex(at: date)
+        try reloadSessionIndex(at: date, entries: pool.read { db in try Self.liveSessions(SQLiteConnection(db: db), at: date) })
         return SeededLoad(phones: phones, tokens: tokens)
     }
 }

@@ -43,7 +43,8 @@ final class SessionIndex: Sendable {
         let revocationID: String?
     }
 
-    /// Forgets ended sessions and tells their connected devices.
+    /// Forgets ended sessions and tells their connected devices. An end can be heard twice (from this
+    /// instance's writer and again from the database's change feed); a device acts on the first.
     func end(_ ended: [Ended]) {
         remove(tokenHashes: ended.map(\.tokenHash))
         events.publish(ended.map { SessionEndedEvent(sessionID: $0.sessionID, reason: $0.reason, revocationID: $0.revocationID) })

@@ -100,7 +100,8 @@ public protocol SessionStore: Sendable {
     /// Stores a new session; its token works from the moment this returns.
     func insertSession(_ session: Session, tokenHash: Data, origin: RequestOrigin) async throws
     /// The live session for a token hash, answered from memory: the check every member request pays.
-    func liveSession(tokenHash: Data, at date: Date) -> LiveSession?
+    /// Where instances share a database, first applies every change they committed before the call.
+    func liveSession(tokenHash: Data, at date: Date) async throws -> LiveSession?
     /// Reads a token's session from disk, for a token the index does not know: explains a refusal, or
     /// adopts a live session another process made. Ordered with the writer, so it cannot undo a revocation.
     func loadSession(tokenHash: Data, at date: Date) async throws -> SessionLookup

@@ -5,9 +5,8 @@ import GRDB
 /// pays one insert, a delivery can never be lost or sent for a change that was rolled back, and the
 /// dispatcher sends it afterwards.
 enum WebhookOutbox {
-    static func enqueue(_ db: Database, organizationID: String, event: WebhookEvent, data: [String: WebhookValue], at date: Date) throws {
-        let hooks = try Row.fetchAll(
-            db.cachedStatement(sql: "SELECT id, events FROM webhooks WHERE organization_id = ? AND deleted_at IS NULL"), arguments: [organizationID])
+    static func enqueue(_ db: any SQLConnection, organizationID: String, event: WebhookEvent, data: [String: WebhookValue], at date: Date) throws {
+        let hooks = try db.rows("SELECT id, events FROM webhooks WHERE organization_id = ? AND deleted_at IS NULL", [organizationID])
         for hook in hooks {
             let events: String = hook["events"]
             guard events.split(separator: ",").contains(Substring(event.rawValue)) else { continue }
@@ -19,12 +18,11 @@ enum WebhookOutbox {
                 "organizationId": .string(organizationID),
                 "data": .object(data),
             ]).json
-            try db.execute(
-                sql: """
+            try db.execute("""
                     INSERT INTO webhook_deliveries (id, webhook_id, organization_id, event, payload, state, attempts, next_attempt_at, created_at)
                     VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?)
                     """,
-                arguments: [id, hook["id"] as String, organizationID, event.rawValue, payload, date.millisecondsSince1970, date.millisecondsSince1970]
+                [id, hook["id"] as String, organizationID, event.rawValue, payload, date.millisecondsSince1970, date.millisecondsSince1970]
             )
         }
     }

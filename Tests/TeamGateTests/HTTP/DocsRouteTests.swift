@@ -10,7 +10,7 @@ struct DocsRouteTests {
     @Test("/openapi.json lists every operation the server has, with the logout call's four statuses")
     func openAPIDocument() async throws {
         let environment = try TestEnvironment()
-        let services = try environment.openServices()
+        let services = try await environment.openServices()
         try await environment.withLiveServer(services) { client in
             let response = try await client.get("/openapi.json")
             #expect(response.status == .ok)
@@ -31,7 +31,7 @@ struct DocsRouteTests {
     @Test("the page is served for /docs and each operation, self-contained, and 404 for an unknown operation")
     func page() async throws {
         let environment = try TestEnvironment()
-        let services = try environment.openServices()
+        let services = try await environment.openServices()
         try await environment.withLiveServer(services) { client in
             for uri in ["/docs", "/docs/reference/logout-team-member"] {
                 let response = try await client.get(uri)

@@ -14,7 +14,7 @@ struct ErrorMiddlewareTests {
     @Test("an unexpected error is a 500 with a request id and nothing internal")
     func internalError() async throws {
         let environment = try TestEnvironment()
-        let services = try environment.openServices()
+        let services = try await environment.openServices()
         let router = try buildRouter(services: services, configuration: environment.configuration)
         router.get("/explode") { _, _ -> Response in throw DatabaseExploded() }
         let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: TestEnvironment.logger)

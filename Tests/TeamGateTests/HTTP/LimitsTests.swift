@@ -12,7 +12,7 @@ struct LimitsTests {
         var environment = try TestEnvironment()
         environment.configuration.rateLimitPerSecond = 1
         environment.configuration.rateLimitBurst = 3
-        let services = try environment.openServices()
+        let services = try await environment.openServices()
         let acme = try await SeededTeam.make(services, name: "Acme", phoneSuffix: "1")
         let globex = try await SeededTeam.make(services, name: "Globex", phoneSuffix: "2")
         try await environment.withLiveServer(services) { client in

@@ -12,7 +12,7 @@ struct LogoutRouteTests {
     func logsOutMember() async throws {
         // setup
         let environment = try TestEnvironment()
-        let services = try environment.openServices()
+        let services = try await environment.openServices()
         let team = try await SeededTeam.make(services)
         try await environment.withLiveServer(services) { client in
             for token in team.meeraTokens { #expect(try await client.get("/me", bearer: token).status == .ok) }
@@ -35,7 +35,7 @@ struct LogoutRouteTests {
     @Test("a second logout is still 201, with nothing left to end")
     func idempotent() async throws {
         let environment = try TestEnvironment()
-        let services = try environment.openServices()
+        let services = try await environment.openServices()
         let team = try await SeededTeam.make(services)
         try await environment.withLiveServer(services) { client in
             _ = try await client.logout(phone: "919311111111", key: team.apiKey)
@@ -48,7 +48,7 @@ struct LogoutRouteTests {
     @Test("the logout and who asked for it are in the audit, in one transaction")
     func audited() async throws {
         let environment = try TestEnvironment()
-        let services = try environment.openServices()
+        let services = try await environment.openServices()
         let team = try await SeededTeam.make(services)
         let response = try await environment.withLiveServer(services) { client in
             try await client.logout(phone: "+919311111111", key: team.apiKey)
@@ -71,7 +71,7 @@ struct LogoutRouteTests {
     )
     func headerForms(form: String) async throws {
         let environment = try TestEnvironment()
-        let services = try environment.openServices()
+        let services = try await environment.openServices()
         let team = try await SeededTeam.make(services)
         let parts = form.split(separator: ":", maxSplits: 1)
         let headers: HTTPFields = [HTTPField.Name(String(parts[0]))!: parts[1].trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "KEY", with: team.apiKey)]
@@ -99,7 +99,7 @@ struct LogoutRouteTests {
     )
     func badPayload(body: String, messages: String) async throws {
         let environment = try TestEnvironment()
-        let services = try environment.openServices()
+        let services = try await environment.openServices()
         let team = try await SeededTeam.make(services)
         try await environment.withLiveServer(services) { client in
             let response = try await client.post("/team-member/logout", body: body, headers: [HTTPField.Name("x-public-key")!: team.apiKey])
@@ -112,7 +112,7 @@ struct LogoutRouteTests {
     @Test("401 with DoubleTick's body for a missing, unknown or revoked key — before any payload check")
     func unauthorized() async throws {
         let environment = try TestEnvironment()
-        let services = try environment.openServices()
+        let services = try await environment.openServices()
         let team = try await SeededTeam.make(services)
         let revoked = try await services.directory.createAPIKey(organizationID: team.organization.id, name: "old laptop")
         _ = try await services.directory.revokeAPIKey(organizationID: team.organization.id, idOrPrefix: revoked.key.prefix)
@@ -133,7 +133,7 @@ struct LogoutRouteTests {
     @Test("422 with DoubleTick's body for a number that is not on the team")
     func notAMember() async throws {
         let environment = try TestEnvironment()
-        let services = try environment.openServices()
+        let services = try await environment.openServices()
         let team = try await SeededTeam.make(services)
         try await environment.withLiveServer(services) { client in
             let response = try await client.logout(phone: "+919399999999", key: team.apiKey)
@@ -145,7 +145,7 @@ struct LogoutRouteTests {
     @Test("one organisation's key cannot reach another organisation's member: 422, and their sessions stay")
     func crossOrganization() async throws {
         let environment = try TestEnvironment()
-        let services = try environment.openServices()
+        let services = try await environment.openServices()
         let acme = try await SeededTeam.make(services, name: "Acme", phoneSuffix: "1")
         let globex = try await SeededTeam.make(services, name: "Globex", phoneSuffix: "2")
         try await environment.withLiveServer(services) { client in
@@ -158,7 +158,7 @@ struct LogoutRouteTests {
     @Test("the other statuses keep the same JSON shape: 404, 405, 413, 415")
     func otherStatuses() async throws {
         let environment = try TestEnvironment()
-        let services = try environment.openServices()
+        let services = try await environment.openServices()
         let team = try await SeededTeam.make(services)
         let key: HTTPFields = [HTTPField.Name("x-public-key")!: team.apiKey]
         try await environment.withLiveServer(services) { client in

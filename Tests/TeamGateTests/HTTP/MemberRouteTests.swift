@@ -17,7 +17,7 @@ struct MemberRouteTests {
     @Test("a member asks for a code, signs in, sees their profile, signs out, and the token is refused")
     func fullCycle() async throws {
         let environment = try TestEnvironment()
-        let services = try environment.openServices()
+        let services = try await environment.openServices()
         let team = try await SeededTeam.make(services)
         try await environment.withLiveServer(services) { client in
             let sent = try await client.post("/auth/otp", body: #"{"phoneNumber":"+91 93222 22221"}"#)
@@ -56,7 +56,7 @@ struct MemberRouteTests {
     @Test("a wrong code uses up a try; after five, even the right code is refused")
     func attemptsLimited() async throws {
         let environment = try TestEnvironment()
-        let services = try environment.openServices()
+        let services = try await environment.openServices()
         let team = try await SeededTeam.make(services)
         try await environment.withLiveServer(services) { client in
             _ = try await client.post("/auth/otp", body: #"{"phoneNumber":"+919322222221"}"#)
@@ -74,7 +74,7 @@ struct MemberRouteTests {
     @Test("a code expires after five minutes")
     func codeExpires() async throws {
         let environment = try TestEnvironment()
-        let services = try environment.openServices()
+        let services = try await environment.openServices()
         let team = try await SeededTeam.make(services)
         try await environment.withLiveServer(services) { client in
             _ = try await client.post("/auth/otp", body: #"{"phoneNumber":"+919322222221"}"#)
@@ -87,7 +87,7 @@ struct MemberRouteTests {
     @Test("sends are limited per number: the sixth in 15 minutes is 429 with Retry-After")
     func sendLimit() async throws {
         let environment = try TestEnvironment()
-        let services = try environment.openServices()
+        let services = try await environment.openServices()
         _ = try await SeededTeam.make(services)
         try await environment.withLiveServer(services) { client in
             for _ in 0..<5 { #expect(try await client.post("/auth/otp", body: #"{"phoneNumber":"+919322222221"}"#).status == .accepted) }
@@ -102,7 +102,7 @@ struct MemberRouteTests {
     @Test("an unknown number gets the same 202 and no code: the endpoint does not reveal who is on a team")
     func unknownNumber() async throws {
         let environment = try TestEnvironment()
-        let services = try environment.openServices()
+        let services = try await environment.openServices()
         _ = try await SeededTeam.make(services)
         let stranger = try PhoneNumber(parsing: "+14155550100")
         try await environment.withLiveServer(services) { client in
@@ -117,7 +117,7 @@ struct MemberRouteTests {
     @Test("a number on two teams must say which: 409 listing them, then 201 with organizationId")
     func severalOrganizations() async throws {
         let environment = try TestEnvironment()
-        let services = try environment.openServices()
+        let services = try await environment.openServices()
         let acme = try await SeededTeam.make(services, name: "Acme", phoneSuffix: "1")
         let globex = try await SeededTeam.make(services, name: "Globex", phoneSuffix: "2")
         let shared = try PhoneNumber(parsing: "+919355555555")
@@ -140,7 +140,7 @@ struct MemberRouteTests {
     @Test("GET /me without a token, or with an unknown one, is 401 saying so")
     func missingToken() async throws {
         let environment = try TestEnvironment()
-        let services = try environment.openServices()
+        let services = try await environment.openServices()
         try await environment.withLiveServer(services) { client in
             let missing = try await client.get("/me")
             #expect(missing.status == .unauthorized)
@@ -154,7 +154,7 @@ struct MemberRouteTests {
     @Test("bad sign-in bodies are 400 naming each field")
     func badLoginBody() async throws {
         let environment = try TestEnvironment()
-        let services = try environment.openServices()
+        let services = try await environment.openServices()
         try await environment.withLiveServer(services) { client in
             let response = try await client.post("/auth/login", body: #"{"phoneNumber":"x","code":"12","deviceName":7}"#)
             #expect(response.status == .badRequest)

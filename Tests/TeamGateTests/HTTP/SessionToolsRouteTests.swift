@@ -10,7 +10,7 @@ struct SessionToolsRouteTests {
     @Test("a member's sessions are listed, and one device can be ended alone (the shared-device case)")
     func sessionsAndEndOne() async throws {
         let environment = try TestEnvironment()
-        let services = try environment.openServices()
+        let services = try await environment.openServices()
         let team = try await SeededTeam.make(services)
         try await environment.withLiveServer(services) { client in
             let list = try await client.admin(.get, "/team-member/sessions?userPhoneNumber=%2B919311111111", key: team.apiKey)
@@ -36,7 +36,7 @@ struct SessionToolsRouteTests {
     @Test("logout with lockForMinutes: sign-in is 423 until an unlock, then works")
     func lockAndUnlock() async throws {
         let environment = try TestEnvironment()
-        let services = try environment.openServices()
+        let services = try await environment.openServices()
         let team = try await SeededTeam.make(services)
         try await environment.withLiveServer(services) { client in
             let logout = try await client.admin(
@@ -61,7 +61,7 @@ struct SessionToolsRouteTests {
     @Test("a lock lifts by itself when its time is up")
     func lockExpires() async throws {
         let environment = try TestEnvironment()
-        let services = try environment.openServices()
+        let services = try await environment.openServices()
         let team = try await SeededTeam.make(services)
         try await environment.withLiveServer(services) { client in
             _ = try await client.admin(.post, "/team-member/logout", key: team.apiKey, body: #"{"userPhoneNumber":"+919322222221","lockForMinutes":10}"#)
@@ -75,7 +75,7 @@ struct SessionToolsRouteTests {
     @Test("dryRun answers 200 with the sessions that would end, and changes nothing")
     func dryRun() async throws {
         let environment = try TestEnvironment()
-        let services = try environment.openServices()
+        let services = try await environment.openServices()
         let team = try await SeededTeam.make(services)
         try await environment.withLiveServer(services) { client in
             let before = try await services.directory.auditEvents(organizationID: team.organization.id).count
@@ -91,7 +91,7 @@ struct SessionToolsRouteTests {
     @Test("an Idempotency-Key replays the first answer unchanged and does the work once; another body with it is 422")
     func idempotency() async throws {
         let environment = try TestEnvironment()
-        let services = try environment.openServices()
+        let services = try await environment.openServices()
         let team = try await SeededTeam.make(services)
         try await environment.withLiveServer(services) { client in
             let body = #"{"userPhoneNumber":"+919311111111"}"#
@@ -122,7 +122,7 @@ struct SessionToolsRouteTests {
     @Test("logout-all ends every session but the owner's, synchronously; includeOwner ends the owner's too")
     func logoutAll() async throws {
         let environment = try TestEnvironment()
-        let services = try environment.openServices()
+        let services = try await environment.openServices()
         let team = try await SeededTeam.make(services)
         let ownerToken = try await services.signIn.openSession(for: team.owner, deviceName: "owner laptop")
         try await environment.withLiveServer(services) { client in
@@ -143,7 +143,7 @@ struct SessionToolsRouteTests {
     @Test("every action is in the audit with its actor and counts; pages follow the cursor; filters work")
     func audit() async throws {
         let environment = try TestEnvironment()
-        let services = try environment.openServices()
+        let services = try await environment.openServices()
         let team = try await SeededTeam.make(services)
         let actor = "api_key:\(team.apiKey.prefix(12))"
         try await environment.withLiveServer(services) { client in

@@ -10,7 +10,7 @@ struct TeamRouteTests {
     @Test("GET /team lists every member in DoubleTick's shape, field by field")
     func team() async throws {
         let environment = try TestEnvironment()
-        let services = try environment.openServices()
+        let services = try await environment.openServices()
         let team = try await SeededTeam.make(services)
         try await environment.withLiveServer(services) { client in
             let response = try await client.admin(.get, "/team", key: team.apiKey)
@@ -29,7 +29,7 @@ struct TeamRouteTests {
     @Test("GET /team/member finds by agentNumber; 400 for a bad number, 404 for a stranger or another team's member")
     func member() async throws {
         let environment = try TestEnvironment()
-        let services = try environment.openServices()
+        let services = try await environment.openServices()
         let acme = try await SeededTeam.make(services, name: "Acme", phoneSuffix: "1")
         let globex = try await SeededTeam.make(services, name: "Globex", phoneSuffix: "2")
         try await environment.withLiveServer(services) { client in
@@ -48,7 +48,7 @@ struct TeamRouteTests {
     @Test("POST /team/members adds all or none, with a reporting manager; per-member errors; 422 for an unknown manager")
     func addMembers() async throws {
         let environment = try TestEnvironment()
-        let services = try environment.openServices()
+        let services = try await environment.openServices()
         let team = try await SeededTeam.make(services)
         try await environment.withLiveServer(services) { client in
             let added = try await client.admin(
@@ -84,7 +84,7 @@ struct TeamRouteTests {
     @Test("DELETE /team-member removes a member and ends their sessions; they can never sign in again; the owner stays")
     func removeMember() async throws {
         let environment = try TestEnvironment()
-        let services = try environment.openServices()
+        let services = try await environment.openServices()
         let team = try await SeededTeam.make(services)
         try await environment.withLiveServer(services) { client in
             let removed = try await client.admin(.delete, "/team-member", key: team.apiKey, body: #"{"memberPhoneNumber":"+919311111111"}"#)
@@ -106,7 +106,7 @@ struct TeamRouteTests {
     @Test("PATCH /team-member/role by id or by name; the Owner role is neither given nor taken")
     func changeRole() async throws {
         let environment = try TestEnvironment()
-        let services = try environment.openServices()
+        let services = try await environment.openServices()
         let team = try await SeededTeam.make(services)
         try await environment.withLiveServer(services) { client in
             let byName = try await client.admin(
@@ -129,7 +129,7 @@ struct TeamRouteTests {
     @Test("GET /roles lists DoubleTick's four built-in roles")
     func roles() async throws {
         let environment = try TestEnvironment()
-        let services = try environment.openServices()
+        let services = try await environment.openServices()
         let team = try await SeededTeam.make(services)
         try await environment.withLiveServer(services) { client in
             let response = try await client.admin(.get, "/roles", key: team.apiKey)
@@ -143,7 +143,7 @@ struct TeamRouteTests {
     @Test("every admin endpoint refuses a missing key with 401 and keeps other organisations out")
     func isolation() async throws {
         let environment = try TestEnvironment()
-        let services = try environment.openServices()
+        let services = try await environment.openServices()
         let acme = try await SeededTeam.make(services, name: "Acme", phoneSuffix: "1")
         let globex = try await SeededTeam.make(services, name: "Globex", phoneSuffix: "2")
         let target = globex.meera.phone.e164

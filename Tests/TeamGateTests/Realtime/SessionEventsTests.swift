@@ -27,7 +27,7 @@ struct SessionEventsTests {
     func kick() async throws {
         // setup
         let environment = try TestEnvironment()
-        let services = try environment.openServices()
+        let services = try await environment.openServices()
         let team = try await SeededTeam.make(services)
         let meera = Received()
         let rohan = Received()
@@ -89,7 +89,7 @@ struct SessionEventsTests {
     @Test("a socket for an ended session is refused at upgrade; the same URL without an upgrade says 401 and why")
     func refusedAfterLogout() async throws {
         let environment = try TestEnvironment()
-        let services = try environment.openServices()
+        let services = try await environment.openServices()
         let team = try await SeededTeam.make(services)
         try await environment.withLiveServer(services) { client in
             _ = try await client.logout(phone: team.meera.phone.e164, key: team.apiKey)

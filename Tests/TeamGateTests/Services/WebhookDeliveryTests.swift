@@ -41,7 +41,7 @@ struct WebhookDeliveryTests {
             let port = try #require(receiverClient.port)
             var environment = try TestEnvironment()
             environment.configuration.webhookRetrySeconds = 0.05
-            let services = try environment.openServices()
+            let services = try await environment.openServices()
             let team = try await SeededTeam.make(services)
             let environmentCopy = environment
             try await environmentCopy.withLiveServer(services) { client in

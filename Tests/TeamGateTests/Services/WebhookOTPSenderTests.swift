@@ -28,7 +28,7 @@ struct WebhookOTPSenderTests {
             var environment = try TestEnvironment()
             environment.configuration.otpSender = .webhook(URL(string: "http://127.0.0.1:\(port)/otp")!)
             environment.configuration.otpWebhookSecret = "gateway-secret"
-            let services = try TeamGateServices.open(environment.configuration, logger: TestEnvironment.logger, clock: environment.clock.wallClock)
+            let services = try await environment.openServices(configuredSender: true)
             let team = try await SeededTeam.make(services)
             try await environment.withLiveServer(services) { client in
                 // act

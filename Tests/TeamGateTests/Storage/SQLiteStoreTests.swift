@@ -12,7 +12,7 @@ struct SQLiteStoreTests {
         let environment = try TestEnvironment()
         var team: SeededTeam?
         do {
-            let services = try environment.openServices()
+            let services = try await environment.openServices()
             let seeded = try await SeededTeam.make(services)
             team = seeded
             try await environment.withLiveServer(services) { client in
@@ -22,7 +22,7 @@ struct SQLiteStoreTests {
         }
         let seeded = try #require(team)
         // act: a new process opens the same file
-        let reopened = try environment.openServices()
+        let reopened = try await environment.openServices()
         // check
         try await environment.withLiveServer(reopened) { client in
             for token in seeded.meeraTokens {
@@ -40,7 +40,7 @@ struct SQLiteStoreTests {
     func concurrentWrites() async throws {
         // setup: 100 members
         let environment = try TestEnvironment()
-        let services = try environment.openServices()
+        let services = try await environment.openServices()
         let team = try await SeededTeam.make(services)
         var members: [TeamMember] = []
         for index in 0..<100 {
@@ -70,13 +70,13 @@ struct SQLiteStoreTests {
         // check: every logout answered 201, and each member's session is either ended by the logout that
         // followed it or still live, with disk and memory agreeing; one audit event per write.
         #expect(results.filter { $0.1 == 201 }.count == 100)
-        let reopened = try environment.openServices()
+        let reopened = try await environment.openServices()
         for member in everyone {
             let sessions = try await services.store.sessions(memberID: member.id)
             #expect(sessions.count == 1)
             let token = try #require(results.first { $0.0 == member.id && $0.2 != nil }?.2)
-            let liveInMemory = services.store.liveSession(tokenHash: SecretToken.hash(token), at: environment.clock.now) != nil
-            let liveAfterRestart = reopened.store.liveSession(tokenHash: SecretToken.hash(token), at: environment.clock.now) != nil
+            let liveInMemory = try await services.store.liveSession(tokenHash: SecretToken.hash(token), at: environment.clock.now) != nil
+            let liveAfterRestart = try await reopened.store.liveSession(tokenHash: SecretToken.hash(token), at: environment.clock.now) != nil
             #expect(liveInMemory == (sessions[0].endedAt == nil))
             #expect(liveAfterRestart == liveInMemory)
         }
@@ -88,7 +88,7 @@ struct SQLiteStoreTests {
     @Test("in one group commit, a failing write does not undo the others")
     func isolatedFailures() async throws {
         let environment = try TestEnvironment()
-        let services = try environment.openServices()
+        let services = try await environment.openServices()
         let team = try await SeededTeam.make(services)
         let duplicate = team.meera.phone
         try await withThrowingTaskGroup(of: Bool.self) { group in

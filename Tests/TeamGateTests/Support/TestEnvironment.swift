@@ -25,18 +25,50 @@ final class TestClock: Sendable {
     }
 }
 
-/// A real SQLite file in a fresh folder, services over it, and codes captured in an outbox
-/// instead of an SMS gateway.
+/// Which database a test's store uses.
+enum TestBackend: String, Sendable, CaseIterable, CustomTestStringConvertible {
+    case sqlite
+    case postgres
+
+    /// The PostgreSQL server tests may use (scripts/test starts a throwaway one): an administrator's URL,
+    /// under which each test environment creates its own database.
+    static var postgresServer: PostgresURL? {
+        ProcessInfo.processInfo.environment["TEAMGATE_TEST_POSTGRES"].flatMap(PostgresURL.init)
+    }
+
+    /// The backend every test uses unless it names one: PostgreSQL when `TEAMGATE_TEST_BACKEND=postgres`
+    /// (scripts/test runs the whole suite once on each).
+    static var `default`: TestBackend {
+        ProcessInfo.processInfo.environment["TEAMGATE_TEST_BACKEND"].flatMap(TestBackend.init(rawValue:)) ?? .sqlite
+    }
+
+    /// The backends this run can reach: both in CI, SQLite alone when no PostgreSQL was started.
+    static var available: [TestBackend] { postgresServer == nil ? [.sqlite] : [.sqlite, .postgres] }
+
+    var testDescription: String { self == .sqlite ? "SQLite" : "PostgreSQL" }
+}
+
+/// A real database (a SQLite file in a fresh folder, or a fresh database on the test PostgreSQL server),
+/// services over it, and codes captured in an outbox instead of an SMS gateway.
 struct TestEnvironment {
     let folder: URL
+    let backend: TestBackend
     let outbox = OTPOutbox()
     let clock = TestClock()
     var configuration = TeamGateConfiguration()
 
-    init() throws {
+    init(backend: TestBackend = .default) throws {
+        self.backend = backend
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("teamgate-tests-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        configuration.database = folder.appendingPathComponent("teamgate.sqlite").path
+        switch backend {
+        case .sqlite:
+            configuration.database = folder.appendingPathComponent("teamgate.sqlite").path
+        case .postgres:
+            let server = try #require(TestBackend.postgresServer, "TEAMGATE_TEST_POSTGRES must name the test PostgreSQL server")
+            let name = "teamgate_test_\(UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16))"
+            configuration.database = "postgres://\(server.username)@\(server.host):\(server.port)/\(name)"
+        }
         configuration.port = 0
         configuration.otpSender = .log
         // Tests fire many calls with one key; the rate limit has its own test.
@@ -49,9 +81,12 @@ struct TestEnvironment {
         return logger
     }
 
-    /// Opens the database (again, for a restart) and returns fresh services over it.
-    func openServices() throws -> TeamGateServices {
-        try TeamGateServices.open(configuration, logger: Self.logger, otpSender: outbox, clock: clock.wallClock)
+    /// Opens the database (again, for a restart) and returns fresh services over it. Codes go to the
+    /// outbox unless `configuredSender` asks for the one the configuration names.
+    func openServices(configuredSender: Bool = false) async throws -> TeamGateServices {
+        if case .postgres(let url) = configuration.databaseLocation { try await PostgresTestServer.createDatabase(url) }
+        return try await TeamGateServices.open(
+            configuration, logger: Self.logger, otpSender: configuredSender ? nil : outbox, clock: clock.wallClock)
     }
 
     func application(_ services: TeamGateServices) throws -> some ApplicationProtocol {

@@ -20,7 +20,7 @@ struct ConsoleRouteTests {
     @Test("an owner gets an HttpOnly SameSite=Strict cookie; a form without its CSRF token is refused; a plain member is refused")
     func access() async throws {
         let environment = try TestEnvironment()
-        let services = try environment.openServices()
+        let services = try await environment.openServices()
         let team = try await SeededTeam.make(services)
         try await environment.withLiveServer(services) { client in
             let login = try await Self.signIn(client, environment, phone: team.owner.phone)
@@ -48,7 +48,7 @@ struct ConsoleRouteTests {
     @Test("an admin logout ends the console session like any other")
     func consoleSessionEnds() async throws {
         let environment = try TestEnvironment()
-        let services = try environment.openServices()
+        let services = try await environment.openServices()
         let team = try await SeededTeam.make(services)
         try await environment.withLiveServer(services) { client in
             let login = try await Self.signIn(client, environment, phone: team.owner.phone)

@@ -1,29 +1,27 @@
 import Foundation
 import GRDB
 
-extension SQLiteStore: OTPStore {
+extension SQLStore: OTPStore {
     public func insertOTPChallenge(_ challenge: OTPChallenge) async throws {
         try await writer.write { db in
-            try db.execute(
-                sql: """
-                    INSERT INTO otp_challenges (id, phone, code_hash, created_at, expires_at, attempts, consumed_at)
-                    VALUES (?, ?, ?, ?, ?, 0, NULL)
+            try db.execute("""
+                    INSERT INTO otp_challenges (id, phone, code_hash, created_at, expires_at, attempts, consumed_at, sequence)
+                    VALUES (?, ?, ?, ?, ?, 0, NULL, (SELECT COALESCE(MAX(sequence), 0) + 1 FROM otp_challenges WHERE phone = ?))
                     """,
-                arguments: [
+                [
                     challenge.id, challenge.phone.digits, challenge.codeHash, challenge.createdAt.millisecondsSince1970,
-                    challenge.expiresAt.millisecondsSince1970,
+                    challenge.expiresAt.millisecondsSince1970, challenge.phone.digits,
                 ]
             )
         }
     }
 
     public func otpSendTimes(phone: PhoneNumber, since date: Date) async throws -> [Date] {
-        try await pool.read { db in
-            try Int64.fetchAll(
-                db,
-                sql: "SELECT created_at FROM otp_challenges WHERE phone = ? AND created_at > ? ORDER BY created_at",
-                arguments: [phone.digits, date.millisecondsSince1970]
-            ).map(Date.init(millisecondsSince1970:))
+        try await backend.read { db in
+            try db.rows(
+                "SELECT created_at FROM otp_challenges WHERE phone = ? AND created_at > ? ORDER BY created_at",
+                [phone.digits, date.millisecondsSince1970]
+            ).map { Date(millisecondsSince1970: $0["created_at"]) }
         }
     }
 
@@ -31,10 +29,8 @@ extension SQLiteStore: OTPStore {
         try await writer.write { db in
             // Only the newest code counts: asking for a new one retires the old.
             guard
-                let row = try Row.fetchOne(
-                    db,
-                    sql: "SELECT * FROM otp_challenges WHERE phone = ? ORDER BY created_at DESC, rowid DESC LIMIT 1",
-                    arguments: [phone.digits]
+                let row = try db.row("SELECT * FROM otp_challenges WHERE phone = ? ORDER BY created_at DESC, sequence DESC LIMIT 1",
+                    [phone.digits]
                 )
             else { return .rejected }
             let id: String = row["id"]
@@ -44,11 +40,11 @@ extension SQLiteStore: OTPStore {
             guard consumedAt == nil, expiresAt > date.millisecondsSince1970, attempts < maxAttempts else { return .rejected }
             let stored: Data = row["code_hash"]
             guard stored == codeHash else {
-                try db.execute(sql: "UPDATE otp_challenges SET attempts = attempts + 1 WHERE id = ?", arguments: [id])
+                try db.execute("UPDATE otp_challenges SET attempts = attempts + 1 WHERE id = ?", [id])
                 return .rejected
             }
             if consume {
-                try db.execute(sql: "UPDATE otp_challenges SET consumed_at = ? WHERE id = ?", arguments: [date.millisecondsSince1970, id])
+                try db.execute("UPDATE otp_challenges SET consumed_at = ? WHERE id = ?", [date.millisecondsSince1970, id])
             }
             return .accepted
         }

@@ -1,29 +1,27 @@
 import Foundation
 import GRDB
 
-extension SQLiteStore: SessionStore {
+extension SQLStore: SessionStore {
     public func insertSession(_ session: Session, tokenHash: Data, origin: RequestOrigin) async throws {
         try await writer.write(
-            { db -> LiveSession in
+            { db -> (LiveSession, epoch: Int64) in
+                let epoch = try IndexEpoch.current(db)
                 // The member is read in the same transaction, so a session is never made for a removed member.
                 guard
-                    let row = try Row.fetchOne(
-                        db,
-                        sql: """
+                    let row = try db.row("""
                             SELECT m.*, o.name AS organization_name FROM members m JOIN organizations o ON o.id = m.organization_id
                             WHERE m.id = ? AND m.removed_at IS NULL
                             """,
-                        arguments: [session.memberID]
+                        [session.memberID]
                     )
                 else { throw TeamGateError.notATeamMember }
                 let member = TeamMember(row: row)
-                try db.execute(
-                    sql: """
+                try db.execute("""
                         INSERT INTO sessions (id, member_id, organization_id, token_hash, device_name, user_agent, ip_address,
                             created_at, expires_at, last_seen_at, ended_at, end_reason, revocation_id)
                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, NULL, NULL)
                         """,
-                    arguments: [
+                    [
                         session.id, session.memberID, member.organizationID, tokenHash, session.deviceName, session.userAgent,
                         session.ipAddress, session.createdAt.millisecondsSince1970, session.expiresAt.millisecondsSince1970,
                     ]
@@ -32,52 +30,65 @@ extension SQLiteStore: SessionStore {
                     .memberSignedIn, organizationID: member.organizationID, at: session.createdAt, origin: origin, member: member,
                     reason: session.deviceName
                 ).insert(db)
-                return LiveSession(
+                let live = LiveSession(
                     sessionID: session.id, expiresAt: session.expiresAt, member: member, organizationName: row["organization_name"]
                 )
+                return (live, epoch)
             },
-            afterCommit: { [index] live in index.insert(tokenHash: tokenHash, live) }
+            afterCommit: { [self] outcome in remember(tokenHash: tokenHash, outcome.0, readAtEpoch: outcome.epoch) }
         )
     }
 
-    public func liveSession(tokenHash: Data, at date: Date) -> LiveSession? {
-        index.lookup(tokenHash: tokenHash, at: date)
+    public func liveSession(tokenHash: Data, at date: Date) async throws -> LiveSession? {
+        // Where other instances write too, first make sure the index has every change committed before now.
+        if let peers { try await peers.catchUp() }
+        return index.lookup(tokenHash: tokenHash, at: date)
+    }
+
+    /// Puts a session the writer found live into the index, unless another instance changed the index
+    /// since this transaction read it (then the next request reads the disk again).
+    private func remember(tokenHash: Data, _ live: LiveSession, readAtEpoch epoch: Int64) {
+        if let peers {
+            peers.insert(tokenHash: tokenHash, live, readAtEpoch: epoch)
+        } else {
+            index.insert(tokenHash: tokenHash, live)
+        }
     }
 
     public func loadSession(tokenHash: Data, at date: Date) async throws -> SessionLookup {
         try await writer.write(
-            { db -> SessionLookup in
+            { db -> (SessionLookup, epoch: Int64) in
+                let epoch = try IndexEpoch.current(db)
                 guard
-                    let row = try Row.fetchOne(
-                        db,
-                        sql: """
+                    let row = try db.row("""
                             SELECT s.*, m.removed_at AS member_removed_at, o.name AS organization_name FROM sessions s
                             JOIN members m ON m.id = s.member_id JOIN organizations o ON o.id = s.organization_id
                             WHERE s.token_hash = ?
                             """,
-                        arguments: [tokenHash]
+                        [tokenHash]
                     )
-                else { return .unknown }
+                else { return (.unknown, epoch) }
                 let session = Session(row: row)
-                guard session.isLive(at: date), (row["member_removed_at"] as Int64?) == nil else { return .ended(session) }
-                guard let memberRow = try Row.fetchOne(db, sql: "SELECT * FROM members WHERE id = ?", arguments: [session.memberID])
-                else { return .unknown }
-                return .live(
+                guard session.isLive(at: date), (row["member_removed_at"] as Int64?) == nil else { return (.ended(session), epoch) }
+                guard let memberRow = try db.row("SELECT * FROM members WHERE id = ?", [session.memberID])
+                else { return (.unknown, epoch) }
+                let live = SessionLookup.live(
                     LiveSession(
                         sessionID: session.id, expiresAt: session.expiresAt, member: TeamMember(row: memberRow),
                         organizationName: row["organization_name"]
                     )
                 )
+                return (live, epoch)
             },
-            afterCommit: { [index] lookup in
-                if case .live(let live) = lookup { index.insert(tokenHash: tokenHash, live) }
+            afterCommit: { [self] outcome in
+                if case .live(let live) = outcome.0 { remember(tokenHash: tokenHash, live, readAtEpoch: outcome.epoch) }
             }
-        )
+        ).0
     }
 
     public func sessions(memberID: String) async throws -> [Session] {
-        try await pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM sessions WHERE member_id = ? ORDER BY created_at, id", arguments: [memberID])
+        try await backend.read { db in
+            try db.rows("SELECT * FROM sessions WHERE member_id = ? ORDER BY created_at, id", [memberID])
                 .map(Session.init(row:))
         }
     }
@@ -98,12 +109,12 @@ extension SQLiteStore: SessionStore {
                 let actor: String
                 switch command.authority {
                 case .apiKey(let secretHash):
-                    guard let keyRow = try db.cachedRow("SELECT * FROM api_keys WHERE secret_hash = ?", [secretHash]) else {
+                    guard let keyRow = try db.row("SELECT * FROM api_keys WHERE secret_hash = ?", [secretHash]) else {
                         return .invalidKey
                     }
                     let key = APIKey(row: keyRow)
                     guard !key.isRevoked else { return .invalidKey }
-                    try db.cachedExecute("UPDATE api_keys SET last_used_at = ? WHERE id = ?", [at, key.id])
+                    try db.execute("UPDATE api_keys SET last_used_at = ? WHERE id = ?", [at, key.id])
                     organizationID = key.organizationID
                     actor = key.actorLabel
                 case .admin(let id, let admin):
@@ -111,7 +122,7 @@ extension SQLiteStore: SessionStore {
                     actor = admin
                 }
                 guard
-                    let memberRow = try db.cachedRow(
+                    let memberRow = try db.row(
                         "SELECT * FROM members WHERE organization_id = ? AND phone = ? AND removed_at IS NULL", [organizationID, command.phone.digits])
                 else { return .notAMember }
                 let member = TeamMember(row: memberRow)
@@ -128,7 +139,7 @@ extension SQLiteStore: SessionStore {
                 data["reason"] = .optional(command.note)
                 try WebhookOutbox.enqueue(db, organizationID: organizationID, event: .teamMemberLoggedOut, data: data, at: command.at)
                 if let lockUntil = command.lockUntil {
-                    try db.cachedExecute("UPDATE members SET locked_until = ? WHERE id = ?", [lockUntil.millisecondsSince1970, member.id])
+                    try db.execute("UPDATE members SET locked_until = ? WHERE id = ?", [lockUntil.millisecondsSince1970, member.id])
                     try AuditEvent.make(
                         .memberLocked, organizationID: organizationID, at: command.at, origin: origin, member: member,
                         reason: "until \(lockUntil.formatted(.iso8601))" + (command.note.map { ": \($0)" } ?? ""),
@@ -155,19 +166,17 @@ extension SQLiteStore: SessionStore {
         try await writer.write(
             { db -> SessionIndex.Ended? in
                 guard
-                    let row = try Row.fetchOne(
-                        db,
-                        sql: """
+                    let row = try db.row("""
                             SELECT m.*, s.id AS session_id FROM sessions s JOIN members m ON m.id = s.member_id
                             WHERE s.token_hash = ? AND s.ended_at IS NULL
                             """,
-                        arguments: [tokenHash]
+                        [tokenHash]
                     )
                 else { return nil }
                 let member = TeamMember(row: row)
-                try db.execute(
-                    sql: "UPDATE sessions SET ended_at = ?, end_reason = ? WHERE token_hash = ?",
-                    arguments: [date.millisecondsSince1970, reason.rawValue, tokenHash]
+                let epoch = try IndexEpoch.advance(db)
+                try db.execute("UPDATE sessions SET ended_at = ?, end_reason = ?, end_epoch = ? WHERE token_hash = ?",
+                    [date.millisecondsSince1970, reason.rawValue, epoch, tokenHash]
                 )
                 try AuditEvent.make(.memberSignedOut, organizationID: member.organizationID, at: date, origin: origin, member: member, sessionsEnded: 1)
                     .insert(db)

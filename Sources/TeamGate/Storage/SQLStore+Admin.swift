@@ -8,26 +8,23 @@ extension TeamMember {
     }
 }
 
-extension SQLiteStore: TeamAdminStore {
+extension SQLStore: TeamAdminStore {
     public func touchAPIKey(id: String, at date: Date) async throws {
         let cutoff = date.addingTimeInterval(-60).millisecondsSince1970
         try await writer.write { db in
-            try db.execute(
-                sql: "UPDATE api_keys SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)",
-                arguments: [date.millisecondsSince1970, id, cutoff]
+            try db.execute("UPDATE api_keys SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)",
+                [date.millisecondsSince1970, id, cutoff]
             )
         }
     }
 
     public func member(organizationID: String, phone: PhoneNumber) async throws -> TeamMember? {
-        try await pool.read { db in try Self.activeMember(db, organizationID: organizationID, phone: phone) }
+        try await backend.read { db in try Self.activeMember(db, organizationID: organizationID, phone: phone) }
     }
 
-    static func activeMember(_ db: Database, organizationID: String, phone: PhoneNumber) throws -> TeamMember? {
-        try Row.fetchOne(
-            db,
-            sql: "SELECT * FROM members WHERE organization_id = ? AND phone = ? AND removed_at IS NULL",
-            arguments: [organizationID, phone.digits]
+    static func activeMember(_ db: any SQLConnection, organizationID: String, phone: PhoneNumber) throws -> TeamMember? {
+        try db.row("SELECT * FROM members WHERE organization_id = ? AND phone = ? AND removed_at IS NULL",
+            [organizationID, phone.digits]
         ).map(TeamMember.init(row:))
     }
 
@@ -53,7 +50,7 @@ extension SQLiteStore: TeamAdminStore {
                 guard let member = try Self.activeMember(db, organizationID: organizationID, phone: phone) else { return nil }
                 guard !member.isOwner else { throw TeamGateError.unprocessable("The organisation owner cannot be removed.") }
                 let now = date.millisecondsSince1970
-                try db.execute(sql: "UPDATE members SET removed_at = ? WHERE id = ?", arguments: [now, member.id])
+                try db.execute("UPDATE members SET removed_at = ? WHERE id = ?", [now, member.id])
                 let endedSessions = try Self.endLiveSessions(db, memberID: member.id, reason: .memberRemoved, at: now, revocationID: revocationID)
                 try AuditEvent.make(
                     .memberRemoved, organizationID: organizationID, at: date, origin: origin, member: member, sessionsEnded: endedSessions.count,
@@ -73,17 +70,15 @@ extension SQLiteStore: TeamAdminStore {
     }
 
     /// Ends a member's live sessions and says which, for the index and the devices.
-    static func endLiveSessions(_ db: Database, memberID: String, reason: SessionEndReason, at: Int64, revocationID: String) throws
+    static func endLiveSessions(_ db: any SQLConnection, memberID: String, reason: SessionEndReason, at: Int64, revocationID: String) throws
         -> [SessionIndex.Ended]
     {
-        try Row.fetchAll(
-            db.cachedStatement(
-                sql: """
-                    UPDATE sessions SET ended_at = ?, end_reason = ?, revocation_id = ?
+        let epoch = try IndexEpoch.advance(db)
+        return try db.rows("""
+                    UPDATE sessions SET ended_at = ?, end_reason = ?, revocation_id = ?, end_epoch = ?
                     WHERE member_id = ? AND ended_at IS NULL AND expires_at > ?
                     RETURNING token_hash, id
-                    """),
-            arguments: [at, reason.rawValue, revocationID, memberID, at]
+                    """, [at, reason.rawValue, revocationID, epoch, memberID, at]
         ).map { SessionIndex.Ended(tokenHash: $0["token_hash"], sessionID: $0["id"], reason: reason, revocationID: revocationID) }
     }
 
@@ -97,7 +92,8 @@ extension SQLiteStore: TeamAdminStore {
                 guard role != .owner else { throw TeamGateError.unprocessable("The Owner role cannot be assigned.") }
                 let previous = member.role
                 member.role = role
-                try db.execute(sql: "UPDATE members SET role_id = ? WHERE id = ?", arguments: [role.rawValue, member.id])
+                let epoch = try IndexEpoch.advance(db)
+                try db.execute("UPDATE members SET role_id = ?, change_epoch = ? WHERE id = ?", [role.rawValue, epoch, member.id])
                 try AuditEvent.make(
                     .memberRoleChanged, organizationID: organizationID, at: date, origin: origin, member: member,
                     reason: "\(previous.name) → \(role.name)"
@@ -114,7 +110,7 @@ extension SQLiteStore: TeamAdminStore {
         try await writer.write { db -> Bool? in
             guard let member = try Self.activeMember(db, organizationID: organizationID, phone: phone) else { return nil }
             guard member.isLocked(at: date) else { return false }
-            try db.execute(sql: "UPDATE members SET locked_until = NULL WHERE id = ?", arguments: [member.id])
+            try db.execute("UPDATE members SET locked_until = NULL WHERE id = ?", [member.id])
             try AuditEvent.make(.memberUnlocked, organizationID: organizationID, at: date, origin: origin, member: member).insert(db)
             return true
         }
@@ -124,23 +120,21 @@ extension SQLiteStore: TeamAdminStore {
         let outcome = try await writer.write(
             { db -> (Int, SessionIndex.Ended?)? in
                 guard
-                    let row = try Row.fetchOne(
-                        db,
-                        sql: """
+                    let row = try db.row("""
                             SELECT s.token_hash, s.ended_at AS session_ended_at, s.expires_at AS session_expires_at, s.device_name, m.*
                             FROM sessions s JOIN members m ON m.id = s.member_id
                             WHERE s.id = ? AND s.organization_id = ?
                             """,
-                        arguments: [id, organizationID]
+                        [id, organizationID]
                     )
                 else { return nil }
                 let now = date.millisecondsSince1970
                 guard (row["session_ended_at"] as Int64?) == nil, (row["session_expires_at"] as Int64) > now else { return (0, nil) }
                 let member = TeamMember(row: row)
                 let hash: Data = row["token_hash"]
-                try db.execute(
-                    sql: "UPDATE sessions SET ended_at = ?, end_reason = ?, revocation_id = ? WHERE id = ?",
-                    arguments: [now, SessionEndReason.sessionRevoked.rawValue, revocationID, id]
+                let epoch = try IndexEpoch.advance(db)
+                try db.execute("UPDATE sessions SET ended_at = ?, end_reason = ?, revocation_id = ?, end_epoch = ? WHERE id = ?",
+                    [now, SessionEndReason.sessionRevoked.rawValue, revocationID, epoch, id]
                 )
                 try AuditEvent.make(
                     .sessionEnded, organizationID: organizationID, at: date, origin: origin, member: member,
@@ -166,15 +160,14 @@ extension SQLiteStore: TeamAdminStore {
         let outcome = try await writer.write(
             { db -> (Int, [SessionIndex.Ended]) in
                 let now = date.millisecondsSince1970
-                let rows = try Row.fetchAll(
-                    db,
-                    sql: """
-                        UPDATE sessions SET ended_at = ?, end_reason = ?, revocation_id = ?
+                let epoch = try IndexEpoch.advance(db)
+                let rows = try db.rows("""
+                        UPDATE sessions SET ended_at = ?, end_reason = ?, revocation_id = ?, end_epoch = ?
                         WHERE organization_id = ? AND ended_at IS NULL AND expires_at > ?
-                          AND (? OR member_id NOT IN (SELECT id FROM members WHERE organization_id = ? AND role_id = ?))
+                          AND (? = 1 OR member_id NOT IN (SELECT id FROM members WHERE organization_id = ? AND role_id = ?))
                         RETURNING token_hash, member_id, id
                         """,
-                    arguments: [now, SessionEndReason.orgLogout.rawValue, revocationID, organizationID, now, includeOwner, organizationID, Role.owner.rawValue]
+                    [now, SessionEndReason.orgLogout.rawValue, revocationID, epoch, organizationID, now, includeOwner, organizationID, Role.owner.rawValue]
                 )
                 let members = Set(rows.map { $0["member_id"] as String })
                 try AuditEvent.make(
@@ -192,28 +185,28 @@ extension SQLiteStore: TeamAdminStore {
     }
 
     public func auditEvents(_ query: AuditQuery) async throws -> [AuditEvent] {
-        try await pool.read { db in
+        try await backend.read { db in
             var sql = "SELECT * FROM audit_events WHERE organization_id = ?"
-            var arguments: StatementArguments = [query.organizationID]
+            var arguments: SQLArguments = [query.organizationID]
             if let before = query.before {
                 sql += " AND seq < ?"
-                _ = arguments.append(contentsOf: [before])
+                arguments.append(before)
             }
             if let phone = query.memberPhone {
                 sql += " AND member_phone = ?"
-                _ = arguments.append(contentsOf: [phone.digits])
+                arguments.append(phone.digits)
             }
             if let action = query.action {
                 sql += " AND action = ?"
-                _ = arguments.append(contentsOf: [action.rawValue])
+                arguments.append(action.rawValue)
             }
             if let since = query.since {
                 sql += " AND occurred_at >= ?"
-                _ = arguments.append(contentsOf: [since.millisecondsSince1970])
+                arguments.append(since.millisecondsSince1970)
             }
             sql += " ORDER BY seq DESC LIMIT ?"
-            _ = arguments.append(contentsOf: [query.limit])
-            return try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
+            arguments.append(query.limit)
+            return try db.rows(sql, arguments).map { row in
                 var event = AuditEvent(row: row)
                 event.position = row["seq"]
                 return event

@@ -77,8 +77,8 @@ extension AuditEvent {
         )
     }
 
-    func insert(_ db: Database) throws {
-        try db.cachedExecute(
+    func insert(_ db: any SQLConnection) throws {
+        try db.execute(
             """
             INSERT INTO audit_events (id, organization_id, occurred_at, actor, action, member_id, member_phone,
                 reason, sessions_ended, revocation_id, request_id, client_ip)
@@ -120,33 +120,31 @@ extension AuditEvent {
 }
 
 extension TeamMember {
-    func insert(_ db: Database) throws {
+    func insert(_ db: any SQLConnection) throws {
         do {
-            try db.execute(
-                sql: """
+            try db.execute("""
                     INSERT INTO members (id, organization_id, name, phone, email, role_id, created_at, removed_at,
                         reporting_manager_id, locked_until)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
-                arguments: [
+                [
                     id, organizationID, name, phone.digits, email, role.rawValue, createdAt.millisecondsSince1970,
                     removedAt?.millisecondsSince1970, reportingManagerID, lockedUntil?.millisecondsSince1970,
                 ]
             )
-        } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
+        } catch where db.isUniqueViolation(error) {
             throw TeamGateError.memberExists
         }
     }
 }
 
 extension NewAPIKey {
-    func insert(_ db: Database) throws {
-        try db.execute(
-            sql: """
+    func insert(_ db: any SQLConnection) throws {
+        try db.execute("""
                 INSERT INTO api_keys (id, organization_id, prefix, name, secret_hash, created_at, last_used_at, revoked_at)
                 VALUES (?, ?, ?, ?, ?, ?, NULL, NULL)
                 """,
-            arguments: [key.id, key.organizationID, key.prefix, key.name, secretHash, key.createdAt.millisecondsSince1970]
+            [key.id, key.organizationID, key.prefix, key.name, secretHash, key.createdAt.millisecondsSince1970]
         )
     }
 }
@@ -180,17 +178,5 @@ extension WebhookDelivery {
             createdAt: Date(millisecondsSince1970: row["created_at"]),
             deliveredAt: Date(millisecondsSince1970: row["delivered_at"] as Int64?)
         )
-    }
-}
-
-extension Database {
-    /// Runs a statement through the connection's cache: hot statements are compiled once, not per
-    /// request (compiling also runs GRDB's authorizer over every column, which showed in profiles).
-    func cachedExecute(_ sql: String, _ arguments: StatementArguments) throws {
-        try cachedStatement(sql: sql).execute(arguments: arguments)
-    }
-
-    func cachedRow(_ sql: String, _ arguments: StatementArguments) throws -> Row? {
-        try Row.fetchOne(cachedStatement(sql: sql), arguments: arguments)
     }
 }

@@ -1,12 +1,19 @@
-import GRDB
+import Foundation
 
-extension SQLiteStore {
-    /// Schema changes, in order. Times are INTEGER milliseconds; secrets are BLOB SHA-256 hashes.
-    static var migrator: DatabaseMigrator {
-        var migrator = DatabaseMigrator()
-        migrator.registerMigration("v1: organisations, keys, members, sessions, codes, audit") { db in
-            try db.execute(
-                sql: """
+/// One schema change: its name (how a database remembers it ran) and its statements.
+struct Migration: Sendable {
+    let name: String
+    let sql: String
+}
+
+extension SQLStore {
+    /// Schema changes, in order, the same for both databases. Written in SQLite's types; PostgreSQL reads
+    /// them through `Migration.postgresStatements` (INTEGER is 64-bit there too, BLOB is BYTEA). Times are INTEGER
+    /// milliseconds; secrets are BLOB SHA-256 hashes.
+    static let migrations: [Migration] = [
+        Migration(
+            name: "v1: organisations, keys, members, sessions, codes, audit",
+            sql: """
                     CREATE TABLE organizations (
                         id TEXT PRIMARY KEY,
                         name TEXT NOT NULL,
@@ -78,11 +85,10 @@ extension SQLiteStore {
                     );
                     CREATE INDEX audit_events_by_organization ON audit_events(organization_id, seq);
                     """
-            )
-        }
-        migrator.registerMigration("v2: reporting managers, lockouts, idempotency, webhooks") { db in
-            try db.execute(
-                sql: """
+        ),
+        Migration(
+            name: "v2: reporting managers, lockouts, idempotency, webhooks",
+            sql: """
                     ALTER TABLE members ADD COLUMN reporting_manager_id TEXT;
                     ALTER TABLE members ADD COLUMN locked_until INTEGER;
                     CREATE INDEX audit_events_by_member ON audit_events(organization_id, member_phone, seq);
@@ -122,16 +128,41 @@ extension SQLiteStore {
                     CREATE INDEX webhook_deliveries_due ON webhook_deliveries(state, next_attempt_at);
                     CREATE INDEX webhook_deliveries_by_webhook ON webhook_deliveries(webhook_id, created_at);
                     """
-            )
-        }
-        migrator.registerMigration("v3: what devices were told of a revocation") { db in
-            try db.execute(
-                sql: """
+        ),
+        Migration(
+            name: "v3: what devices were told of a revocation",
+            sql: """
                     ALTER TABLE sessions ADD COLUMN notified_at INTEGER;
                     ALTER TABLE sessions ADD COLUMN acknowledged_at INTEGER;
                     CREATE INDEX sessions_by_revocation ON sessions(revocation_id) WHERE revocation_id IS NOT NULL;
-                    """)
-        }
-        return migrator
+                    """
+        ),
+        Migration(
+            name: "v4: index changes numbered for other instances, code order",
+            sql: """
+                CREATE TABLE index_epoch (
+                    id INTEGER PRIMARY KEY,
+                    value INTEGER NOT NULL
+                );
+                INSERT INTO index_epoch (id, value) VALUES (1, 0);
+                ALTER TABLE sessions ADD COLUMN end_epoch INTEGER;
+                CREATE INDEX sessions_by_end_epoch ON sessions(end_epoch) WHERE end_epoch IS NOT NULL;
+                ALTER TABLE members ADD COLUMN change_epoch INTEGER;
+                CREATE INDEX members_by_change_epoch ON members(change_epoch) WHERE change_epoch IS NOT NULL;
+                ALTER TABLE otp_challenges ADD COLUMN sequence INTEGER NOT NULL DEFAULT 0;
+                """
+        ),
+    ]
+}
+
+extension Migration {
+    /// The statements as PostgreSQL runs them, one by one (its prepared statements hold one each).
+    var postgresStatements: [String] {
+        sql.replacingOccurrences(of: "INTEGER PRIMARY KEY AUTOINCREMENT", with: "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY")
+            .replacingOccurrences(of: "INTEGER", with: "BIGINT")
+            .replacingOccurrences(of: "BLOB", with: "BYTEA")
+            .split(separator: ";")
+            .map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+            .filter { !$0.isEmpty }
     }
 }

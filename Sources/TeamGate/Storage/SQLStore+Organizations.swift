@@ -1,12 +1,11 @@
 import Foundation
 import GRDB
 
-extension SQLiteStore: OrganizationStore, APIKeyStore, MemberStore, AuditStore {
+extension SQLStore: OrganizationStore, APIKeyStore, MemberStore, AuditStore {
     public func createOrganization(_ organization: Organization, owner: TeamMember, firstKey: NewAPIKey, origin: RequestOrigin) async throws {
         try await writer.write { db in
-            try db.execute(
-                sql: "INSERT INTO organizations (id, name, created_at) VALUES (?, ?, ?)",
-                arguments: [organization.id, organization.name, organization.createdAt.millisecondsSince1970]
+            try db.execute("INSERT INTO organizations (id, name, created_at) VALUES (?, ?, ?)",
+                [organization.id, organization.name, organization.createdAt.millisecondsSince1970]
             )
             try owner.insert(db)
             try firstKey.insert(db)
@@ -19,14 +18,14 @@ extension SQLiteStore: OrganizationStore, APIKeyStore, MemberStore, AuditStore {
     }
 
     public func organizations() async throws -> [Organization] {
-        try await pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM organizations ORDER BY created_at, id").map(Organization.init(row:))
+        try await backend.read { db in
+            try db.rows("SELECT * FROM organizations ORDER BY created_at, id").map(Organization.init(row:))
         }
     }
 
     public func organization(id: String) async throws -> Organization? {
-        try await pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM organizations WHERE id = ?", arguments: [id]).map(Organization.init(row:))
+        try await backend.read { db in
+            try db.row("SELECT * FROM organizations WHERE id = ?", [id]).map(Organization.init(row:))
         }
     }
 
@@ -41,33 +40,29 @@ extension SQLiteStore: OrganizationStore, APIKeyStore, MemberStore, AuditStore {
     }
 
     public func apiKeys(organizationID: String) async throws -> [APIKey] {
-        try await pool.read { db in
-            try Row.fetchAll(
-                db,
-                sql: "SELECT * FROM api_keys WHERE organization_id = ? ORDER BY created_at, id",
-                arguments: [organizationID]
+        try await backend.read { db in
+            try db.rows("SELECT * FROM api_keys WHERE organization_id = ? ORDER BY created_at, id",
+                [organizationID]
             ).map(APIKey.init(row:))
         }
     }
 
     public func apiKey(secretHash: Data) async throws -> APIKey? {
-        try await pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM api_keys WHERE secret_hash = ?", arguments: [secretHash]).map(APIKey.init(row:))
+        try await backend.read { db in
+            try db.row("SELECT * FROM api_keys WHERE secret_hash = ?", [secretHash]).map(APIKey.init(row:))
         }
     }
 
     public func revokeAPIKey(idOrPrefix: String, organizationID: String, at date: Date, origin: RequestOrigin) async throws -> APIKey? {
         try await writer.write { db in
             guard
-                let row = try Row.fetchOne(
-                    db,
-                    sql: "SELECT * FROM api_keys WHERE organization_id = ? AND (id = ? OR prefix = ?)",
-                    arguments: [organizationID, idOrPrefix, idOrPrefix]
+                let row = try db.row("SELECT * FROM api_keys WHERE organization_id = ? AND (id = ? OR prefix = ?)",
+                    [organizationID, idOrPrefix, idOrPrefix]
                 )
             else { return nil }
             var key = APIKey(row: row)
             guard !key.isRevoked else { return key }
-            try db.execute(sql: "UPDATE api_keys SET revoked_at = ? WHERE id = ?", arguments: [date.millisecondsSince1970, key.id])
+            try db.execute("UPDATE api_keys SET revoked_at = ? WHERE id = ?", [date.millisecondsSince1970, key.id])
             key.revokedAt = date
             try AuditEvent.make(.apiKeyRevoked, organizationID: organizationID, at: date, origin: origin, reason: key.prefix).insert(db)
             return key
@@ -83,31 +78,25 @@ extension SQLiteStore: OrganizationStore, APIKeyStore, MemberStore, AuditStore {
     }
 
     public func members(organizationID: String) async throws -> [TeamMember] {
-        try await pool.read { db in
-            try Row.fetchAll(
-                db,
-                sql: "SELECT * FROM members WHERE organization_id = ? AND removed_at IS NULL ORDER BY created_at, id",
-                arguments: [organizationID]
+        try await backend.read { db in
+            try db.rows("SELECT * FROM members WHERE organization_id = ? AND removed_at IS NULL ORDER BY created_at, id",
+                [organizationID]
             ).map(TeamMember.init(row:))
         }
     }
 
     public func activeMembers(phone: PhoneNumber) async throws -> [TeamMember] {
-        try await pool.read { db in
-            try Row.fetchAll(
-                db,
-                sql: "SELECT * FROM members WHERE phone = ? AND removed_at IS NULL ORDER BY created_at, id",
-                arguments: [phone.digits]
+        try await backend.read { db in
+            try db.rows("SELECT * FROM members WHERE phone = ? AND removed_at IS NULL ORDER BY created_at, id",
+                [phone.digits]
             ).map(TeamMember.init(row:))
         }
     }
 
     public func auditEvents(organizationID: String, limit: Int) async throws -> [AuditEvent] {
-        try await pool.read { db in
-            try Row.fetchAll(
-                db,
-                sql: "SELECT * FROM audit_events WHERE organization_id = ? ORDER BY seq DESC LIMIT ?",
-                arguments: [organizationID, limit]
+        try await backend.read { db in
+            try db.rows("SELECT * FROM audit_events WHERE organization_id = ? ORDER BY seq DESC LIMIT ?",
+                [organizationID, limit]
             ).map(AuditEvent.init(row:))
         }
     }

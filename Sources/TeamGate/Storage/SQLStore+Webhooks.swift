@@ -1,12 +1,11 @@
 import Foundation
 import GRDB
 
-extension SQLiteStore: WebhookStore, IdempotencyStore {
+extension SQLStore: WebhookStore, IdempotencyStore {
     public func insertWebhook(_ webhook: Webhook, origin: RequestOrigin) async throws {
         try await writer.write { db in
-            try db.execute(
-                sql: "INSERT INTO webhooks (id, organization_id, url, events, secret, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                arguments: [
+            try db.execute("INSERT INTO webhooks (id, organization_id, url, events, secret, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                [
                     webhook.id, webhook.organizationID, webhook.url.absoluteString, webhook.events.map(\.rawValue).joined(separator: ","),
                     webhook.secret, webhook.createdAt.millisecondsSince1970,
                 ]
@@ -17,55 +16,47 @@ extension SQLiteStore: WebhookStore, IdempotencyStore {
     }
 
     public func webhooks(organizationID: String) async throws -> [Webhook] {
-        try await pool.read { db in
-            try Row.fetchAll(
-                db, sql: "SELECT * FROM webhooks WHERE organization_id = ? AND deleted_at IS NULL ORDER BY created_at, id", arguments: [organizationID]
+        try await backend.read { db in
+            try db.rows("SELECT * FROM webhooks WHERE organization_id = ? AND deleted_at IS NULL ORDER BY created_at, id", [organizationID]
             ).map(Webhook.init(row:))
         }
     }
 
     public func deleteWebhook(id: String, organizationID: String, at date: Date, origin: RequestOrigin) async throws -> Bool {
         try await writer.write { db in
-            try db.execute(
-                sql: "UPDATE webhooks SET deleted_at = ? WHERE id = ? AND organization_id = ? AND deleted_at IS NULL",
-                arguments: [date.millisecondsSince1970, id, organizationID]
+            let deleted = try db.rows(
+                "UPDATE webhooks SET deleted_at = ? WHERE id = ? AND organization_id = ? AND deleted_at IS NULL RETURNING id",
+                [date.millisecondsSince1970, id, organizationID]
             )
-            guard db.changesCount == 1 else { return false }
+            guard !deleted.isEmpty else { return false }
             // Deliveries still queued for it are dropped: the organisation asked not to be told any more.
-            try db.execute(
-                sql: "UPDATE webhook_deliveries SET state = 'failed', last_error = 'webhook deleted' WHERE webhook_id = ? AND state = 'pending'",
-                arguments: [id])
+            try db.execute("UPDATE webhook_deliveries SET state = 'failed', last_error = 'webhook deleted' WHERE webhook_id = ? AND state = 'pending'",
+                [id])
             try AuditEvent.make(.webhookDeleted, organizationID: organizationID, at: date, origin: origin, reason: id).insert(db)
             return true
         }
     }
 
     public func deliveries(webhookID: String, organizationID: String, limit: Int) async throws -> [WebhookDelivery]? {
-        try await pool.read { db in
+        try await backend.read { db in
             guard
-                try Bool.fetchOne(
-                    db, sql: "SELECT 1 FROM webhooks WHERE id = ? AND organization_id = ? AND deleted_at IS NULL", arguments: [webhookID, organizationID]
-                ) != nil
+                try db.row("SELECT 1 FROM webhooks WHERE id = ? AND organization_id = ? AND deleted_at IS NULL", [webhookID, organizationID]) != nil
             else { return nil }
-            return try Row.fetchAll(
-                db,
-                sql: "SELECT * FROM webhook_deliveries WHERE webhook_id = ? ORDER BY created_at DESC, id LIMIT ?",
-                arguments: [webhookID, limit]
+            return try db.rows("SELECT * FROM webhook_deliveries WHERE webhook_id = ? ORDER BY created_at DESC, id LIMIT ?",
+                [webhookID, limit]
             ).map(WebhookDelivery.init(row:))
         }
     }
 
     public func dueDeliveries(at date: Date, limit: Int) async throws -> [(WebhookDelivery, Webhook)] {
-        try await pool.read { db in
-            let rows = try Row.fetchAll(
-                db,
-                sql: """
+        try await backend.read { db in
+            let rows = try db.rows("""
                     SELECT d.*, w.url AS hook_url, w.events AS hook_events, w.secret AS hook_secret, w.created_at AS hook_created_at
                     FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
                     WHERE d.state = 'pending' AND d.next_attempt_at <= ? AND w.deleted_at IS NULL
                     ORDER BY d.next_attempt_at LIMIT ?
                     """,
-                arguments: [date.millisecondsSince1970, limit]
+                [date.millisecondsSince1970, limit]
             )
             return rows.map { row in
                 let delivery = WebhookDelivery(row: row)
@@ -82,13 +73,12 @@ extension SQLiteStore: WebhookStore, IdempotencyStore {
     public func recordDeliveryAttempt(id: String, delivered: Bool, status: Int?, error: String?, at date: Date, nextAttemptAt: Date?) async throws {
         let state: WebhookDelivery.State = delivered ? .delivered : (nextAttemptAt == nil ? .failed : .pending)
         try await writer.write { db in
-            try db.execute(
-                sql: """
+            try db.execute("""
                     UPDATE webhook_deliveries SET state = ?, attempts = attempts + 1, last_status = ?, last_error = ?,
                         next_attempt_at = ?, delivered_at = ?
                     WHERE id = ?
                     """,
-                arguments: [
+                [
                     state.rawValue, status, error, (nextAttemptAt ?? date).millisecondsSince1970, delivered ? date.millisecondsSince1970 : nil, id,
                 ]
             )
@@ -96,11 +86,9 @@ extension SQLiteStore: WebhookStore, IdempotencyStore {
     }
 
     public func idempotencyRecord(organizationID: String, key: String, notBefore: Date) async throws -> IdempotencyRecord? {
-        try await pool.read { db in
-            try Row.fetchOne(
-                db,
-                sql: "SELECT * FROM idempotency_records WHERE organization_id = ? AND key = ? AND created_at >= ?",
-                arguments: [organizationID, key, notBefore.millisecondsSince1970]
+        try await backend.read { db in
+            try db.row("SELECT * FROM idempotency_records WHERE organization_id = ? AND key = ? AND created_at >= ?",
+                [organizationID, key, notBefore.millisecondsSince1970]
             ).map { row in
                 IdempotencyRecord(
                     requestHash: row["request_hash"], status: row["status"], body: row["body"],
@@ -112,12 +100,13 @@ extension SQLiteStore: WebhookStore, IdempotencyStore {
     public func saveIdempotencyRecord(_ record: IdempotencyRecord, organizationID: String, key: String) async throws {
         try await writer.write { db in
             // A key older than the replay window may be reused, so the insert replaces it.
-            try db.execute(
-                sql: """
-                    INSERT OR REPLACE INTO idempotency_records (organization_id, key, request_hash, status, body, created_at)
+            try db.execute("""
+                    INSERT INTO idempotency_records (organization_id, key, request_hash, status, body, created_at)
                     VALUES (?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (organization_id, key) DO UPDATE SET request_hash = excluded.request_hash, status = excluded.status,
+                        body = excluded.body, created_at = excluded.created_at
                     """,
-                arguments: [organizationID, key, record.requestHash, record.status, record.body, record.createdAt.millisecondsSince1970]
+                [organizationID, key, record.requestHash, record.status, record.body, record.createdAt.millisecondsSince1970]
             )
         }
     }

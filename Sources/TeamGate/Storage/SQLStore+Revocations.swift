@@ -1,40 +1,37 @@
 import Foundation
 import GRDB
 
-extension SQLiteStore {
+extension SQLStore {
     public var sessionEvents: SessionEventHub { index.events }
 
     public func markNotified(sessionID: String, at date: Date) async throws {
         try await writer.write { db in
-            try db.cachedExecute(
+            try db.execute(
                 "UPDATE sessions SET notified_at = ? WHERE id = ? AND notified_at IS NULL", [date.millisecondsSince1970, sessionID])
         }
     }
 
     public func markAcknowledged(sessionID: String, revocationID: String, at date: Date) async throws -> Bool {
         try await writer.write { db in
-            try db.cachedExecute(
-                "UPDATE sessions SET acknowledged_at = ? WHERE id = ? AND revocation_id = ? AND acknowledged_at IS NULL",
-                [date.millisecondsSince1970, sessionID, revocationID])
-            return db.changesCount == 1
+            try !db.rows(
+                "UPDATE sessions SET acknowledged_at = ? WHERE id = ? AND revocation_id = ? AND acknowledged_at IS NULL RETURNING id",
+                [date.millisecondsSince1970, sessionID, revocationID]
+            ).isEmpty
         }
     }
 
     public func revocation(id: String, organizationID: String) async throws -> [RevokedSession]? {
-        try await pool.read { db in
-            let rows = try Row.fetchAll(
-                db,
-                sql: """
+        try await backend.read { db in
+            let rows = try db.rows("""
                     SELECT s.id, s.device_name, s.end_reason, s.ended_at, s.notified_at, s.acknowledged_at, m.phone
                     FROM sessions s JOIN members m ON m.id = s.member_id
                     WHERE s.revocation_id = ? AND s.organization_id = ? ORDER BY s.ended_at, s.id
                     """,
-                arguments: [id, organizationID]
+                [id, organizationID]
             )
             if rows.isEmpty {
                 // A logout that found no live session is still a revocation: the audit knows it.
-                let known = try Bool.fetchOne(
-                    db, sql: "SELECT 1 FROM audit_events WHERE revocation_id = ? AND organization_id = ? LIMIT 1", arguments: [id, organizationID])
+                let known = try db.row("SELECT 1 FROM audit_events WHERE revocation_id = ? AND organization_id = ? LIMIT 1", [id, organizationID])
                 return known == nil ? nil : []
             }
             return rows.map { row in

@@ -1,0 +1,133 @@
+import Foundation
+import GRDB
+import Logging
+import Synchronization
+
+/// Keeps this instance's session index in step with the other instances writing to the same database.
+///
+/// Notifications (PostgreSQL NOTIFY, sent when a change commits) let connected devices hear at once;
+/// correctness does not depend on them. Before the index answers for a request, `catchUp()` reads the
+/// database's index epoch (one round trip, shared by every request that arrives while one is in flight)
+/// and applies the changes numbered above what this instance has applied. A late or lost notification
+/// thus costs its speed, never a window in which an ended session still works.
+final class PeerIndexSync: Sendable {
+    private struct State {
+        var applied: Int64 = 0
+        var roundInFlight = false
+        var waiting: [CheckedContinuation<Void, any Error>] = []
+    }
+
+    /// What other instances changed since the last catch-up.
+    private struct Changes: Sendable {
+        let epoch: Int64
+        let ended: [SessionIndex.Ended]
+        let members: [TeamMember]
+    }
+
+    private let backend: PostgresBackend
+    private let index: SessionIndex
+    private let logger: Logger
+    private let state = Mutex(State())
+    private let background = Mutex<[Task<Void, Never>]>([])
+
+    init(backend: PostgresBackend, index: SessionIndex, logger: Logger) {
+        self.backend = backend
+        self.index = index
+        self.logger = logger
+    }
+
+    /// Starts following notifications, and a once-a-second catch-up in case the listening connection
+    /// is down (devices then hear within a second; requests are never affected).
+    func start(appliedEpoch: Int64) {
+        state.withLock { $0.applied = appliedEpoch }
+        let listener = Task { [self] in
+            while !Task.isCancelled {
+                do {
+                    try await backend.listenForIndexChanges { [self] in try? await catchUp() }
+                } catch {
+                    if Task.isCancelled { return }
+                    logger.warning("Listening for other instances' changes failed; retrying", metadata: ["error": "\(error)"])
+                }
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
+        let poller = Task { [self] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(1))
+                try? await catchUp()
+            }
+        }
+        background.withLock { $0 = [listener, poller] }
+    }
+
+    func stop() {
+        for task in background.withLock({ $0 }) { task.cancel() }
+    }
+
+    /// Returns once the index holds every change committed before the call.
+    func catchUp() async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            let mustStartRound = state.withLock { state in
+                state.waiting.append(continuation)
+                guard !state.roundInFlight else { return false }
+                state.roundInFlight = true
+                return true
+            }
+            if mustStartRound { Task { await runRounds() } }
+        }
+    }
+
+    /// Each round serves the callers that arrived before it started, so its read begins after their call.
+    private func runRounds() async {
+        while true {
+            let waiting = state.withLock { state in
+                let waiting = state.waiting
+                state.waiting = []
+                if waiting.isEmpty { state.roundInFlight = false }
+                return waiting
+            }
+            guard !waiting.isEmpty else { return }
+            do {
+                try await applyChanges()
+                for continuation in waiting { continuation.resume() }
+            } catch {
+                for continuation in waiting { continuation.resume(throwing: error) }
+            }
+        }
+    }
+
+    private func applyChanges() async throws {
+        let applied = state.withLock { $0.applied }
+        let changes = try await backend.read { db -> Changes? in
+            let current = try IndexEpoch.current(db)
+            guard current > applied else { return nil }
+            let ended = try db.rows(
+                "SELECT token_hash, id, end_reason, revocation_id FROM sessions WHERE end_epoch > ? AND end_epoch <= ?", [applied, current]
+            ).map { row in
+                SessionIndex.Ended(
+                    tokenHash: row["token_hash"], sessionID: row["id"],
+                    reason: (row["end_reason"] as String?).flatMap(SessionEndReason.init(rawValue:)) ?? .sessionRevoked,
+                    revocationID: row["revocation_id"])
+            }
+            let members = try db.rows("SELECT * FROM members WHERE change_epoch > ? AND change_epoch <= ?", [applied, current])
+                .map(TeamMember.init(row:))
+            return Changes(epoch: current, ended: ended, members: members)
+        }
+        guard let changes else { return }
+        state.withLock { state in
+            guard changes.epoch > state.applied else { return }
+            index.end(changes.ended)
+            for member in changes.members { index.updateMember(member) }
+            state.applied = changes.epoch
+        }
+    }
+
+    /// Puts a session found live into the index, unless changes numbered after `epoch` (when its
+    /// transaction read the database) were applied meanwhile: one of them may have ended it.
+    func insert(tokenHash: Data, _ live: LiveSession, readAtEpoch epoch: Int64) {
+        state.withLock { state in
+            guard state.applied <= epoch else { return }
+            index.insert(tokenHash: tokenHash, live)
+        }
+    }
+}

@@ -1,0 +1,232 @@
+import Foundation
+import GRDB
+import Logging
+import NIOCore
+import PostgresNIO
+import Synchronization
+
+/// Where a PostgreSQL database is: `postgres://user[:password]@host[:port]/database`.
+public struct PostgresURL: Sendable, Equatable, CustomStringConvertible {
+    public let host: String
+    public let port: Int
+    public let username: String
+    public let password: String?
+    public let database: String
+
+    /// Nil unless `text` is a postgres:// or postgresql:// URL with a user, a host and a database.
+    public init?(_ text: String) {
+        guard let components = URLComponents(string: text), let scheme = components.scheme?.lowercased(),
+            scheme == "postgres" || scheme == "postgresql",
+            let host = components.host, !host.isEmpty,
+            let username = components.user, !username.isEmpty
+        else { return nil }
+        let database = String(components.path.drop(while: { $0 == "/" }))
+        guard !database.isEmpty, !database.contains("/") else { return nil }
+        self.host = host
+        self.port = components.port ?? 5432
+        self.username = username
+        self.password = components.password
+        self.database = database
+    }
+
+    /// The URL without its password, for logs and error messages.
+    public var description: String { "postgres://\(username)@\(host):\(port)/\(database)" }
+}
+
+/// PostgreSQL through postgres-nio's `PostgresClient` (a connection pool). The store's statements are
+/// synchronous closures, as GRDB runs them; here each runs on a dispatch thread, never on the
+/// concurrency pool, and waits for its round trips on a connection leased from the pool. Writes use
+/// one serial writer thread, so group commit works as on SQLite: one transaction per batch, one
+/// savepoint per write.
+final class PostgresBackend: SQLBackend {
+    static let indexChannel = "teamgate_index"
+
+    let client: PostgresClient
+    private let runTask: Task<Void, Never>
+    private let logger: Logger
+    private let writerQueue = DispatchQueue(label: "teamgate.postgres.writer")
+    private let readerQueue = DispatchQueue(label: "teamgate.postgres.readers", attributes: .concurrent)
+
+    private init(client: PostgresClient, logger: Logger) {
+        self.client = client
+        self.logger = logger
+        // The pool works only while `run()` does; it stops when `close()` cancels it.
+        self.runTask = Task { await client.run() }
+    }
+
+    /// Connects, then applies the migrations this database lacks (one instance at a time).
+    static func connect(url: PostgresURL, logger: Logger) async throws -> PostgresBackend {
+        var configuration = PostgresClient.Configuration(
+            host: url.host, port: url.port, username: url.username, password: url.password, database: url.database, tls: .disable)
+        configuration.options.maximumConnections = 32
+        configuration.options.connectionIdleTimeout = .seconds(300)
+        let backend = PostgresBackend(client: PostgresClient(configuration: configuration, backgroundLogger: logger), logger: logger)
+        do {
+            try await backend.migrate()
+        } catch {
+            await backend.close()
+            throw error
+        }
+        return backend
+    }
+
+    func close() async {
+        runTask.cancel()
+        await runTask.value
+    }
+
+    func read<T: Sendable>(_ work: @escaping @Sendable (any SQLConnection) throws -> T) async throws -> T {
+        try await client.withConnection { [logger, readerQueue] connection in
+            try await Self.run(on: readerQueue) { try work(PostgresSQLConnection(connection: connection, logger: logger)) }
+        }
+    }
+
+    func transaction<T: Sendable>(_ work: @escaping @Sendable (any SQLConnection) throws -> T) async throws -> T {
+        try await client.withConnection { [logger, writerQueue] connection in
+            try await Self.run(on: writerQueue) {
+                let db = PostgresSQLConnection(connection: connection, logger: logger)
+                try db.execute("BEGIN")
+                do {
+                    let value = try work(db)
+                    try db.execute("COMMIT")
+                    return value
+                } catch {
+                    try? db.execute("ROLLBACK")
+                    throw error
+                }
+            }
+        }
+    }
+
+    /// Calls `onNotification` once listening has begun (to apply what came before), then at every
+    /// change another instance (or this one) commits. Returns or throws when the connection ends.
+    func listenForIndexChanges(onNotification: @escaping @Sendable () async -> Void) async throws {
+        try await client.withConnection { connection in
+            try await connection.listen(on: Self.indexChannel) { notifications in
+                await onNotification()
+                for try await _ in notifications { await onNotification() }
+            }
+        }
+    }
+
+    private func migrate() async throws {
+        try await transaction { db in
+            // Instances starting together migrate one after the other.
+            try db.execute("SELECT pg_advisory_xact_lock(7342001)")
+            try db.execute("CREATE TABLE IF NOT EXISTS teamgate_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)")
+            let applied = Set(try db.rows("SELECT name FROM teamgate_migrations").map { $0["name"] as String })
+            for migration in SQLStore.migrations where !applied.contains(migration.name) {
+                for statement in migration.postgresStatements { try db.execute(statement) }
+                try db.execute("INSERT INTO teamgate_migrations (name, applied_at) VALUES (?, ?)", [migration.name, Date().millisecondsSince1970])
+            }
+        }
+    }
+
+    private static func run<T: Sendable>(on queue: DispatchQueue, _ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            queue.async { continuation.resume(with: Result { try work() }) }
+        }
+    }
+}
+
+/// One leased PostgreSQL connection, driven synchronously from a dispatch thread.
+struct PostgresSQLConnection: SQLConnection {
+    let connection: PostgresConnection
+    let logger: Logger
+
+    func execute(_ sql: String, _ arguments: SQLArguments) throws {
+        _ = try rows(sql, arguments)
+    }
+
+    func rows(_ sql: String, _ arguments: SQLArguments) throws -> [Row] {
+        let query = PostgresQuery(unsafeSQL: PostgresPlaceholders.numbered(sql), binds: try Self.bindings(arguments))
+        return try connection.query(query, logger: logger).wait().rows.map(Self.row)
+    }
+
+    func row(_ sql: String, _ arguments: SQLArguments) throws -> Row? {
+        try rows(sql, arguments).first
+    }
+
+    func forEachRow(_ sql: String, _ arguments: SQLArguments, _ body: (Row) throws -> Void) throws {
+        for row in try rows(sql, arguments) { try body(row) }
+    }
+
+    func inSavepoint(_ work: () throws -> Void) throws {
+        try execute("SAVEPOINT write")
+        do {
+            try work()
+            try execute("RELEASE SAVEPOINT write")
+        } catch {
+            try execute("ROLLBACK TO SAVEPOINT write")
+            try execute("RELEASE SAVEPOINT write")
+            throw error
+        }
+    }
+
+    func announceIndexChange() throws {
+        try execute("NOTIFY \(PostgresBackend.indexChannel)")
+    }
+
+    func isUniqueViolation(_ error: any Error) -> Bool {
+        (error as? PSQLError)?.serverInfo?[.sqlState] == "23505"
+    }
+
+    private static func bindings(_ arguments: SQLArguments) throws -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: arguments.count)
+        for argument in arguments {
+            switch argument?.databaseValue.storage ?? .null {
+            case .null: bindings.appendNull()
+            case .int64(let value): bindings.append(value)
+            case .double(let value): bindings.append(value)
+            case .string(let value): bindings.append(value)
+            case .blob(let value): try bindings.append(value)
+            }
+        }
+        return bindings
+    }
+
+    /// A GRDB row, so the shared decoding reads it; the first of two same-named columns wins, as in GRDB.
+    private static func row(_ postgresRow: PostgresRow) -> Row {
+        var columns: [String: DatabaseValue] = [:]
+        for cell in postgresRow where columns[cell.columnName] == nil {
+            columns[cell.columnName] = value(cell)
+        }
+        return Row(columns)
+    }
+
+    private static func value(_ cell: PostgresCell) -> DatabaseValue {
+        guard cell.bytes != nil else { return .null }
+        switch cell.dataType {
+        case .int2, .int4, .int8: return (try? cell.decode(Int64.self)).map { $0.databaseValue } ?? .null
+        case .bool: return (try? cell.decode(Bool.self)).map { ($0 ? 1 : 0 as Int64).databaseValue } ?? .null
+        case .float4, .float8: return (try? cell.decode(Double.self)).map { $0.databaseValue } ?? .null
+        case .bytea: return (try? cell.decode(Data.self)).map { $0.databaseValue } ?? .null
+        default: return (try? cell.decode(String.self)).map { $0.databaseValue } ?? .null
+        }
+    }
+}
+
+/// The store writes `?` placeholders; PostgreSQL numbers them (`$1`, `$2`, …). Statements are few and
+/// fixed, so each is rewritten once.
+enum PostgresPlaceholders {
+    private static let cache = Mutex<[String: String]>([:])
+
+    static func numbered(_ sql: String) -> String {
+        if let cached = cache.withLock({ $0[sql] }) { return cached }
+        var result = ""
+        result.reserveCapacity(sql.utf8.count + 16)
+        var count = 0
+        var inQuote = false
+        for character in sql {
+            if character == "'" { inQuote.toggle() }
+            if character == "?", !inQuote {
+                count += 1
+                result += "$\(count)"
+            } else {
+                result.append(character)
+            }
+        }
+        cache.withLock { $0[sql] = result }
+        return result
+    }
+}

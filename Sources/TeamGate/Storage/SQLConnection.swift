@@ -1,0 +1,108 @@
+import Foundation
+import GRDB
+
+/// Values bound to a statement's `?` placeholders, in order: the same Swift values on both databases.
+typealias SQLArguments = [(any DatabaseValueConvertible)?]
+
+/// A connection inside a read or a transaction, as the store's statements see it.
+///
+/// The store's SQL is written once, in the dialect SQLite and PostgreSQL share (integer milliseconds,
+/// `?` placeholders, `RETURNING`, `ON CONFLICT`); each backend runs it its own way and hands rows back as
+/// GRDB `Row`s, so decoding is shared too.
+protocol SQLConnection {
+    func execute(_ sql: String, _ arguments: SQLArguments) throws
+    func rows(_ sql: String, _ arguments: SQLArguments) throws -> [Row]
+    func row(_ sql: String, _ arguments: SQLArguments) throws -> Row?
+    /// Visits rows one by one, for results too large to hold at once.
+    func forEachRow(_ sql: String, _ arguments: SQLArguments, _ body: (Row) throws -> Void) throws
+    /// Runs `work` in a savepoint: when it throws, its writes are undone and the transaction goes on.
+    func inSavepoint(_ work: () throws -> Void) throws
+    /// Tells the other instances on this database, when the transaction commits, that live sessions or
+    /// members changed (PostgreSQL NOTIFY). A no-op where one process owns the database.
+    func announceIndexChange() throws
+    func isUniqueViolation(_ error: any Error) -> Bool
+}
+
+extension SQLConnection {
+    func execute(_ sql: String) throws { try execute(sql, []) }
+    func rows(_ sql: String) throws -> [Row] { try rows(sql, []) }
+    func row(_ sql: String) throws -> Row? { try row(sql, []) }
+}
+
+/// Where a store's statements run: reads in parallel, writes in group-committed transactions.
+protocol SQLBackend: Sendable {
+    func read<T: Sendable>(_ work: @escaping @Sendable (any SQLConnection) throws -> T) async throws -> T
+    /// Runs `work` in one transaction and commits it; what `work` returns is handed back after the commit.
+    func transaction<T: Sendable>(_ work: @escaping @Sendable (any SQLConnection) throws -> T) async throws -> T
+}
+
+/// A GRDB database connection. Every statement goes through the connection's statement cache: hot
+/// statements are compiled once, not per request (compiling also runs GRDB's authorizer over every
+/// column, which showed in profiles).
+struct SQLiteConnection: SQLConnection {
+    let db: Database
+
+    func execute(_ sql: String, _ arguments: SQLArguments) throws {
+        try db.cachedStatement(sql: sql).execute(arguments: StatementArguments(arguments))
+    }
+
+    func rows(_ sql: String, _ arguments: SQLArguments) throws -> [Row] {
+        try Row.fetchAll(db.cachedStatement(sql: sql), arguments: StatementArguments(arguments))
+    }
+
+    func row(_ sql: String, _ arguments: SQLArguments) throws -> Row? {
+        try Row.fetchOne(db.cachedStatement(sql: sql), arguments: StatementArguments(arguments))
+    }
+
+    func forEachRow(_ sql: String, _ arguments: SQLArguments, _ body: (Row) throws -> Void) throws {
+        let cursor = try Row.fetchCursor(db, sql: sql, arguments: StatementArguments(arguments))
+        while let row = try cursor.next() { try body(row) }
+    }
+
+    func inSavepoint(_ work: () throws -> Void) throws {
+        try db.inSavepoint {
+            try work()
+            return .commit
+        }
+    }
+
+    func announceIndexChange() throws {}
+
+    func isUniqueViolation(_ error: any Error) -> Bool {
+        (error as? DatabaseError)?.resultCode == .SQLITE_CONSTRAINT
+    }
+}
+
+/// One SQLite file in WAL mode: readers in parallel from the pool, one writer.
+///
+/// Durability: by default `synchronous = FULL`, so the WAL is fsynced at every commit: a write that was
+/// answered survives a process crash and a power loss; group commit shares each fsync among the writes
+/// that arrived together. `NORMAL` fsyncs only at checkpoints: an answered write then survives a process
+/// crash but not a power loss.
+final class SQLiteBackend: SQLBackend {
+    let pool: DatabasePool
+
+    init(path: String, synchronous: SQLStore.Synchronous) throws {
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = \(synchronous.rawValue)")
+        }
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        pool = try DatabasePool(path: path, configuration: configuration)
+        var migrator = DatabaseMigrator()
+        for migration in SQLStore.migrations {
+            migrator.registerMigration(migration.name) { db in try db.execute(sql: migration.sql) }
+        }
+        try migrator.migrate(pool)
+    }
+
+    func read<T: Sendable>(_ work: @escaping @Sendable (any SQLConnection) throws -> T) async throws -> T {
+        try await pool.read { db in try work(SQLiteConnection(db: db)) }
+    }
+
+    func transaction<T: Sendable>(_ work: @escaping @Sendable (any SQLConnection) throws -> T) async throws -> T {
+        try await pool.write { db in try work(SQLiteConnection(db: db)) }
+    }
+}

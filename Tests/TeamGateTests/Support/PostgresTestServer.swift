@@ -1,0 +1,25 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+@testable import TeamGate
+
+/// The throwaway PostgreSQL server scripts/test starts: each test environment gets its own database on it.
+enum PostgresTestServer {
+    /// Creates `url`'s database unless it exists (a restart in a test opens it again).
+    static func createDatabase(_ url: PostgresURL) async throws {
+        guard let server = TestBackend.postgresServer else { return }
+        let configuration = PostgresConnection.Configuration(
+            host: server.host, port: server.port, username: server.username, password: server.password, database: server.database, tls: .disable)
+        let connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: TestEnvironment.logger)
+        do {
+            try await connection.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(url.database)"), logger: TestEnvironment.logger)
+        } catch let error as PSQLError where error.serverInfo?[.sqlState] == "42P04" {
+            // duplicate_database: opened again after a restart
+        } catch {
+            try? await connection.close()
+            throw error
+        }
+        try await connection.close()
+    }
+}

@@ -1,0 +1,650 @@
+"""Two TeamGate instances on one PostgreSQL. A member signs in on A and holds `/me/events` open on B; an
+admin logs them out through A; B tells the device within 2 s, closes the socket with 4001, refuses the
+token, and still refuses it after B is killed and started again, while another member's socket on B hears
+nothing. Then the delay from a logout's 201 to the device's session.ended, over 200+ members, with the
+sockets on the instance that ends the sessions and on the other one: p50/p99/max printed and written
+to artifacts/cluster-delays.json.
+
+    python3 scripts/checks/cluster_check.py                       # on a throwaway PostgreSQL (scripts/postgres-throwaway)
+    python3 scripts/checks/cluster_check.py --database URL        # on an existing, empty PostgreSQL database
+    python3 scripts/checks/cluster_check.py --database x.sqlite   # one instance only (B is A), on a new SQLite file
+
+Needs nothing beyond the standard library: the WebSocket client below is a minimal RFC 6455 one, so that
+one thread can wait on the logout's answer and every device's socket at once and time each by arrival.
+TEAMGATE_BINARY names the server binary (default: `swift build --show-bin-path`, as the other checks)."""
+
+import argparse
+import base64
+import hashlib
+import http.client
+import json
+import math
+import os
+import selectors
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+import urllib.parse
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import demo_server
+from harness import Gateway, Tally
+
+THROWAWAY = os.path.join(demo_server.ROOT, "scripts", "postgres-throwaway")
+ARTIFACTS = os.path.join(demo_server.ROOT, "artifacts")
+OWNER = "+919600000001"
+LOGGED_OUT = "+919600000002"  # the scenario's member: signed in on A, socket on B, logged out through A
+BYSTANDER = "+919600000003"  # signed in on B, socket on B, never logged out
+EVENT_WINDOW = 2.0  # seconds the issue allows between the 201 and the device hearing it
+
+tally = Tally("cluster-check")
+check = tally.check
+
+
+class Failure(Exception):
+    """A step the rest of the check cannot go on without."""
+
+
+# --- processes -------------------------------------------------------------------------------------
+
+class Server:
+    """One `teamgate serve`, restartable on the same port."""
+
+    def __init__(self, name, binary, database, otp_url, folder):
+        self.name = name
+        self.command = [binary, "serve", "--database", database, "--otp-sender", "webhook:" + otp_url,
+                        "--rate-limit-per-second", "0", "--log-level", "warning"]
+        self.port = demo_server.free_port()
+        self.log_path = os.path.join(folder, f"server-{name}.log")
+        self.process = None
+
+    def start(self):
+        log = open(self.log_path, "a")
+        self.process = subprocess.Popen(self.command + ["--port", str(self.port)], stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            if self.process.poll() is not None:
+                raise Failure(f"server {self.name} exited with {self.process.returncode}:\n{self.log_tail()}")
+            try:
+                if call(self.port, "GET", "/health", timeout=1)[0] == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise Failure(f"server {self.name} did not answer /health within 30 s:\n{self.log_tail()}")
+
+    def kill(self):
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait()
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def log_tail(self, lines=20):
+        try:
+            return "".join(open(self.log_path, errors="replace").readlines()[-lines:])
+        except OSError:
+            return ""
+
+
+class ThrowawayPostgres:
+    """scripts/postgres-throwaway in `folder`, with a fresh database for the check."""
+
+    def __init__(self, folder):
+        self.dir = os.path.join(folder, "pg")
+        # The cluster runs as the postgres user when we are root: it must be able to reach its folder.
+        os.chmod(folder, 0o755)
+
+    def start(self):
+        started = subprocess.run([THROWAWAY, "start", self.dir, str(demo_server.free_port())], capture_output=True, text=True)
+        if started.returncode != 0:
+            raise Failure("scripts/postgres-throwaway could not start PostgreSQL:\n" + started.stderr)
+        server_url = started.stdout.strip().splitlines()[-1]
+        created = subprocess.run(["psql", server_url, "-v", "ON_ERROR_STOP=1", "-qc", "CREATE DATABASE teamgate_cluster"],
+                                 capture_output=True, text=True)
+        if created.returncode != 0:
+            raise Failure("psql could not create the database:\n" + created.stderr)
+        return server_url.rsplit("/", 1)[0] + "/teamgate_cluster"
+
+    def stop(self):
+        subprocess.run([THROWAWAY, "stop", self.dir], capture_output=True)
+
+
+def cli(binary, database, *args):
+    done = subprocess.run([binary, *args, "--database", database, "--json"], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise Failure(f"teamgate {' '.join(args[:2])} failed:\n{done.stderr or done.stdout}")
+    return json.loads(done.stdout)
+
+
+# --- HTTP ------------------------------------------------------------------------------------------
+
+def call(port, method, path, body=None, headers=None, timeout=10):
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        connection.request(method, path, body=json.dumps(body) if body is not None else None,
+                           headers={"content-type": "application/json", **(headers or {})})
+        response = connection.getresponse()
+        raw = response.read()
+        try:
+            return response.status, json.loads(raw or b"null")
+        except ValueError:
+            return response.status, raw.decode(errors="replace")
+    finally:
+        connection.close()
+
+
+def bearer(token):
+    return {"Authorization": f"Bearer {token}"}
+
+
+@dataclass
+class Device:
+    phone: str
+    token: str
+    session_id: str
+
+
+def sign_in(port, phone, codes):
+    status, body = call(port, "POST", "/auth/otp", {"phoneNumber": phone})
+    if status != 202 or phone not in codes:
+        raise Failure(f"POST /auth/otp for {phone} on :{port} answered {status} {body} (code received: {phone in codes})")
+    status, body = call(port, "POST", "/auth/login", {"phoneNumber": phone, "code": codes.pop(phone), "deviceName": "cluster check"})
+    if status != 201:
+        raise Failure(f"POST /auth/login for {phone} on :{port} answered {status} {body}")
+    return Device(phone, body["token"], body["sessionId"])
+
+
+def parse_response(buffer):
+    """(status, body, rest) once `buffer` holds a whole HTTP/1.1 response, else None."""
+    end = buffer.find(b"\r\n\r\n")
+    if end < 0:
+        return None
+    lines = buffer[:end].decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    headers = {name.strip().lower(): value.strip() for name, value in (line.split(":", 1) for line in lines[1:] if ":" in line)}
+    rest = buffer[end + 4:]
+    if headers.get("transfer-encoding", "").lower() == "chunked":
+        body = b""
+        while True:
+            size_end = rest.find(b"\r\n")
+            if size_end < 0:
+                return None
+            size = int(rest[:size_end].split(b";")[0], 16)
+            if len(rest) < size_end + 2 + size + 2:
+                return None
+            body += rest[size_end + 2:size_end + 2 + size]
+            rest = rest[size_end + 2 + size + 2:]
+            if size == 0:
+                return status, body, rest
+    length = int(headers.get("content-length", 0))
+    if len(rest) < length:
+        return None
+    return status, rest[:length], rest[length:]
+
+
+class TimedLogout:
+    """POST /team-member/logout on a kept-alive socket that the caller's selector reads, so the answer and
+    the device's event are each timed when they arrive, whichever comes first."""
+
+    def __init__(self, port, key):
+        self.port = port
+        self.key = key
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.buffer = b""
+        self.answer = None
+
+    def fileno(self):
+        return self.sock.fileno()
+
+    def send(self, phone):
+        body = json.dumps({"userPhoneNumber": phone}).encode()
+        head = (f"POST /team-member/logout HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\nx-public-key: {self.key}\r\n"
+                f"content-type: application/json\r\ncontent-length: {len(body)}\r\n\r\n")
+        self.answer = None
+        self.sock.sendall(head.encode() + body)
+
+    def read(self):
+        data = self.sock.recv(65536)
+        now = time.perf_counter()
+        if not data:
+            raise Failure("the server closed the logout connection")
+        self.buffer += data
+        parsed = parse_response(self.buffer)
+        if parsed:
+            status, body, self.buffer = parsed
+            self.answer = (now, status, json.loads(body or b"null"))
+
+    def close(self):
+        self.sock.close()
+
+
+# --- WebSocket -------------------------------------------------------------------------------------
+
+class Refused(Exception):
+    def __init__(self, status, body):
+        super().__init__(f"upgrade refused with {status}")
+        self.status = status
+        self.body = body
+
+
+class WebSocket:
+    """A minimal RFC 6455 client for `GET /me/events`: masked text frames out; text, ping and close in.
+    Pings are answered as they are read (the server's auto-ping closes a socket that does not answer).
+    Each text message is kept in `inbox` with the perf_counter time its bytes arrived."""
+
+    GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+    def __init__(self, port, device):
+        self.device = device
+        self.inbox = []
+        self.close_code = None  # from the server's close frame
+        self.eof = False
+        self.fragments = b""
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        key = base64.b64encode(os.urandom(16)).decode()
+        self.sock.sendall((f"GET /me/events?token={urllib.parse.quote(device.token)} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+                           f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+                           "Sec-WebSocket-Version: 13\r\n\r\n").encode())
+        buffer = b""
+        while b"\r\n\r\n" not in buffer:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise Failure("the server closed the socket during the WebSocket upgrade")
+            buffer += chunk
+        head, self.buffer = buffer.split(b"\r\n\r\n", 1)
+        lines = head.decode("latin-1").split("\r\n")
+        status = int(lines[0].split()[1])
+        if status != 101:
+            # Read the refusal's body for its reason: parse_response wants the whole response.
+            response = head + b"\r\n\r\n" + self.buffer
+            while parse_response(response) is None:
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    break
+                response += chunk
+            self.sock.close()
+            parsed = parse_response(response)
+            raise Refused(status, json.loads(parsed[1] or b"null") if parsed else None)
+        headers = {name.strip().lower(): value.strip() for name, value in (line.split(":", 1) for line in lines[1:] if ":" in line)}
+        expected = base64.b64encode(hashlib.sha1((key + self.GUID).encode()).digest()).decode()
+        if headers.get("sec-websocket-accept") != expected:
+            raise Failure("wrong Sec-WebSocket-Accept in the upgrade's answer")
+        self.parse(time.perf_counter())  # the first frames may have come with the 101
+
+    def fileno(self):
+        return self.sock.fileno()
+
+    def read(self):
+        """Reads what has arrived (call when the socket is readable)."""
+        try:
+            data = self.sock.recv(65536)
+        except OSError:
+            data = b""
+        now = time.perf_counter()
+        if not data:
+            self.eof = True
+            return
+        self.buffer += data
+        self.parse(now)
+
+    def parse(self, now):
+        while len(self.buffer) >= 2:
+            first, second = self.buffer[0], self.buffer[1]
+            length, offset = second & 0x7F, 2
+            if length == 126:
+                if len(self.buffer) < 4:
+                    return
+                length, offset = struct.unpack("!H", self.buffer[2:4])[0], 4
+            elif length == 127:
+                if len(self.buffer) < 10:
+                    return
+                length, offset = struct.unpack("!Q", self.buffer[2:10])[0], 10
+            mask = None
+            if second & 0x80:
+                mask, offset = self.buffer[offset:offset + 4], offset + 4
+            if len(self.buffer) < offset + length:
+                return
+            payload = self.buffer[offset:offset + length]
+            self.buffer = self.buffer[offset + length:]
+            if mask:
+                payload = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+            opcode = first & 0x0F
+            if opcode == 0x9:
+                self.send_frame(0xA, payload)
+            elif opcode == 0x8:
+                self.close_code = struct.unpack("!H", payload[:2])[0] if len(payload) >= 2 else 1005
+                self.send_frame(0x8, payload[:2])
+            elif opcode in (0x0, 0x1):
+                self.fragments += payload
+                if first & 0x80:
+                    text, self.fragments = self.fragments.decode(errors="replace"), b""
+                    try:
+                        self.inbox.append((now, json.loads(text)))
+                    except ValueError:
+                        self.inbox.append((now, {"type": "(not JSON)", "text": text}))
+
+    def send_frame(self, opcode, payload):
+        mask = os.urandom(4)
+        length = len(payload)
+        if length < 126:
+            head = struct.pack("!BB", 0x80 | opcode, 0x80 | length)
+        elif length < 65536:
+            head = struct.pack("!BBH", 0x80 | opcode, 0x80 | 126, length)
+        else:
+            head = struct.pack("!BBQ", 0x80 | opcode, 0x80 | 127, length)
+        try:
+            self.sock.sendall(head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
+        except OSError:
+            pass  # the server may already have gone; what it sent is still in the inbox
+
+    def send_json(self, value):
+        self.send_frame(0x1, json.dumps(value).encode())
+
+    def wait(self, until, timeout):
+        """Reads until `until(self)` holds or `timeout` seconds pass; returns whether it held."""
+        deadline = time.perf_counter() + timeout
+        with selectors.DefaultSelector() as selector:
+            selector.register(self.sock, selectors.EVENT_READ)
+            while not until(self) and not self.eof:
+                left = deadline - time.perf_counter()
+                if left <= 0:
+                    break
+                if selector.select(left):
+                    self.read()
+        return until(self)
+
+    def next_message(self, timeout):
+        """The next text message as (arrival time, JSON), or None if none comes within `timeout`."""
+        self.wait(lambda ws: ws.inbox, timeout)
+        return self.inbox.pop(0) if self.inbox else None
+
+    def close(self):
+        if self.close_code is None and not self.eof:
+            self.send_frame(0x8, struct.pack("!H", 1000))
+        self.sock.close()
+
+
+def open_socket(port, device):
+    """A device's socket, checked to open with its own session.active."""
+    ws = WebSocket(port, device)
+    first = ws.next_message(5)
+    if not first or first[1].get("type") != "session.active" or first[1].get("sessionId") != device.session_id:
+        ws.close()
+        raise Failure(f"{device.phone}'s socket on :{port} did not open with its session.active: {first and first[1]}")
+    return ws
+
+
+# --- the scenario ----------------------------------------------------------------------------------
+
+def revocation_devices(port, key, revocation_id):
+    status, body = call(port, "GET", f"/revocations/{urllib.parse.quote(revocation_id)}", headers={"x-public-key": key})
+    return body.get("sessions", []) if status == 200 and isinstance(body, dict) else []
+
+
+def scenario(a, b, key, codes):
+    """The issue's scenario: signed in on A, socket on B, logged out through A."""
+    on = f"on {b.name}" if b is not a else f"on {b.name} (one instance: B is A)"
+    member = sign_in(a.port, LOGGED_OUT, codes)
+    bystander = sign_in(b.port, BYSTANDER, codes)
+    ws = WebSocket(b.port, member)
+    first = ws.next_message(5)
+    check(f"a socket {on} for a session made on {a.name} opens with session.active",
+          first and first[1].get("type") == "session.active" and first[1].get("sessionId") == member.session_id, first)
+    quiet_ws = open_socket(b.port, bystander)
+
+    sent = time.perf_counter()
+    status, body = call(a.port, "POST", "/team-member/logout", {"userPhoneNumber": member.phone}, {"x-public-key": key})
+    answered = time.perf_counter()
+    check(f"the logout through {a.name} answers 201 with one session ended",
+          status == 201 and body.get("sessionsEnded") == 1 and str(body.get("revocationId", "")).startswith("rev_"), f"{status} {body}")
+    revocation_id = body.get("revocationId") if isinstance(body, dict) else None
+
+    event = ws.next_message(max(0.0, answered + EVENT_WINDOW - time.perf_counter()))
+    check(f"the socket {on} hears session.ended within {EVENT_WINDOW:.0f} s of the 201 (admin_logout, the logout's revocationId)",
+          event is not None and event[1].get("type") == "session.ended" and event[1].get("reason") == "admin_logout"
+          and event[1].get("revocationId") == revocation_id and event[1].get("sessionId") == member.session_id,
+          f"got {event and event[1]}")
+    if event:
+        print(f"     (event {1000 * (event[0] - answered):+.1f} ms after the 201, {1000 * (event[0] - sent):.1f} ms after sending the logout)")
+        ws.send_json({"type": "ack", "revocationId": revocation_id})
+    ws.wait(lambda s: s.close_code is not None, 2 * EVENT_WINDOW)
+    check("then the server closes it with code 4001 (after the device's ack)", ws.close_code == 4001, f"close code {ws.close_code}")
+    ws.close()
+
+    quiet = quiet_ws.next_message(0.5)
+    check(f"another member's socket {on} hears nothing for 0.5 s and stays open",
+          quiet is None and quiet_ws.close_code is None and not quiet_ws.eof, f"got {quiet and quiet[1]}, close {quiet_ws.close_code}")
+    quiet_ws.close()
+
+    status, body = call(b.port, "GET", "/me", headers=bearer(member.token))
+    check(f"GET /me {on} refuses the logged-out token: 401 admin_logout", status == 401 and body.get("reason") == "admin_logout", f"{status} {body}")
+    status, _ = call(b.port, "GET", "/me", headers=bearer(bystander.token))
+    check(f"GET /me {on} still takes the other member's token (200)", status == 200, status)
+    # hummingbird-websocket answers a refused upgrade with its own 400 and no body; a plain GET says why.
+    try:
+        WebSocket(b.port, member).close()
+        refused = None
+    except Refused as error:
+        refused = error.status
+    status, body = call(b.port, "GET", "/me/events?token=" + urllib.parse.quote(member.token))
+    check(f"a new socket {on} for the ended session is refused at the upgrade; a plain GET /me/events says 401 admin_logout",
+          refused is not None and status == 401 and body.get("reason") == "admin_logout", f"upgrade: {refused or 101}, plain GET: {status} {body}")
+
+    devices = revocation_devices(a.port, key, revocation_id)
+    check(f"GET /revocations/{{id}} through {a.name} shows the device told and confirming (notifiedAt, acknowledgedAt)",
+          len(devices) == 1 and devices[0].get("notifiedAt") and devices[0].get("acknowledgedAt"), devices)
+
+    b.kill()
+    b.start()
+    status, body = call(b.port, "GET", "/me", headers=bearer(member.token))
+    check(f"after {b.name} is killed and started again, the token is still refused there (401)", status == 401, f"{status} {body}")
+    status, _ = call(b.port, "GET", "/me", headers=bearer(bystander.token))
+    check("and the other member's token still works there (200)", status == 200, status)
+
+
+# --- the delay measurement -------------------------------------------------------------------------
+
+def percentiles(values):
+    ordered = sorted(values)
+
+    def rank(p):  # nearest rank
+        return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
+
+    return {"p50": round(rank(50), 3), "p99": round(rank(99), 3), "max": round(ordered[-1], 3), "min": round(ordered[0], 3)}
+
+
+def measure(label, socket_server, logout_server, key, devices):
+    """Opens every device's socket on `socket_server`, then logs the members out one at a time through
+    `logout_server`, timing the 201 and the session.ended on one selector. Returns the summary."""
+    print(f"cluster-check: {label}: opening {len(devices)} sockets on {socket_server.name}, logging out through {logout_server.name}")
+    sockets = [open_socket(socket_server.port, device) for device in devices]
+    logout = TimedLogout(logout_server.port, key)
+    selector = selectors.DefaultSelector()
+    selector.register(logout, selectors.EVENT_READ)
+    for ws in sockets:
+        selector.register(ws, selectors.EVENT_READ)
+    after_answer, after_send, answer_time = [], [], []
+    wrong, stray, missing, revocations = [], [], [], []
+
+    def pump(timeout):
+        for selected, _ in selector.select(timeout):
+            source = selected.fileobj
+            source.read()
+            if isinstance(source, WebSocket) and source.eof:
+                selector.unregister(source)
+
+    try:
+        for ws in sockets:
+            sent = time.perf_counter()
+            logout.send(ws.device.phone)
+            event = None
+            deadline = sent + 5
+            while (logout.answer is None or event is None) and time.perf_counter() < deadline:
+                pump(max(0.0, deadline - time.perf_counter()))
+                for other in sockets:
+                    while other.inbox:
+                        arrived, message = other.inbox.pop(0)
+                        if other is ws and event is None:
+                            event = (arrived, message)
+                            # Acked at once, as a device would: exercises acknowledgedAt and lets the server close early.
+                            ws.send_json({"type": "ack", "revocationId": message.get("revocationId")})
+                        else:
+                            stray.append((other.device.phone, message))
+            if logout.answer is None:
+                raise Failure(f"{label}: no answer to the logout of {ws.device.phone} within 5 s")
+            answered, status, body = logout.answer
+            revocation_id = body.get("revocationId") if isinstance(body, dict) else None
+            if status != 201:
+                wrong.append(f"{ws.device.phone}: logout answered {status} {body}")
+            if event is None:
+                missing.append(ws.device.phone)
+                if len(missing) >= 3 and not after_answer:
+                    raise Failure(f"{label}: the first devices never heard their session.ended; giving up")
+                continue
+            arrived, message = event
+            if (message.get("type"), message.get("reason"), message.get("revocationId")) != ("session.ended", "admin_logout", revocation_id):
+                wrong.append(f"{ws.device.phone}: heard {message} after {body}")
+            after_answer.append(1000 * (arrived - answered))
+            after_send.append(1000 * (arrived - sent))
+            answer_time.append(1000 * (answered - sent))
+            revocations.append(revocation_id)
+        # The servers close each socket after its ack: wait for the last closes.
+        deadline = time.perf_counter() + 2 * EVENT_WINDOW
+        while any(ws.close_code is None and not ws.eof for ws in sockets) and time.perf_counter() < deadline:
+            pump(0.1)
+    finally:
+        selector.close()
+        logout.close()
+        for ws in sockets:
+            ws.close()
+
+    n = len(devices)
+    check(f"{label}: {n} logouts answered 201, each device heard session.ended with its logout's revocationId", not wrong and not missing,
+          f"{len(wrong)} wrong, {len(missing)} missing: {(wrong + missing)[:3]}")
+    late = [d for d in after_answer if d > EVENT_WINDOW * 1000]
+    check(f"{label}: every session.ended came within {EVENT_WINDOW:.0f} s of its 201", after_answer and not late, f"{len(late)} late, max {max(after_answer, default=0):.0f} ms")
+    check(f"{label}: no other socket heard anything", not stray, stray[:3])
+    unclosed = [ws.device.phone for ws in sockets if ws.close_code != 4001]
+    check(f"{label}: every socket was closed with 4001 after its ack", not unclosed, f"{len(unclosed)} not: {unclosed[:3]}")
+    # A few revocations, read through the instance that made them: told and confirmed, even when B told the device.
+    sample = [r for r in revocations[:3] + revocations[-1:] if r]
+    unconfirmed = [r for r in sample if not all(d.get("notifiedAt") and d.get("acknowledgedAt") for d in revocation_devices(logout_server.port, key, r) or [{}])]
+    check(f"{label}: GET /revocations/{{id}} shows notifiedAt and acknowledgedAt ({len(sample)} sampled)", sample and not unconfirmed, unconfirmed)
+
+    if not after_answer:
+        return None
+    result = {"logouts": len(after_answer), "eventAfter201Ms": percentiles(after_answer), "eventAfterSendMs": percentiles(after_send),
+              "logout201Ms": percentiles(answer_time), "eventBefore201": sum(1 for d in after_answer if d < 0)}
+    for what, key_name in [("session.ended after the 201", "eventAfter201Ms"), ("session.ended after sending", "eventAfterSendMs"),
+                           ("the 201 after sending", "logout201Ms")]:
+        s = result[key_name]
+        print(f"     {what:<28} p50 {s['p50']:8.2f} ms   p99 {s['p99']:8.2f} ms   max {s['max']:8.2f} ms")
+    print(f"     the event came before the 201 in {result['eventBefore201']} of {len(after_answer)}")
+    return result
+
+
+# --- main ------------------------------------------------------------------------------------------
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database", help="PostgreSQL URL of an empty database, or a SQLite path (one instance only); "
+                        "default: a throwaway PostgreSQL")
+    parser.add_argument("--members", type=int, default=int(os.environ.get("CLUSTER_MEMBERS", "200")), help="members per measurement (200)")
+    parser.add_argument("--binary", default=os.environ.get("TEAMGATE_BINARY"), help="the teamgate binary (TEAMGATE_BINARY)")
+    parser.add_argument("--out", help="where the delays go (artifacts/cluster-delays.json; -sqlite.json with a SQLite file)")
+    args = parser.parse_args()
+
+    started = time.time()
+    binary = args.binary or demo_server.binary()
+    folder = tempfile.mkdtemp(prefix="teamgate-cluster-")
+    postgres = None
+    gateway = Gateway()
+    servers = []
+    try:
+        if args.database is None:
+            postgres = ThrowawayPostgres(folder)
+            database = postgres.start()
+        else:
+            database = args.database
+        shared = database.startswith(("postgres://", "postgresql://"))
+        kind = "postgresql" if shared else "sqlite"
+        out = args.out or os.path.join(ARTIFACTS, "cluster-delays.json" if shared else "cluster-delays-sqlite.json")
+        print(f"cluster-check: {kind} database {database if shared else os.path.abspath(database)}, {args.members} members per measurement")
+
+        cli(binary, database, "org", "create", "--name", "Cluster Check", "--owner-phone", OWNER)
+        key = cli(binary, database, "keys", "create", "--name", "cluster check")["apiKey"]
+        for phone, name in [(LOGGED_OUT, "Asha Rao"), (BYSTANDER, "Ravi Kumar")]:
+            cli(binary, database, "members", "add", "--name", name, "--phone", phone)
+
+        a = Server("A", binary, database, gateway.url(), folder)
+        servers.append(a)
+        a.start()
+        if shared:
+            b = Server("B", binary, database, gateway.url(), folder)
+            servers.append(b)
+            b.start()
+        else:
+            b = a  # one process owns a SQLite file: the "other instance" parts run on the same one
+        print("cluster-check: " + ", ".join(f"server {server.name} on :{server.port}" for server in servers))
+
+        scenario(a, b, key, gateway.codes)
+
+        # Bulk members through the Team API (the CLI adds one per process); one set per measurement,
+        # since a logout ends the member's sessions for good.
+        sets = [[f"+9197{run}{i:07d}" for i in range(args.members)] for run in (range(2) if shared else range(1))]
+        everyone = [phone for numbers in sets for phone in numbers]
+        for start in range(0, len(everyone), 500):
+            batch = [{"name": f"Agent {phone[-7:]}", "phone": phone, "orgRoleId": 3} for phone in everyone[start:start + 500]]
+            status, body = call(a.port, "POST", "/team/members", {"members": batch}, {"x-public-key": key})
+            if status not in (200, 201):
+                raise Failure(f"POST /team/members answered {status} {body}")
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            devices = [list(pool.map(lambda phone: sign_in(a.port, phone, gateway.codes), numbers)) for numbers in sets]
+        print(f"cluster-check: {len(everyone)} members added and signed in on A")
+
+        results = {"oneInstance": measure("one instance", a, a, key, devices[0]),
+                   "twoInstances": measure("two instances", b, a, key, devices[1]) if shared else None}
+        os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+        with open(out, "w") as file:
+            json.dump({"database": kind, "membersPerMeasurement": args.members, "measuredAt": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                       "note": "milliseconds; eventAfter201Ms is negative when the device heard before the admin's 201 arrived",
+                       **results}, file, indent=2)
+            file.write("\n")
+        print(f"cluster-check: delays written to {out}")
+        if not shared:
+            print("cluster-check: SQLite: the two-instance parts ran on one instance; run with PostgreSQL for the real check")
+    except Exception as error:  # anything unexpected (a body of the wrong shape too) fails the check, after the cleanup
+        check("the check ran to the end", False, "\n" + (str(error) if isinstance(error, Failure) else traceback.format_exc()))
+        for server in servers:
+            print(f"--- last lines of server {server.name}'s log:\n{server.log_tail()}")
+    finally:
+        for server in servers:
+            server.stop()
+        gateway.stop()
+        if postgres:
+            postgres.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+    print(f"cluster-check: {time.time() - started:.0f} s")
+    return tally.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
