@@ -1,7 +1,11 @@
+import HTTPTypes
 import HummingbirdCore
+import HummingbirdWebSocket
+import Synchronization
 import Logging
 import NIOCore
 import NIOHTTP1
+import NIOHTTPTypes
 
 /// Puts the limits of a plain HTTP connection on a connection that may become a WebSocket.
 ///
@@ -27,7 +31,64 @@ struct GuardedChildChannel<Inner: ServerChildChannel>: ServerChildChannel {
     }
 
     func handle(value: Inner.Value, logger: Logger) async {
+        // hummingbird-websocket answers every refused upgrade with an empty 400; ours say why, with the
+        // status the same request gets as plain HTTP (401 for an ended session).
+        let channelID = ObjectIdentifier(value.channel)
+        if let upgradeResult = Self.upgradeResult(value),
+            case .failedUpgrade(let http1, _) = try? await upgradeResult.get(),
+            let refusal = UpgradeRefusals.shared.take(channel: channelID)
+        {
+            await Self.answer(refusal, on: http1, logger: logger)
+            return
+        }
+        UpgradeRefusals.shared.forget(channel: channelID)
         await inner.handle(value: value, logger: logger)
+    }
+
+    /// The library keeps the upgrade's outcome internal; reflection reads it. Should a release rename
+    /// it, refusals fall back to the library's 400 (and the WebSocket test that expects 401 fails).
+    private static func upgradeResult(_ value: Inner.Value) -> EventLoopFuture<HTTP1WebSocketUpgradeChannel.UpgradeResult>? {
+        Mirror(reflecting: value).children.first { $0.label == "upgradeResult" }?.value as? EventLoopFuture<HTTP1WebSocketUpgradeChannel.UpgradeResult>
+    }
+
+    private static func answer(_ refusal: APIError, on http1: NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>, logger: Logger) async {
+        let body = ByteBuffer(string: refusal.body)
+        var headers = refusal.headers
+        headers[.contentType] = "application/json; charset=utf-8"
+        headers[.contentLength] = String(body.readableBytes)
+        headers[.connection] = "close"
+        do {
+            try await http1.executeThenClose { _, outbound in
+                try await outbound.write(contentsOf: [.head(HTTPResponse(status: refusal.status, headerFields: headers)), .body(body), .end(nil)])
+            }
+        } catch {
+            logger.trace("Could not answer a refused upgrade", metadata: ["error": "\(error)"])
+        }
+    }
+}
+
+/// Why `GET /me/events` refused a WebSocket upgrade, kept per connection between the route that
+/// decides and the channel that answers (the library passes nothing between them).
+final class UpgradeRefusals: Sendable {
+    static let shared = UpgradeRefusals()
+    private let refusals = Mutex<[ObjectIdentifier: APIError]>([:])
+
+    func record(_ error: any Error, channel: ObjectIdentifier) {
+        let refusal: APIError
+        switch error {
+        case let error as APIError: refusal = error
+        case let error as TeamGateError: refusal = APIError(error)
+        default: return
+        }
+        refusals.withLock { $0[channel] = refusal }
+    }
+
+    func take(channel: ObjectIdentifier) -> APIError? {
+        refusals.withLock { $0.removeValue(forKey: channel) }
+    }
+
+    func forget(channel: ObjectIdentifier) {
+        _ = take(channel: channel)
     }
 }
 

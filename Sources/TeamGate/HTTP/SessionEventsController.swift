@@ -20,9 +20,14 @@ struct SessionEventsController: Sendable {
 
     func register(on router: Router<TeamGateRequestContext>, routes: RouteTable) {
         routes.register(.get, "/me/events")
-        router.ws("/me/events") { request, _ in
+        router.ws("/me/events") { request, context in
             // The session is checked before the upgrade, so an ended one gets an HTTP 401 with its reason.
-            _ = try await signIn.currentSession(token: try Self.token(request))
+            do {
+                _ = try await signIn.currentSession(token: try Self.token(request))
+            } catch {
+                UpgradeRefusals.shared.record(error, channel: context.channelID)
+                throw error
+            }
             return .upgrade([:])
         } onUpgrade: { inbound, outbound, context in
             guard let token = try? Self.token(context.request), let live = try? await signIn.currentSession(token: token) else {

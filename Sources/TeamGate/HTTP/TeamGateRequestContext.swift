@@ -8,11 +8,14 @@ public struct TeamGateRequestContext: RequestContext, RemoteAddressRequestContex
     public var coreContext: CoreRequestContextStorage
     public let remoteAddress: SocketAddress?
     public let webSocket: WebSocketHandlerReference<Self>
+    /// The connection, for a refused WebSocket upgrade's answer (`UpgradeRefusals`).
+    let channelID: ObjectIdentifier
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.remoteAddress = source.channel.remoteAddress
         self.webSocket = .init()
+        self.channelID = ObjectIdentifier(source.channel)
     }
 
     /// The client's IP, as the audit records it.

@@ -86,7 +86,7 @@ struct SessionEventsTests {
         }
     }
 
-    @Test("a socket for an ended session is refused at upgrade; the same URL without an upgrade says 401 and why")
+    @Test("a socket for an ended session is refused at upgrade with 401 and why; so is the same URL without an upgrade")
     func refusedAfterLogout() async throws {
         let environment = try TestEnvironment()
         let services = try await environment.openServices()
@@ -101,6 +101,22 @@ struct SessionEventsTests {
             }
             #expect(attempt == nil)
             #expect(received.all.isEmpty)
+            // The refusal itself, as a raw upgrade request sees it: 401 with the reason, not the library's empty 400.
+            let port = try #require(client.port)
+            let answer = try await RawHTTP.exchange(
+                port: port,
+                """
+                GET /me/events?token=\(team.meeraTokens[0]) HTTP/1.1\r
+                Host: localhost\r
+                Upgrade: websocket\r
+                Connection: Upgrade\r
+                Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r
+                Sec-WebSocket-Version: 13\r
+                \r
+
+                """)
+            #expect(answer.hasPrefix("HTTP/1.1 401"))
+            #expect(answer.contains(#""reason":"admin_logout""#))
             let refused = try await client.get("/me/events?token=\(team.meeraTokens[0])")
             #expect(refused.status == .unauthorized)
             #expect(refused.json["reason"] as? String == "admin_logout")
