@@ -14,8 +14,8 @@ enum PostgresTestServer {
         let connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: TestEnvironment.logger)
         do {
             try await connection.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(url.database)"), logger: TestEnvironment.logger)
-        } catch let error as PSQLError where error.serverInfo?[.sqlState] == "42P04" {
-            // duplicate_database: opened again after a restart
+        } catch let error as PSQLError where ["42P04", "23505"].contains(error.serverInfo?[.sqlState]) {
+            // it exists already: opened again after a restart, or by instances starting together
         } catch {
             try? await connection.close()
             throw error

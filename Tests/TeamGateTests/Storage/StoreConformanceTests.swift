@@ -4,12 +4,22 @@ import Testing
 
 @testable import TeamGate
 
-@Suite("SQLite store")
-struct SQLiteStoreTests {
-    @Test("a restart on the same file keeps ended sessions ended, live ones live, and keys valid")
-    func restart() async throws {
+/// The store's behaviour, the same on both backends: every test here runs on SQLite and on PostgreSQL
+/// (scripts/test starts one; without it, SQLite alone). The whole suite also runs on PostgreSQL once.
+@Suite("Store conformance: SQLite and PostgreSQL")
+struct StoreConformanceTests {
+    @Test("CI runs the store suite on PostgreSQL too")
+    func postgresInCI() {
+        // A missing server must fail CI, not quietly shrink the suite to SQLite.
+        if ProcessInfo.processInfo.environment["CI"] != nil {
+            #expect(TestBackend.available.contains(.postgres), "set TEAMGATE_TEST_POSTGRES (scripts/test does)")
+        }
+    }
+
+    @Test("a restart keeps ended sessions ended, live ones live, and keys valid", arguments: TestBackend.available)
+    func restart(backend: TestBackend) async throws {
         // setup: a logout, then the process "stops"
-        let environment = try TestEnvironment()
+        let environment = try TestEnvironment(backend: backend)
         var team: SeededTeam?
         do {
             let services = try await environment.openServices()
@@ -36,10 +46,10 @@ struct SQLiteStoreTests {
         }
     }
 
-    @Test("200 concurrent sign-ins and logouts lose no write")
-    func concurrentWrites() async throws {
+    @Test("200 concurrent sign-ins and logouts lose no write", arguments: TestBackend.available)
+    func concurrentWrites(backend: TestBackend) async throws {
         // setup: 100 members
-        let environment = try TestEnvironment()
+        let environment = try TestEnvironment(backend: backend)
         let services = try await environment.openServices()
         let team = try await SeededTeam.make(services)
         var members: [TeamMember] = []
@@ -85,9 +95,9 @@ struct SQLiteStoreTests {
         #expect(events.filter { $0.action == .memberSignedIn }.count == 100 + 3)
     }
 
-    @Test("in one group commit, a failing write does not undo the others")
-    func isolatedFailures() async throws {
-        let environment = try TestEnvironment()
+    @Test("in one group commit, a failing write does not undo the others", arguments: TestBackend.available)
+    func isolatedFailures(backend: TestBackend) async throws {
+        let environment = try TestEnvironment(backend: backend)
         let services = try await environment.openServices()
         let team = try await SeededTeam.make(services)
         let duplicate = team.meera.phone
@@ -108,5 +118,53 @@ struct SQLiteStoreTests {
             #expect(added == 40)
         }
         #expect(try await services.directory.members(organizationID: team.organization.id).count == 3 + 40)
+    }
+
+    @Test("of two codes sent in the same millisecond, only the newer signs in", arguments: TestBackend.available)
+    func newestCodeWins(backend: TestBackend) async throws {
+        let environment = try TestEnvironment(backend: backend)
+        let services = try await environment.openServices()
+        let team = try await SeededTeam.make(services)
+        let phone = team.rohan.phone
+        // The test clock stands still: both codes carry the same time.
+        try await services.signIn.requestCode(phone: phone)
+        let older = try #require(environment.outbox.latestCode(for: phone))
+        try await services.signIn.requestCode(phone: phone)
+        let newer = try #require(environment.outbox.latestCode(for: phone))
+        try #require(older != newer)
+        await #expect(throws: TeamGateError.self) {
+            try await services.signIn.signIn(phone: phone, code: older, deviceName: "phone", organizationID: nil, userAgent: nil, ipAddress: nil)
+        }
+        let signedIn = try await services.signIn.signIn(
+            phone: phone, code: newer, deviceName: "phone", organizationID: nil, userAgent: nil, ipAddress: nil)
+        #expect(signedIn.session.memberID == team.rohan.id)
+    }
+
+    @Test("a saved answer for an idempotency key is replaced once the window has passed", arguments: TestBackend.available)
+    func idempotencyReplaced(backend: TestBackend) async throws {
+        let environment = try TestEnvironment(backend: backend)
+        let services = try await environment.openServices()
+        let team = try await SeededTeam.make(services)
+        let first = IdempotencyRecord(requestHash: Data([1]), status: 201, body: Data("first".utf8), createdAt: environment.clock.now)
+        try await services.store.saveIdempotencyRecord(first, organizationID: team.organization.id, key: "k1")
+        let later = environment.clock.now.addingTimeInterval(25 * 3600)
+        let second = IdempotencyRecord(requestHash: Data([2]), status: 200, body: Data("second".utf8), createdAt: later)
+        try await services.store.saveIdempotencyRecord(second, organizationID: team.organization.id, key: "k1")
+        let stored = try await services.store.idempotencyRecord(organizationID: team.organization.id, key: "k1", notBefore: later.addingTimeInterval(-60))
+        // Times are kept to the millisecond.
+        #expect(stored?.requestHash == second.requestHash && stored?.status == 200 && stored?.body == second.body)
+        #expect(stored?.createdAt.millisecondsSince1970 == later.millisecondsSince1970)
+    }
+
+    @Test("secrets are kept as hashes: a key is found by its hash, a revoked one stays known but revoked", arguments: TestBackend.available)
+    func keysByHash(backend: TestBackend) async throws {
+        let environment = try TestEnvironment(backend: backend)
+        let services = try await environment.openServices()
+        let team = try await SeededTeam.make(services)
+        let key = try #require(try await services.store.apiKey(secretHash: SecretToken.hash(team.apiKey)))
+        #expect(key.organizationID == team.organization.id && !key.isRevoked)
+        _ = try await services.directory.revokeAPIKey(organizationID: team.organization.id, idOrPrefix: key.id)
+        #expect(try await services.store.apiKey(secretHash: SecretToken.hash(team.apiKey))?.isRevoked == true)
+        #expect(try await services.store.apiKey(secretHash: SecretToken.hash("tgk_unknown")) == nil)
     }
 }

@@ -1,0 +1,88 @@
+import Foundation
+import Testing
+
+@testable import TeamGate
+
+/// Several instances on one PostgreSQL database, in one process: each `openServices()` is an instance
+/// with its own index and its own listening connection, as a second server process would have.
+@Suite("Instances sharing PostgreSQL", .enabled(if: TestBackend.postgresServer != nil))
+struct SharedPostgresTests {
+    @Test("a session ended on one instance is refused by another at its next check, even with every notification lost")
+    func noWindowWithoutNotifications() async throws {
+        // setup: B has adopted Meera's session, then stops listening (no NOTIFY, no periodic catch-up)
+        let environment = try TestEnvironment(backend: .postgres)
+        let a = try await environment.openServices()
+        let b = try await environment.openServices()
+        let team = try await SeededTeam.make(a)
+        let token = team.meeraTokens[0]
+        #expect(try await b.signIn.currentSession(token: token).member.id == team.meera.id)
+        try #require(b.store as? SQLStore).peers?.stop()
+
+        // act
+        let ended = try await a.logout.logOut(apiKey: team.apiKey, phone: team.meera.phone)
+
+        // check: refused at once on B, and after B restarts; Rohan's session still works on B
+        #expect(ended.sessionsEnded == 2)
+        await #expect(throws: TeamGateError.sessionEnded(.adminLogout)) { try await b.signIn.currentSession(token: token) }
+        let restartedB = try await environment.openServices()
+        await #expect(throws: TeamGateError.sessionEnded(.adminLogout)) { try await restartedB.signIn.currentSession(token: token) }
+        #expect(try await b.signIn.currentSession(token: team.rohanTokens[0]).member.id == team.rohan.id)
+        for services in [a, b, restartedB] { await services.close() }
+    }
+
+    @Test("a device connected to another instance hears its session end through LISTEN/NOTIFY, without any request there")
+    func devicesOnAnotherInstanceHear() async throws {
+        // setup: a device of Meera's listens on B
+        let environment = try TestEnvironment(backend: .postgres)
+        let a = try await environment.openServices()
+        let b = try await environment.openServices()
+        let team = try await SeededTeam.make(a)
+        let live = try await b.signIn.currentSession(token: team.meeraTokens[0])
+        let subscription = b.store.sessionEvents.subscribe(sessionID: live.sessionID)
+        let heard = Task { () -> SessionEndedEvent? in
+            for await event in subscription.events { return event }
+            return nil
+        }
+        let timeout = Task {
+            try await Task.sleep(for: .seconds(2))
+            heard.cancel()
+        }
+
+        // act
+        let ended = try await a.logout.logOut(apiKey: team.apiKey, phone: team.meera.phone)
+
+        // check: within 2 s (well under the periodic catch-up's second, in practice milliseconds)
+        let event = await heard.value
+        timeout.cancel()
+        #expect(event == SessionEndedEvent(sessionID: live.sessionID, reason: .adminLogout, revocationID: ended.revocationID))
+        b.store.sessionEvents.unsubscribe(sessionID: live.sessionID, id: subscription.id)
+        for services in [a, b] { await services.close() }
+    }
+
+    @Test("a role changed on one instance is the role another instance's sessions carry")
+    func memberChangesReachOtherInstances() async throws {
+        let environment = try TestEnvironment(backend: .postgres)
+        let a = try await environment.openServices()
+        let b = try await environment.openServices()
+        let team = try await SeededTeam.make(a)
+        let before = try await b.signIn.currentSession(token: team.rohanTokens[0])
+        #expect(before.member.role != .teamLead)
+
+        _ = try await a.directory.changeRole(organizationID: team.organization.id, phone: team.rohan.phone, to: .teamLead, origin: .cli)
+
+        #expect(try await b.signIn.currentSession(token: team.rohanTokens[0]).member.role == .teamLead)
+        for services in [a, b] { await services.close() }
+    }
+
+    @Test("instances starting together on an empty database migrate it once")
+    func concurrentMigrations() async throws {
+        let environment = try TestEnvironment(backend: .postgres)
+        async let first = environment.openServices()
+        async let second = environment.openServices()
+        async let third = environment.openServices()
+        let instances = try await [first, second, third]
+        let team = try await SeededTeam.make(instances[0])
+        #expect(try await instances[2].directory.members(organizationID: team.organization.id).count == 3)
+        for services in instances { await services.close() }
+    }
+}
