@@ -87,7 +87,8 @@ public struct WebhookDispatcher: Service {
     public func run() async throws {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
-                let due = try await store.dueDeliveries(at: clock.now(), limit: 50)
+                // The lease outlasts an attempt's 10 s timeout.
+                let due = try await store.claimDueDeliveries(at: clock.now(), limit: 50, lease: 60)
                 await withTaskGroup(of: Void.self) { group in
                     for (delivery, webhook) in due {
                         group.addTask { await deliver(delivery, to: webhook) }

@@ -48,8 +48,9 @@ extension SQLStore: WebhookStore, IdempotencyStore {
         }
     }
 
-    public func dueDeliveries(at date: Date, limit: Int) async throws -> [(WebhookDelivery, Webhook)] {
-        try await backend.read { db in
+    public func claimDueDeliveries(at date: Date, limit: Int, lease: TimeInterval) async throws -> [(WebhookDelivery, Webhook)] {
+        // Read first: most polls find nothing and then cost no write.
+        let due = try await backend.read { db in
             let rows = try db.rows("""
                     SELECT d.*, w.url AS hook_url, w.events AS hook_events, w.secret AS hook_secret, w.created_at AS hook_created_at
                     FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
@@ -68,6 +69,19 @@ extension SQLStore: WebhookStore, IdempotencyStore {
                 return (delivery, hook)
             }
         }
+        guard !due.isEmpty else { return [] }
+        let until = date.addingTimeInterval(lease).millisecondsSince1970
+        // A claim moves the next attempt past the lease, only if nobody moved it first: of instances
+        // polling together, one gets each delivery. One that dies mid-send leaves it to be retried.
+        let claimed = try await writer.write { db in
+            try due.filter { delivery, _ in
+                try !db.rows(
+                    "UPDATE webhook_deliveries SET next_attempt_at = ? WHERE id = ? AND next_attempt_at = ? AND state = 'pending' RETURNING id",
+                    [until, delivery.id, delivery.nextAttemptAt.millisecondsSince1970]
+                ).isEmpty
+            }.map(\.0.id)
+        }
+        return due.filter { claimed.contains($0.0.id) }
     }
 
     public func recordDeliveryAttempt(id: String, delivered: Bool, status: Int?, error: String?, at date: Date, nextAttemptAt: Date?) async throws {

@@ -49,8 +49,9 @@ public protocol WebhookStore: Sendable {
     func webhooks(organizationID: String) async throws -> [Webhook]
     func deleteWebhook(id: String, organizationID: String, at date: Date, origin: RequestOrigin) async throws -> Bool
     func deliveries(webhookID: String, organizationID: String, limit: Int) async throws -> [WebhookDelivery]?
-    /// Pending deliveries due at `date`, with their webhook, oldest first.
-    func dueDeliveries(at date: Date, limit: Int) async throws -> [(WebhookDelivery, Webhook)]
+    /// Pending deliveries due at `date`, with their webhook, oldest first, each claimed for `lease`
+    /// seconds: another instance (or poll) does not get it again unless the attempt goes unrecorded.
+    func claimDueDeliveries(at date: Date, limit: Int, lease: TimeInterval) async throws -> [(WebhookDelivery, Webhook)]
     func recordDeliveryAttempt(id: String, delivered: Bool, status: Int?, error: String?, at date: Date, nextAttemptAt: Date?) async throws
 }
 

@@ -10,7 +10,8 @@ struct LimitsTests {
     @Test("an API key past its burst gets 429 with Retry-After and RateLimit headers; another key is not slowed")
     func rateLimit() async throws {
         var environment = try TestEnvironment()
-        environment.configuration.rateLimitPerSecond = 1
+        // One token per 5 s: a slow, loaded machine cannot refill the bucket between the requests.
+        environment.configuration.rateLimitPerSecond = 0.2
         environment.configuration.rateLimitBurst = 3
         let services = try await environment.openServices()
         let acme = try await SeededTeam.make(services, name: "Acme", phoneSuffix: "1")
@@ -22,7 +23,7 @@ struct LimitsTests {
             #expect(statuses.last == 429)
             let limited = try await client.admin(.get, "/team", key: acme.apiKey)
             #expect(limited.status == .tooManyRequests)
-            #expect(limited.headers[.retryAfter] == "1")
+            #expect((1...5).contains(Int(limited.headers[.retryAfter] ?? "") ?? 0))
             #expect(limited.headers[HTTPField.Name("RateLimit-Limit")!] == "3")
             #expect(limited.headers[HTTPField.Name("RateLimit-Remaining")!] == "0")
             #expect(limited.json["statusCode"] as? Int == 429)

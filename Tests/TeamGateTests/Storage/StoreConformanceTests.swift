@@ -167,4 +167,29 @@ struct StoreConformanceTests {
         #expect(try await services.store.apiKey(secretHash: SecretToken.hash(team.apiKey))?.isRevoked == true)
         #expect(try await services.store.apiKey(secretHash: SecretToken.hash("tgk_unknown")) == nil)
     }
+
+    @Test("dispatchers polling together claim each due webhook delivery once", arguments: TestBackend.available)
+    func deliveriesClaimedOnce(backend: TestBackend) async throws {
+        // setup: 20 logouts queue 20 deliveries; two instances of the store (one SQLite file can have only one)
+        let environment = try TestEnvironment(backend: backend)
+        let first = try await environment.openServices()
+        let second = backend == .postgres ? try await environment.openServices() : first
+        let team = try await SeededTeam.make(first)
+        _ = try await first.webhooks.create(organizationID: team.organization.id, url: "https://hooks.example.com/tg", events: [.teamMemberLoggedOut], origin: .cli)
+        for _ in 0..<20 { _ = try await first.logout.logOut(apiKey: team.apiKey, phone: team.rohan.phone) }
+
+        // act: both claim at once
+        let now = environment.clock.now
+        async let claimedByFirst = first.store.claimDueDeliveries(at: now, limit: 50, lease: 60)
+        async let claimedBySecond = second.store.claimDueDeliveries(at: now, limit: 50, lease: 60)
+        let (a, b) = try await (claimedByFirst.map(\.0.id), claimedBySecond.map(\.0.id))
+
+        // check: every delivery went to exactly one; none is due again within the lease, all are after it
+        #expect(a.count + b.count == 20)
+        #expect(Set(a).isDisjoint(with: b))
+        #expect(try await first.store.claimDueDeliveries(at: now.addingTimeInterval(59), limit: 50, lease: 60).isEmpty)
+        #expect(try await second.store.claimDueDeliveries(at: now.addingTimeInterval(61), limit: 50, lease: 60).count == 20)
+        await first.close()
+        await second.close()
+    }
 }
