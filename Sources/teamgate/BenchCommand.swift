@@ -19,7 +19,9 @@ struct BenchCommand: AsyncParsableCommand {
             var configuration = TeamGateConfiguration()
             configuration.database = database
             let services = try await TeamGateServices.open(configuration, logger: .init(label: "bench"), otpSender: OTPOutbox())
-            guard let store = services.store as? SQLStore else { throw ValidationError("bench seed needs the SQLite store") }
+            guard let store = services.store as? SQLStore, case .sqlite = configuration.databaseLocation else {
+                throw ValidationError("bench seed writes a SQLite file: pass its path to --database")
+            }
             let created = try await services.directory.createOrganization(
                 name: "Bench Inbox", ownerName: "Bench Owner", ownerPhone: try PhoneNumber(parsing: "+919100000000"))
             let started = Date()
