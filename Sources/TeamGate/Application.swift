@@ -2,8 +2,8 @@ import Foundation
 import Hummingbird
 import HummingbirdCore
 import HummingbirdWebSocket
-import NIOCore
 import Logging
+import NIOCore
 
 /// The service's parts, assembled once: the CLI, the server and the tests all start from here.
 public struct TeamGateServices: Sendable {

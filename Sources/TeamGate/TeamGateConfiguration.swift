@@ -125,7 +125,8 @@ public struct TeamGateConfiguration: Sendable {
             uniqueKeysWithValues: flags.map { key, text -> (AbsoluteConfigKey, ConfigValue) in
                 let content: ConfigContent =
                     switch key {
-                    case "port", "bodyLimit", "sessionLifetimeHours", "rateLimitBurst", "idleTimeoutSeconds": Int(text).map(ConfigContent.int) ?? .string(text)
+                    case "port", "bodyLimit", "sessionLifetimeHours", "rateLimitBurst", "idleTimeoutSeconds":
+                        Int(text).map(ConfigContent.int) ?? .string(text)
                     case "demo": .bool(text == "true")
                     case "webhookRetrySeconds", "rateLimitPerSecond": Double(text).map(ConfigContent.double) ?? .string(text)
                     default: .string(text)

@@ -36,7 +36,8 @@ struct BenchCommand: AsyncParsableCommand {
             let folder = URL(fileURLWithPath: out)
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             try created.key.secret.write(to: folder.appendingPathComponent("key.txt"), atomically: true, encoding: .utf8)
-            try (load.phones.joined(separator: "\n") + "\n").write(to: folder.appendingPathComponent("numbers.txt"), atomically: true, encoding: .utf8)
+            try (load.phones.joined(separator: "\n") + "\n").write(
+                to: folder.appendingPathComponent("numbers.txt"), atomically: true, encoding: .utf8)
             try (load.tokens.joined(separator: "\n") + "\n").write(to: folder.appendingPathComponent("tokens.txt"), atomically: true, encoding: .utf8)
             let seconds = Date().timeIntervalSince(started)
             print("seeded \(load.phones.count) members and \(load.tokens.count) sessions in \(String(format: "%.1f", seconds)) s")

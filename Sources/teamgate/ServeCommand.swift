@@ -9,7 +9,10 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(help: "Address to listen on (TEAMGATE_HOST, default 127.0.0.1).") var host: String?
     @Option(help: "Port (TEAMGATE_PORT, default 8080).") var port: Int?
-    @Option(help: "SQLite file, or postgres://user@host:port/database to share one PostgreSQL among instances (TEAMGATE_DATABASE, default ./teamgate.sqlite).") var database: String?
+    @Option(
+        help:
+            "SQLite file, or postgres://user@host:port/database to share one PostgreSQL among instances (TEAMGATE_DATABASE, default ./teamgate.sqlite)."
+    ) var database: String?
     @Option(help: "Where sign-in codes go: log, or webhook:URL (TEAMGATE_OTP_SENDER).") var otpSender: String?
     @Option(help: "HMAC secret for the webhook sender (TEAMGATE_OTP_WEBHOOK_SECRET).") var otpWebhookSecret: String?
     @Option(help: "Largest request body in bytes (TEAMGATE_BODY_LIMIT, default 65536).") var bodyLimit: Int?
@@ -57,7 +60,11 @@ struct ServeCommand: AsyncParsableCommand {
         let summary = configuration.demo ? try await Demo.prepare(services) : nil
         let app = try buildApplication(configuration: configuration, services: services, logger: logger) { port in
             let base = "http://\(configuration.host):\(port)"
-            if let summary { DemoBanner.print(summary, baseURL: base) } else { FileHandle.standardOutput.write(Data("TeamGate listening on \(base)\n".utf8)) }
+            if let summary {
+                DemoBanner.print(summary, baseURL: base)
+            } else {
+                FileHandle.standardOutput.write(Data("TeamGate listening on \(base)\n".utf8))
+            }
         }
         do {
             try await app.runService()

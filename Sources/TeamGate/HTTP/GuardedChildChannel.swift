@@ -1,11 +1,11 @@
 import HTTPTypes
 import HummingbirdCore
 import HummingbirdWebSocket
-import Synchronization
 import Logging
 import NIOCore
 import NIOHTTP1
 import NIOHTTPTypes
+import Synchronization
 
 /// Puts the limits of a plain HTTP connection on a connection that may become a WebSocket.
 ///
@@ -48,7 +48,8 @@ struct GuardedChildChannel<Inner: ServerChildChannel>: ServerChildChannel {
     /// The library keeps the upgrade's outcome internal; reflection reads it. Should a release rename
     /// it, refusals fall back to the library's 400 (and the WebSocket test that expects 401 fails).
     private static func upgradeResult(_ value: Inner.Value) -> EventLoopFuture<HTTP1WebSocketUpgradeChannel.UpgradeResult>? {
-        Mirror(reflecting: value).children.first { $0.label == "upgradeResult" }?.value as? EventLoopFuture<HTTP1WebSocketUpgradeChannel.UpgradeResult>
+        Mirror(reflecting: value).children.first { $0.label == "upgradeResult" }?.value
+            as? EventLoopFuture<HTTP1WebSocketUpgradeChannel.UpgradeResult>
     }
 
     private static func answer(_ refusal: APIError, on http1: NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>, logger: Logger) async {

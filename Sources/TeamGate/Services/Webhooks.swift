@@ -3,7 +3,7 @@ import Logging
 import ServiceLifecycle
 
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// Managing an organisation's webhooks.
@@ -31,7 +31,8 @@ public struct Webhooks: Sendable {
         if events.isEmpty { problems.append("events should not be empty") }
         guard problems.isEmpty, let url else { throw TeamGateError.validation(problems) }
         let webhook = Webhook(
-            id: SecretToken.identifier(prefix: "whk_"), organizationID: organizationID, url: url, events: Array(Set(events)).sorted { $0.rawValue < $1.rawValue },
+            id: SecretToken.identifier(prefix: "whk_"), organizationID: organizationID, url: url,
+            events: Array(Set(events)).sorted { $0.rawValue < $1.rawValue },
             secret: SecretToken.make(prefix: "whsec_"), createdAt: clock.now())
         try await store.insertWebhook(webhook, origin: origin)
         return webhook
@@ -109,7 +110,8 @@ public struct WebhookDispatcher: Service {
         request.setValue("application/json", forHTTPHeaderField: "Content-Type")
         request.setValue(delivery.event.rawValue, forHTTPHeaderField: "X-TeamGate-Event")
         request.setValue(delivery.id, forHTTPHeaderField: "X-TeamGate-Delivery")
-        request.setValue(Webhooks.signature(body: delivery.payload, secret: webhook.secret, timestamp: timestamp), forHTTPHeaderField: "X-TeamGate-Signature")
+        request.setValue(
+            Webhooks.signature(body: delivery.payload, secret: webhook.secret, timestamp: timestamp), forHTTPHeaderField: "X-TeamGate-Signature")
         var status: Int?
         var failure: String?
         do {
@@ -123,7 +125,8 @@ public struct WebhookDispatcher: Service {
         let now = clock.now()
         let next: Date? = failure == nil || attempt >= maxAttempts ? nil : now.addingTimeInterval(retryBase * pow(2, Double(attempt - 1)))
         do {
-            try await store.recordDeliveryAttempt(id: delivery.id, delivered: failure == nil, status: status, error: failure, at: now, nextAttemptAt: next)
+            try await store.recordDeliveryAttempt(
+                id: delivery.id, delivered: failure == nil, status: status, error: failure, at: now, nextAttemptAt: next)
         } catch {
             logger.error("Recording a webhook attempt failed", metadata: ["delivery": "\(delivery.id)"])
         }

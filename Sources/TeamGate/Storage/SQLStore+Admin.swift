@@ -12,7 +12,8 @@ extension SQLStore: TeamAdminStore {
     public func touchAPIKey(id: String, at date: Date) async throws {
         let cutoff = date.addingTimeInterval(-60).millisecondsSince1970
         try await writer.write { db in
-            try db.execute("UPDATE api_keys SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)",
+            try db.execute(
+                "UPDATE api_keys SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)",
                 [date.millisecondsSince1970, id, cutoff]
             )
         }
@@ -23,7 +24,8 @@ extension SQLStore: TeamAdminStore {
     }
 
     static func activeMember(_ db: any SQLConnection, organizationID: String, phone: PhoneNumber) throws -> TeamMember? {
-        try db.row("SELECT * FROM members WHERE organization_id = ? AND phone = ? AND removed_at IS NULL",
+        try db.row(
+            "SELECT * FROM members WHERE organization_id = ? AND phone = ? AND removed_at IS NULL",
             [organizationID, phone.digits]
         ).map(TeamMember.init(row:))
     }
@@ -74,11 +76,12 @@ extension SQLStore: TeamAdminStore {
         -> [SessionIndex.Ended]
     {
         let epoch = try IndexEpoch.advance(db)
-        return try db.rows("""
-                    UPDATE sessions SET ended_at = ?, end_reason = ?, revocation_id = ?, end_epoch = ?
-                    WHERE member_id = ? AND ended_at IS NULL AND expires_at > ?
-                    RETURNING token_hash, id
-                    """, [at, reason.rawValue, revocationID, epoch, memberID, at]
+        return try db.rows(
+            """
+            UPDATE sessions SET ended_at = ?, end_reason = ?, revocation_id = ?, end_epoch = ?
+            WHERE member_id = ? AND ended_at IS NULL AND expires_at > ?
+            RETURNING token_hash, id
+            """, [at, reason.rawValue, revocationID, epoch, memberID, at]
         ).map { SessionIndex.Ended(tokenHash: $0["token_hash"], sessionID: $0["id"], reason: reason, revocationID: revocationID) }
     }
 
@@ -120,11 +123,12 @@ extension SQLStore: TeamAdminStore {
         let outcome = try await writer.write(
             { db -> (Int, SessionIndex.Ended?)? in
                 guard
-                    let row = try db.row("""
-                            SELECT s.token_hash, s.ended_at AS session_ended_at, s.expires_at AS session_expires_at, s.device_name, m.*
-                            FROM sessions s JOIN members m ON m.id = s.member_id
-                            WHERE s.id = ? AND s.organization_id = ?
-                            """,
+                    let row = try db.row(
+                        """
+                        SELECT s.token_hash, s.ended_at AS session_ended_at, s.expires_at AS session_expires_at, s.device_name, m.*
+                        FROM sessions s JOIN members m ON m.id = s.member_id
+                        WHERE s.id = ? AND s.organization_id = ?
+                        """,
                         [id, organizationID]
                     )
                 else { return nil }
@@ -133,7 +137,8 @@ extension SQLStore: TeamAdminStore {
                 let member = TeamMember(row: row)
                 let hash: Data = row["token_hash"]
                 let epoch = try IndexEpoch.advance(db)
-                try db.execute("UPDATE sessions SET ended_at = ?, end_reason = ?, revocation_id = ?, end_epoch = ? WHERE id = ?",
+                try db.execute(
+                    "UPDATE sessions SET ended_at = ?, end_reason = ?, revocation_id = ?, end_epoch = ? WHERE id = ?",
                     [now, SessionEndReason.sessionRevoked.rawValue, revocationID, epoch, id]
                 )
                 try AuditEvent.make(
@@ -161,13 +166,17 @@ extension SQLStore: TeamAdminStore {
             { db -> (Int, [SessionIndex.Ended]) in
                 let now = date.millisecondsSince1970
                 let epoch = try IndexEpoch.advance(db)
-                let rows = try db.rows("""
-                        UPDATE sessions SET ended_at = ?, end_reason = ?, revocation_id = ?, end_epoch = ?
-                        WHERE organization_id = ? AND ended_at IS NULL AND expires_at > ?
-                          AND (? = 1 OR member_id NOT IN (SELECT id FROM members WHERE organization_id = ? AND role_id = ?))
-                        RETURNING token_hash, member_id, id
-                        """,
-                    [now, SessionEndReason.orgLogout.rawValue, revocationID, epoch, organizationID, now, includeOwner, organizationID, Role.owner.rawValue]
+                let rows = try db.rows(
+                    """
+                    UPDATE sessions SET ended_at = ?, end_reason = ?, revocation_id = ?, end_epoch = ?
+                    WHERE organization_id = ? AND ended_at IS NULL AND expires_at > ?
+                      AND (? = 1 OR member_id NOT IN (SELECT id FROM members WHERE organization_id = ? AND role_id = ?))
+                    RETURNING token_hash, member_id, id
+                    """,
+                    [
+                        now, SessionEndReason.orgLogout.rawValue, revocationID, epoch, organizationID, now, includeOwner, organizationID,
+                        Role.owner.rawValue,
+                    ]
                 )
                 let members = Set(rows.map { $0["member_id"] as String })
                 try AuditEvent.make(

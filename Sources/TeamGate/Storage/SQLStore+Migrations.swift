@@ -14,128 +14,128 @@ extension SQLStore {
         Migration(
             name: "v1: organisations, keys, members, sessions, codes, audit",
             sql: """
-                    CREATE TABLE organizations (
-                        id TEXT PRIMARY KEY,
-                        name TEXT NOT NULL,
-                        created_at INTEGER NOT NULL
-                    );
-                    CREATE TABLE api_keys (
-                        id TEXT PRIMARY KEY,
-                        organization_id TEXT NOT NULL REFERENCES organizations(id),
-                        prefix TEXT NOT NULL,
-                        name TEXT NOT NULL,
-                        secret_hash BLOB NOT NULL UNIQUE,
-                        created_at INTEGER NOT NULL,
-                        last_used_at INTEGER,
-                        revoked_at INTEGER
-                    );
-                    CREATE INDEX api_keys_organization ON api_keys(organization_id);
-                    CREATE TABLE members (
-                        id TEXT PRIMARY KEY,
-                        organization_id TEXT NOT NULL REFERENCES organizations(id),
-                        name TEXT NOT NULL,
-                        phone TEXT NOT NULL,
-                        email TEXT,
-                        role_id INTEGER NOT NULL,
-                        created_at INTEGER NOT NULL,
-                        removed_at INTEGER
-                    );
-                    CREATE UNIQUE INDEX members_active_phone ON members(organization_id, phone) WHERE removed_at IS NULL;
-                    CREATE INDEX members_phone ON members(phone);
-                    CREATE TABLE sessions (
-                        id TEXT PRIMARY KEY,
-                        member_id TEXT NOT NULL REFERENCES members(id),
-                        organization_id TEXT NOT NULL REFERENCES organizations(id),
-                        token_hash BLOB NOT NULL UNIQUE,
-                        device_name TEXT NOT NULL,
-                        user_agent TEXT,
-                        ip_address TEXT,
-                        created_at INTEGER NOT NULL,
-                        expires_at INTEGER NOT NULL,
-                        last_seen_at INTEGER,
-                        ended_at INTEGER,
-                        end_reason TEXT,
-                        revocation_id TEXT
-                    );
-                    CREATE INDEX sessions_live_by_member ON sessions(member_id) WHERE ended_at IS NULL;
-                    CREATE TABLE otp_challenges (
-                        id TEXT PRIMARY KEY,
-                        phone TEXT NOT NULL,
-                        code_hash BLOB NOT NULL,
-                        created_at INTEGER NOT NULL,
-                        expires_at INTEGER NOT NULL,
-                        attempts INTEGER NOT NULL DEFAULT 0,
-                        consumed_at INTEGER
-                    );
-                    CREATE INDEX otp_challenges_by_phone ON otp_challenges(phone, created_at);
-                    CREATE TABLE audit_events (
-                        seq INTEGER PRIMARY KEY AUTOINCREMENT,
-                        id TEXT NOT NULL UNIQUE,
-                        organization_id TEXT NOT NULL,
-                        occurred_at INTEGER NOT NULL,
-                        actor TEXT NOT NULL,
-                        action TEXT NOT NULL,
-                        member_id TEXT,
-                        member_phone TEXT,
-                        reason TEXT,
-                        sessions_ended INTEGER,
-                        revocation_id TEXT,
-                        request_id TEXT,
-                        client_ip TEXT
-                    );
-                    CREATE INDEX audit_events_by_organization ON audit_events(organization_id, seq);
-                    """
+                CREATE TABLE organizations (
+                    id TEXT PRIMARY KEY,
+                    name TEXT NOT NULL,
+                    created_at INTEGER NOT NULL
+                );
+                CREATE TABLE api_keys (
+                    id TEXT PRIMARY KEY,
+                    organization_id TEXT NOT NULL REFERENCES organizations(id),
+                    prefix TEXT NOT NULL,
+                    name TEXT NOT NULL,
+                    secret_hash BLOB NOT NULL UNIQUE,
+                    created_at INTEGER NOT NULL,
+                    last_used_at INTEGER,
+                    revoked_at INTEGER
+                );
+                CREATE INDEX api_keys_organization ON api_keys(organization_id);
+                CREATE TABLE members (
+                    id TEXT PRIMARY KEY,
+                    organization_id TEXT NOT NULL REFERENCES organizations(id),
+                    name TEXT NOT NULL,
+                    phone TEXT NOT NULL,
+                    email TEXT,
+                    role_id INTEGER NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    removed_at INTEGER
+                );
+                CREATE UNIQUE INDEX members_active_phone ON members(organization_id, phone) WHERE removed_at IS NULL;
+                CREATE INDEX members_phone ON members(phone);
+                CREATE TABLE sessions (
+                    id TEXT PRIMARY KEY,
+                    member_id TEXT NOT NULL REFERENCES members(id),
+                    organization_id TEXT NOT NULL REFERENCES organizations(id),
+                    token_hash BLOB NOT NULL UNIQUE,
+                    device_name TEXT NOT NULL,
+                    user_agent TEXT,
+                    ip_address TEXT,
+                    created_at INTEGER NOT NULL,
+                    expires_at INTEGER NOT NULL,
+                    last_seen_at INTEGER,
+                    ended_at INTEGER,
+                    end_reason TEXT,
+                    revocation_id TEXT
+                );
+                CREATE INDEX sessions_live_by_member ON sessions(member_id) WHERE ended_at IS NULL;
+                CREATE TABLE otp_challenges (
+                    id TEXT PRIMARY KEY,
+                    phone TEXT NOT NULL,
+                    code_hash BLOB NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    expires_at INTEGER NOT NULL,
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    consumed_at INTEGER
+                );
+                CREATE INDEX otp_challenges_by_phone ON otp_challenges(phone, created_at);
+                CREATE TABLE audit_events (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    id TEXT NOT NULL UNIQUE,
+                    organization_id TEXT NOT NULL,
+                    occurred_at INTEGER NOT NULL,
+                    actor TEXT NOT NULL,
+                    action TEXT NOT NULL,
+                    member_id TEXT,
+                    member_phone TEXT,
+                    reason TEXT,
+                    sessions_ended INTEGER,
+                    revocation_id TEXT,
+                    request_id TEXT,
+                    client_ip TEXT
+                );
+                CREATE INDEX audit_events_by_organization ON audit_events(organization_id, seq);
+                """
         ),
         Migration(
             name: "v2: reporting managers, lockouts, idempotency, webhooks",
             sql: """
-                    ALTER TABLE members ADD COLUMN reporting_manager_id TEXT;
-                    ALTER TABLE members ADD COLUMN locked_until INTEGER;
-                    CREATE INDEX audit_events_by_member ON audit_events(organization_id, member_phone, seq);
-                    CREATE TABLE idempotency_records (
-                        organization_id TEXT NOT NULL,
-                        key TEXT NOT NULL,
-                        request_hash BLOB NOT NULL,
-                        status INTEGER NOT NULL,
-                        body BLOB NOT NULL,
-                        created_at INTEGER NOT NULL,
-                        PRIMARY KEY (organization_id, key)
-                    );
-                    CREATE TABLE webhooks (
-                        id TEXT PRIMARY KEY,
-                        organization_id TEXT NOT NULL REFERENCES organizations(id),
-                        url TEXT NOT NULL,
-                        events TEXT NOT NULL,
-                        secret TEXT NOT NULL,
-                        created_at INTEGER NOT NULL,
-                        deleted_at INTEGER
-                    );
-                    CREATE INDEX webhooks_by_organization ON webhooks(organization_id);
-                    CREATE TABLE webhook_deliveries (
-                        id TEXT PRIMARY KEY,
-                        webhook_id TEXT NOT NULL REFERENCES webhooks(id),
-                        organization_id TEXT NOT NULL,
-                        event TEXT NOT NULL,
-                        payload TEXT NOT NULL,
-                        state TEXT NOT NULL,
-                        attempts INTEGER NOT NULL DEFAULT 0,
-                        last_status INTEGER,
-                        last_error TEXT,
-                        next_attempt_at INTEGER NOT NULL,
-                        created_at INTEGER NOT NULL,
-                        delivered_at INTEGER
-                    );
-                    CREATE INDEX webhook_deliveries_due ON webhook_deliveries(state, next_attempt_at);
-                    CREATE INDEX webhook_deliveries_by_webhook ON webhook_deliveries(webhook_id, created_at);
-                    """
+                ALTER TABLE members ADD COLUMN reporting_manager_id TEXT;
+                ALTER TABLE members ADD COLUMN locked_until INTEGER;
+                CREATE INDEX audit_events_by_member ON audit_events(organization_id, member_phone, seq);
+                CREATE TABLE idempotency_records (
+                    organization_id TEXT NOT NULL,
+                    key TEXT NOT NULL,
+                    request_hash BLOB NOT NULL,
+                    status INTEGER NOT NULL,
+                    body BLOB NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    PRIMARY KEY (organization_id, key)
+                );
+                CREATE TABLE webhooks (
+                    id TEXT PRIMARY KEY,
+                    organization_id TEXT NOT NULL REFERENCES organizations(id),
+                    url TEXT NOT NULL,
+                    events TEXT NOT NULL,
+                    secret TEXT NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    deleted_at INTEGER
+                );
+                CREATE INDEX webhooks_by_organization ON webhooks(organization_id);
+                CREATE TABLE webhook_deliveries (
+                    id TEXT PRIMARY KEY,
+                    webhook_id TEXT NOT NULL REFERENCES webhooks(id),
+                    organization_id TEXT NOT NULL,
+                    event TEXT NOT NULL,
+                    payload TEXT NOT NULL,
+                    state TEXT NOT NULL,
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    last_status INTEGER,
+                    last_error TEXT,
+                    next_attempt_at INTEGER NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    delivered_at INTEGER
+                );
+                CREATE INDEX webhook_deliveries_due ON webhook_deliveries(state, next_attempt_at);
+                CREATE INDEX webhook_deliveries_by_webhook ON webhook_deliveries(webhook_id, created_at);
+                """
         ),
         Migration(
             name: "v3: what devices were told of a revocation",
             sql: """
-                    ALTER TABLE sessions ADD COLUMN notified_at INTEGER;
-                    ALTER TABLE sessions ADD COLUMN acknowledged_at INTEGER;
-                    CREATE INDEX sessions_by_revocation ON sessions(revocation_id) WHERE revocation_id IS NOT NULL;
-                    """
+                ALTER TABLE sessions ADD COLUMN notified_at INTEGER;
+                ALTER TABLE sessions ADD COLUMN acknowledged_at INTEGER;
+                CREATE INDEX sessions_by_revocation ON sessions(revocation_id) WHERE revocation_id IS NOT NULL;
+                """
         ),
         Migration(
             name: "v4: index changes numbered for other instances, code order",

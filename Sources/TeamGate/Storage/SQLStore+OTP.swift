@@ -4,10 +4,11 @@ import GRDB
 extension SQLStore: OTPStore {
     public func insertOTPChallenge(_ challenge: OTPChallenge) async throws {
         try await writer.write { db in
-            try db.execute("""
-                    INSERT INTO otp_challenges (id, phone, code_hash, created_at, expires_at, attempts, consumed_at, sequence)
-                    VALUES (?, ?, ?, ?, ?, 0, NULL, (SELECT COALESCE(MAX(sequence), 0) + 1 FROM otp_challenges WHERE phone = ?))
-                    """,
+            try db.execute(
+                """
+                INSERT INTO otp_challenges (id, phone, code_hash, created_at, expires_at, attempts, consumed_at, sequence)
+                VALUES (?, ?, ?, ?, ?, 0, NULL, (SELECT COALESCE(MAX(sequence), 0) + 1 FROM otp_challenges WHERE phone = ?))
+                """,
                 [
                     challenge.id, challenge.phone.digits, challenge.codeHash, challenge.createdAt.millisecondsSince1970,
                     challenge.expiresAt.millisecondsSince1970, challenge.phone.digits,
@@ -29,7 +30,8 @@ extension SQLStore: OTPStore {
         try await writer.write { db in
             // Only the newest code counts: asking for a new one retires the old.
             guard
-                let row = try db.row("SELECT * FROM otp_challenges WHERE phone = ? ORDER BY created_at DESC, sequence DESC LIMIT 1",
+                let row = try db.row(
+                    "SELECT * FROM otp_challenges WHERE phone = ? ORDER BY created_at DESC, sequence DESC LIMIT 1",
                     [phone.digits]
                 )
             else { return .rejected }

@@ -4,7 +4,8 @@ import GRDB
 extension SQLStore: OrganizationStore, APIKeyStore, MemberStore, AuditStore {
     public func createOrganization(_ organization: Organization, owner: TeamMember, firstKey: NewAPIKey, origin: RequestOrigin) async throws {
         try await writer.write { db in
-            try db.execute("INSERT INTO organizations (id, name, created_at) VALUES (?, ?, ?)",
+            try db.execute(
+                "INSERT INTO organizations (id, name, created_at) VALUES (?, ?, ?)",
                 [organization.id, organization.name, organization.createdAt.millisecondsSince1970]
             )
             try owner.insert(db)
@@ -41,7 +42,8 @@ extension SQLStore: OrganizationStore, APIKeyStore, MemberStore, AuditStore {
 
     public func apiKeys(organizationID: String) async throws -> [APIKey] {
         try await backend.read { db in
-            try db.rows("SELECT * FROM api_keys WHERE organization_id = ? ORDER BY created_at, id",
+            try db.rows(
+                "SELECT * FROM api_keys WHERE organization_id = ? ORDER BY created_at, id",
                 [organizationID]
             ).map(APIKey.init(row:))
         }
@@ -56,7 +58,8 @@ extension SQLStore: OrganizationStore, APIKeyStore, MemberStore, AuditStore {
     public func revokeAPIKey(idOrPrefix: String, organizationID: String, at date: Date, origin: RequestOrigin) async throws -> APIKey? {
         try await writer.write { db in
             guard
-                let row = try db.row("SELECT * FROM api_keys WHERE organization_id = ? AND (id = ? OR prefix = ?)",
+                let row = try db.row(
+                    "SELECT * FROM api_keys WHERE organization_id = ? AND (id = ? OR prefix = ?)",
                     [organizationID, idOrPrefix, idOrPrefix]
                 )
             else { return nil }
@@ -79,7 +82,8 @@ extension SQLStore: OrganizationStore, APIKeyStore, MemberStore, AuditStore {
 
     public func members(organizationID: String) async throws -> [TeamMember] {
         try await backend.read { db in
-            try db.rows("SELECT * FROM members WHERE organization_id = ? AND removed_at IS NULL ORDER BY created_at, id",
+            try db.rows(
+                "SELECT * FROM members WHERE organization_id = ? AND removed_at IS NULL ORDER BY created_at, id",
                 [organizationID]
             ).map(TeamMember.init(row:))
         }
@@ -87,7 +91,8 @@ extension SQLStore: OrganizationStore, APIKeyStore, MemberStore, AuditStore {
 
     public func activeMembers(phone: PhoneNumber) async throws -> [TeamMember] {
         try await backend.read { db in
-            try db.rows("SELECT * FROM members WHERE phone = ? AND removed_at IS NULL ORDER BY created_at, id",
+            try db.rows(
+                "SELECT * FROM members WHERE phone = ? AND removed_at IS NULL ORDER BY created_at, id",
                 [phone.digits]
             ).map(TeamMember.init(row:))
         }
@@ -95,7 +100,8 @@ extension SQLStore: OrganizationStore, APIKeyStore, MemberStore, AuditStore {
 
     public func auditEvents(organizationID: String, limit: Int) async throws -> [AuditEvent] {
         try await backend.read { db in
-            try db.rows("SELECT * FROM audit_events WHERE organization_id = ? ORDER BY seq DESC LIMIT ?",
+            try db.rows(
+                "SELECT * FROM audit_events WHERE organization_id = ? ORDER BY seq DESC LIMIT ?",
                 [organizationID, limit]
             ).map(AuditEvent.init(row:))
         }

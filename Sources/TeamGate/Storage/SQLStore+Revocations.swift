@@ -22,11 +22,12 @@ extension SQLStore {
 
     public func revocation(id: String, organizationID: String) async throws -> [RevokedSession]? {
         try await backend.read { db in
-            let rows = try db.rows("""
-                    SELECT s.id, s.device_name, s.end_reason, s.ended_at, s.notified_at, s.acknowledged_at, m.phone
-                    FROM sessions s JOIN members m ON m.id = s.member_id
-                    WHERE s.revocation_id = ? AND s.organization_id = ? ORDER BY s.ended_at, s.id
-                    """,
+            let rows = try db.rows(
+                """
+                SELECT s.id, s.device_name, s.end_reason, s.ended_at, s.notified_at, s.acknowledged_at, m.phone
+                FROM sessions s JOIN members m ON m.id = s.member_id
+                WHERE s.revocation_id = ? AND s.organization_id = ? ORDER BY s.ended_at, s.id
+                """,
                 [id, organizationID]
             )
             if rows.isEmpty {

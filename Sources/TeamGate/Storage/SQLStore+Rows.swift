@@ -122,17 +122,18 @@ extension AuditEvent {
 extension TeamMember {
     func insert(_ db: any SQLConnection) throws {
         do {
-            try db.execute("""
-                    INSERT INTO members (id, organization_id, name, phone, email, role_id, created_at, removed_at,
-                        reporting_manager_id, locked_until)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
+            try db.execute(
+                """
+                INSERT INTO members (id, organization_id, name, phone, email, role_id, created_at, removed_at,
+                    reporting_manager_id, locked_until)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
                 [
                     id, organizationID, name, phone.digits, email, role.rawValue, createdAt.millisecondsSince1970,
                     removedAt?.millisecondsSince1970, reportingManagerID, lockedUntil?.millisecondsSince1970,
                 ]
             )
-        } catch where db.isUniqueViolation(error) {
+        } catch  where db.isUniqueViolation(error) {
             throw TeamGateError.memberExists
         }
     }
@@ -140,10 +141,11 @@ extension TeamMember {
 
 extension NewAPIKey {
     func insert(_ db: any SQLConnection) throws {
-        try db.execute("""
-                INSERT INTO api_keys (id, organization_id, prefix, name, secret_hash, created_at, last_used_at, revoked_at)
-                VALUES (?, ?, ?, ?, ?, ?, NULL, NULL)
-                """,
+        try db.execute(
+            """
+            INSERT INTO api_keys (id, organization_id, prefix, name, secret_hash, created_at, last_used_at, revoked_at)
+            VALUES (?, ?, ?, ?, ?, ?, NULL, NULL)
+            """,
             [key.id, key.organizationID, key.prefix, key.name, secretHash, key.createdAt.millisecondsSince1970]
         )
     }

@@ -8,19 +8,21 @@ extension SQLStore: SessionStore {
                 let epoch = try IndexEpoch.current(db)
                 // The member is read in the same transaction, so a session is never made for a removed member.
                 guard
-                    let row = try db.row("""
-                            SELECT m.*, o.name AS organization_name FROM members m JOIN organizations o ON o.id = m.organization_id
-                            WHERE m.id = ? AND m.removed_at IS NULL
-                            """,
+                    let row = try db.row(
+                        """
+                        SELECT m.*, o.name AS organization_name FROM members m JOIN organizations o ON o.id = m.organization_id
+                        WHERE m.id = ? AND m.removed_at IS NULL
+                        """,
                         [session.memberID]
                     )
                 else { throw TeamGateError.notATeamMember }
                 let member = TeamMember(row: row)
-                try db.execute("""
-                        INSERT INTO sessions (id, member_id, organization_id, token_hash, device_name, user_agent, ip_address,
-                            created_at, expires_at, last_seen_at, ended_at, end_reason, revocation_id)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, NULL, NULL)
-                        """,
+                try db.execute(
+                    """
+                    INSERT INTO sessions (id, member_id, organization_id, token_hash, device_name, user_agent, ip_address,
+                        created_at, expires_at, last_seen_at, ended_at, end_reason, revocation_id)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, NULL, NULL)
+                    """,
                     [
                         session.id, session.memberID, member.organizationID, tokenHash, session.deviceName, session.userAgent,
                         session.ipAddress, session.createdAt.millisecondsSince1970, session.expiresAt.millisecondsSince1970,
@@ -60,11 +62,12 @@ extension SQLStore: SessionStore {
             { db -> (SessionLookup, epoch: Int64) in
                 let epoch = try IndexEpoch.current(db)
                 guard
-                    let row = try db.row("""
-                            SELECT s.*, m.removed_at AS member_removed_at, o.name AS organization_name FROM sessions s
-                            JOIN members m ON m.id = s.member_id JOIN organizations o ON o.id = s.organization_id
-                            WHERE s.token_hash = ?
-                            """,
+                    let row = try db.row(
+                        """
+                        SELECT s.*, m.removed_at AS member_removed_at, o.name AS organization_name FROM sessions s
+                        JOIN members m ON m.id = s.member_id JOIN organizations o ON o.id = s.organization_id
+                        WHERE s.token_hash = ?
+                        """,
                         [tokenHash]
                     )
                 else { return (.unknown, epoch) }
@@ -123,7 +126,8 @@ extension SQLStore: SessionStore {
                 }
                 guard
                     let memberRow = try db.row(
-                        "SELECT * FROM members WHERE organization_id = ? AND phone = ? AND removed_at IS NULL", [organizationID, command.phone.digits])
+                        "SELECT * FROM members WHERE organization_id = ? AND phone = ? AND removed_at IS NULL",
+                        [organizationID, command.phone.digits])
                 else { return .notAMember }
                 let member = TeamMember(row: memberRow)
                 let endedSessions = try Self.endLiveSessions(
@@ -166,20 +170,24 @@ extension SQLStore: SessionStore {
         try await writer.write(
             { db -> SessionIndex.Ended? in
                 guard
-                    let row = try db.row("""
-                            SELECT m.*, s.id AS session_id FROM sessions s JOIN members m ON m.id = s.member_id
-                            WHERE s.token_hash = ? AND s.ended_at IS NULL
-                            """,
+                    let row = try db.row(
+                        """
+                        SELECT m.*, s.id AS session_id FROM sessions s JOIN members m ON m.id = s.member_id
+                        WHERE s.token_hash = ? AND s.ended_at IS NULL
+                        """,
                         [tokenHash]
                     )
                 else { return nil }
                 let member = TeamMember(row: row)
                 let epoch = try IndexEpoch.advance(db)
-                try db.execute("UPDATE sessions SET ended_at = ?, end_reason = ?, end_epoch = ? WHERE token_hash = ?",
+                try db.execute(
+                    "UPDATE sessions SET ended_at = ?, end_reason = ?, end_epoch = ? WHERE token_hash = ?",
                     [date.millisecondsSince1970, reason.rawValue, epoch, tokenHash]
                 )
-                try AuditEvent.make(.memberSignedOut, organizationID: member.organizationID, at: date, origin: origin, member: member, sessionsEnded: 1)
-                    .insert(db)
+                try AuditEvent.make(
+                    .memberSignedOut, organizationID: member.organizationID, at: date, origin: origin, member: member, sessionsEnded: 1
+                )
+                .insert(db)
                 return SessionIndex.Ended(tokenHash: tokenHash, sessionID: row["session_id"], reason: reason, revocationID: nil)
             },
             afterCommit: { [index] ended in

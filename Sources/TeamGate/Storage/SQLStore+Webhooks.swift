@@ -4,20 +4,24 @@ import GRDB
 extension SQLStore: WebhookStore, IdempotencyStore {
     public func insertWebhook(_ webhook: Webhook, origin: RequestOrigin) async throws {
         try await writer.write { db in
-            try db.execute("INSERT INTO webhooks (id, organization_id, url, events, secret, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            try db.execute(
+                "INSERT INTO webhooks (id, organization_id, url, events, secret, created_at) VALUES (?, ?, ?, ?, ?, ?)",
                 [
                     webhook.id, webhook.organizationID, webhook.url.absoluteString, webhook.events.map(\.rawValue).joined(separator: ","),
                     webhook.secret, webhook.createdAt.millisecondsSince1970,
                 ]
             )
-            try AuditEvent.make(.webhookCreated, organizationID: webhook.organizationID, at: webhook.createdAt, origin: origin, reason: webhook.url.absoluteString)
-                .insert(db)
+            try AuditEvent.make(
+                .webhookCreated, organizationID: webhook.organizationID, at: webhook.createdAt, origin: origin, reason: webhook.url.absoluteString
+            )
+            .insert(db)
         }
     }
 
     public func webhooks(organizationID: String) async throws -> [Webhook] {
         try await backend.read { db in
-            try db.rows("SELECT * FROM webhooks WHERE organization_id = ? AND deleted_at IS NULL ORDER BY created_at, id", [organizationID]
+            try db.rows(
+                "SELECT * FROM webhooks WHERE organization_id = ? AND deleted_at IS NULL ORDER BY created_at, id", [organizationID]
             ).map(Webhook.init(row:))
         }
     }
@@ -30,7 +34,8 @@ extension SQLStore: WebhookStore, IdempotencyStore {
             )
             guard !deleted.isEmpty else { return false }
             // Deliveries still queued for it are dropped: the organisation asked not to be told any more.
-            try db.execute("UPDATE webhook_deliveries SET state = 'failed', last_error = 'webhook deleted' WHERE webhook_id = ? AND state = 'pending'",
+            try db.execute(
+                "UPDATE webhook_deliveries SET state = 'failed', last_error = 'webhook deleted' WHERE webhook_id = ? AND state = 'pending'",
                 [id])
             try AuditEvent.make(.webhookDeleted, organizationID: organizationID, at: date, origin: origin, reason: id).insert(db)
             return true
@@ -42,7 +47,8 @@ extension SQLStore: WebhookStore, IdempotencyStore {
             guard
                 try db.row("SELECT 1 FROM webhooks WHERE id = ? AND organization_id = ? AND deleted_at IS NULL", [webhookID, organizationID]) != nil
             else { return nil }
-            return try db.rows("SELECT * FROM webhook_deliveries WHERE webhook_id = ? ORDER BY created_at DESC, id LIMIT ?",
+            return try db.rows(
+                "SELECT * FROM webhook_deliveries WHERE webhook_id = ? ORDER BY created_at DESC, id LIMIT ?",
                 [webhookID, limit]
             ).map(WebhookDelivery.init(row:))
         }
@@ -51,12 +57,13 @@ extension SQLStore: WebhookStore, IdempotencyStore {
     public func claimDueDeliveries(at date: Date, limit: Int, lease: TimeInterval) async throws -> [(WebhookDelivery, Webhook)] {
         // Read first: most polls find nothing and then cost no write.
         let due = try await backend.read { db in
-            let rows = try db.rows("""
-                    SELECT d.*, w.url AS hook_url, w.events AS hook_events, w.secret AS hook_secret, w.created_at AS hook_created_at
-                    FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
-                    WHERE d.state = 'pending' AND d.next_attempt_at <= ? AND w.deleted_at IS NULL
-                    ORDER BY d.next_attempt_at LIMIT ?
-                    """,
+            let rows = try db.rows(
+                """
+                SELECT d.*, w.url AS hook_url, w.events AS hook_events, w.secret AS hook_secret, w.created_at AS hook_created_at
+                FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
+                WHERE d.state = 'pending' AND d.next_attempt_at <= ? AND w.deleted_at IS NULL
+                ORDER BY d.next_attempt_at LIMIT ?
+                """,
                 [date.millisecondsSince1970, limit]
             )
             return rows.map { row in
@@ -87,11 +94,12 @@ extension SQLStore: WebhookStore, IdempotencyStore {
     public func recordDeliveryAttempt(id: String, delivered: Bool, status: Int?, error: String?, at date: Date, nextAttemptAt: Date?) async throws {
         let state: WebhookDelivery.State = delivered ? .delivered : (nextAttemptAt == nil ? .failed : .pending)
         try await writer.write { db in
-            try db.execute("""
-                    UPDATE webhook_deliveries SET state = ?, attempts = attempts + 1, last_status = ?, last_error = ?,
-                        next_attempt_at = ?, delivered_at = ?
-                    WHERE id = ?
-                    """,
+            try db.execute(
+                """
+                UPDATE webhook_deliveries SET state = ?, attempts = attempts + 1, last_status = ?, last_error = ?,
+                    next_attempt_at = ?, delivered_at = ?
+                WHERE id = ?
+                """,
                 [
                     state.rawValue, status, error, (nextAttemptAt ?? date).millisecondsSince1970, delivered ? date.millisecondsSince1970 : nil, id,
                 ]
@@ -101,7 +109,8 @@ extension SQLStore: WebhookStore, IdempotencyStore {
 
     public func idempotencyRecord(organizationID: String, key: String, notBefore: Date) async throws -> IdempotencyRecord? {
         try await backend.read { db in
-            try db.row("SELECT * FROM idempotency_records WHERE organization_id = ? AND key = ? AND created_at >= ?",
+            try db.row(
+                "SELECT * FROM idempotency_records WHERE organization_id = ? AND key = ? AND created_at >= ?",
                 [organizationID, key, notBefore.millisecondsSince1970]
             ).map { row in
                 IdempotencyRecord(
@@ -114,12 +123,13 @@ extension SQLStore: WebhookStore, IdempotencyStore {
     public func saveIdempotencyRecord(_ record: IdempotencyRecord, organizationID: String, key: String) async throws {
         try await writer.write { db in
             // A key older than the replay window may be reused, so the insert replaces it.
-            try db.execute("""
-                    INSERT INTO idempotency_records (organization_id, key, request_hash, status, body, created_at)
-                    VALUES (?, ?, ?, ?, ?, ?)
-                    ON CONFLICT (organization_id, key) DO UPDATE SET request_hash = excluded.request_hash, status = excluded.status,
-                        body = excluded.body, created_at = excluded.created_at
-                    """,
+            try db.execute(
+                """
+                INSERT INTO idempotency_records (organization_id, key, request_hash, status, body, created_at)
+                VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT (organization_id, key) DO UPDATE SET request_hash = excluded.request_hash, status = excluded.status,
+                    body = excluded.body, created_at = excluded.created_at
+                """,
                 [organizationID, key, record.requestHash, record.status, record.body, record.createdAt.millisecondsSince1970]
             )
         }

@@ -71,7 +71,8 @@ final class SessionIndex: Sendable {
     func updateMember(_ member: TeamMember) {
         sessions.withLock { index in
             for (hash, live) in index where live.member.id == member.id {
-                index[hash] = LiveSession(sessionID: live.sessionID, expiresAt: live.expiresAt, member: member, organizationName: live.organizationName)
+                index[hash] = LiveSession(
+                    sessionID: live.sessionID, expiresAt: live.expiresAt, member: member, organizationName: live.organizationName)
             }
         }
     }

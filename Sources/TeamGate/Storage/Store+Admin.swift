@@ -34,7 +34,9 @@ public struct AuditQuery: Sendable {
     public var action: AuditAction?
     public var since: Date?
 
-    public init(organizationID: String, limit: Int, before: Int64? = nil, memberPhone: PhoneNumber? = nil, action: AuditAction? = nil, since: Date? = nil) {
+    public init(
+        organizationID: String, limit: Int, before: Int64? = nil, memberPhone: PhoneNumber? = nil, action: AuditAction? = nil, since: Date? = nil
+    ) {
         self.organizationID = organizationID
         self.limit = limit
         self.before = before

@@ -18,10 +18,11 @@ enum WebhookOutbox {
                 "organizationId": .string(organizationID),
                 "data": .object(data),
             ]).json
-            try db.execute("""
-                    INSERT INTO webhook_deliveries (id, webhook_id, organization_id, event, payload, state, attempts, next_attempt_at, created_at)
-                    VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?)
-                    """,
+            try db.execute(
+                """
+                INSERT INTO webhook_deliveries (id, webhook_id, organization_id, event, payload, state, attempts, next_attempt_at, created_at)
+                VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?)
+                """,
                 [id, hook["id"] as String, organizationID, event.rawValue, payload, date.millisecondsSince1970, date.millisecondsSince1970]
             )
         }

@@ -74,7 +74,9 @@ struct LogoutRouteTests {
         let services = try await environment.openServices()
         let team = try await SeededTeam.make(services)
         let parts = form.split(separator: ":", maxSplits: 1)
-        let headers: HTTPFields = [HTTPField.Name(String(parts[0]))!: parts[1].trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "KEY", with: team.apiKey)]
+        let headers: HTTPFields = [
+            HTTPField.Name(String(parts[0]))!: parts[1].trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "KEY", with: team.apiKey)
+        ]
         try await environment.withLiveServer(services) { client in
             let response = try await client.post("/team-member/logout", body: #"{"userPhoneNumber":"+919311111111"}"#, headers: headers)
             #expect(response.status == .created)
@@ -89,8 +91,14 @@ struct LogoutRouteTests {
             ("", #"["Request body must be a JSON object"]"#),
             (#"["+919311111111"]"#, #"["Request body must be a JSON object"]"#),
             ("{}", #"["userPhoneNumber should not be empty","userPhoneNumber must be a valid phone number with country code"]"#),
-            (#"{"userPhoneNumber":null}"#, #"["userPhoneNumber should not be empty","userPhoneNumber must be a valid phone number with country code"]"#),
-            (#"{"userPhoneNumber":919311111111}"#, #"["userPhoneNumber must be a string","userPhoneNumber must be a valid phone number with country code"]"#),
+            (
+                #"{"userPhoneNumber":null}"#,
+                #"["userPhoneNumber should not be empty","userPhoneNumber must be a valid phone number with country code"]"#
+            ),
+            (
+                #"{"userPhoneNumber":919311111111}"#,
+                #"["userPhoneNumber must be a string","userPhoneNumber must be a valid phone number with country code"]"#
+            ),
             (#"{"userPhoneNumber":"string"}"#, #"["userPhoneNumber must be a valid phone number with country code"]"#),
             (#"{"userPhoneNumber":"+91 93XX-XXXXXX"}"#, #"["userPhoneNumber must be a valid phone number with country code"]"#),
             (#"{"userPhoneNumber":"12345"}"#, #"["userPhoneNumber must be a valid phone number with country code"]"#),

@@ -40,7 +40,8 @@ struct SessionToolsRouteTests {
         let team = try await SeededTeam.make(services)
         try await environment.withLiveServer(services) { client in
             let logout = try await client.admin(
-                .post, "/team-member/logout", key: team.apiKey, body: #"{"userPhoneNumber":"+919322222221","reason":"lost phone","lockForMinutes":30}"#)
+                .post, "/team-member/logout", key: team.apiKey,
+                body: #"{"userPhoneNumber":"+919322222221","reason":"lost phone","lockForMinutes":30}"#)
             #expect(logout.status == .created)
             let refused = try await client.post("/auth/otp", body: #"{"phoneNumber":"+919322222221"}"#)
             #expect(refused.status.code == 423)
@@ -64,7 +65,8 @@ struct SessionToolsRouteTests {
         let services = try await environment.openServices()
         let team = try await SeededTeam.make(services)
         try await environment.withLiveServer(services) { client in
-            _ = try await client.admin(.post, "/team-member/logout", key: team.apiKey, body: #"{"userPhoneNumber":"+919322222221","lockForMinutes":10}"#)
+            _ = try await client.admin(
+                .post, "/team-member/logout", key: team.apiKey, body: #"{"userPhoneNumber":"+919322222221","lockForMinutes":10}"#)
             environment.clock.advance(by: 9 * 60)
             #expect(try await client.post("/auth/otp", body: #"{"phoneNumber":"+919322222221"}"#).status.code == 423)
             environment.clock.advance(by: 61)
@@ -79,7 +81,8 @@ struct SessionToolsRouteTests {
         let team = try await SeededTeam.make(services)
         try await environment.withLiveServer(services) { client in
             let before = try await services.directory.auditEvents(organizationID: team.organization.id).count
-            let preview = try await client.admin(.post, "/team-member/logout", key: team.apiKey, body: #"{"userPhoneNumber":"+919311111111","dryRun":true}"#)
+            let preview = try await client.admin(
+                .post, "/team-member/logout", key: team.apiKey, body: #"{"userPhoneNumber":"+919311111111","dryRun":true}"#)
             #expect(preview.status == .ok)
             #expect(preview.json["dryRun"] as? Bool == true)
             #expect(preview.json["sessionsToEnd"] as? Int == 2)
@@ -110,7 +113,8 @@ struct SessionToolsRouteTests {
             let reused = try await client.admin(
                 .post, "/team-member/logout", key: team.apiKey, body: #"{"userPhoneNumber":"+919322222221"}"#, idempotencyKey: "retry-1")
             #expect(reused.status == .unprocessableContent)
-            let tooLong = try await client.admin(.post, "/team-member/logout", key: team.apiKey, body: body, idempotencyKey: String(repeating: "k", count: 300))
+            let tooLong = try await client.admin(
+                .post, "/team-member/logout", key: team.apiKey, body: body, idempotencyKey: String(repeating: "k", count: 300))
             #expect(tooLong.status == .badRequest)
             environment.clock.advance(by: 24 * 3600 + 1)
             let later = try await client.admin(.post, "/team-member/logout", key: team.apiKey, body: body, idempotencyKey: "retry-1")
@@ -132,7 +136,9 @@ struct SessionToolsRouteTests {
             #expect(response.status == .created)
             #expect(response.json["membersAffected"] as? Int == 2)
             #expect(response.json["sessionsEnded"] as? Int == 3)
-            for token in team.meeraTokens + team.rohanTokens { #expect(try await client.get("/me", bearer: token).json["reason"] as? String == "org_logout") }
+            for token in team.meeraTokens + team.rohanTokens {
+                #expect(try await client.get("/me", bearer: token).json["reason"] as? String == "org_logout")
+            }
             #expect(try await client.get("/me", bearer: ownerToken).status == .ok)
             let withOwner = try await client.admin(.post, "/team/logout-all", key: team.apiKey, body: #"{"reason":"rotate","includeOwner":true}"#)
             #expect(withOwner.json["sessionsEnded"] as? Int == 1)
@@ -147,10 +153,14 @@ struct SessionToolsRouteTests {
         let team = try await SeededTeam.make(services)
         let actor = "api_key:\(team.apiKey.prefix(12))"
         try await environment.withLiveServer(services) { client in
-            _ = try await client.admin(.post, "/team-member/logout", key: team.apiKey, body: #"{"userPhoneNumber":"+919311111111","reason":"offboarding","lockForMinutes":5}"#)
+            _ = try await client.admin(
+                .post, "/team-member/logout", key: team.apiKey,
+                body: #"{"userPhoneNumber":"+919311111111","reason":"offboarding","lockForMinutes":5}"#)
             _ = try await client.admin(.post, "/team-member/unlock", key: team.apiKey, body: #"{"userPhoneNumber":"+919311111111"}"#)
-            _ = try await client.admin(.patch, "/team-member/role", key: team.apiKey, body: #"{"memberPhoneNumber":"+919322222221","orgRole":{"roleId":3}}"#)
-            _ = try await client.admin(.post, "/team/members", key: team.apiKey, body: #"{"members":[{"name":"Kiran","phone":"+919344444441","orgRoleId":3}]}"#)
+            _ = try await client.admin(
+                .patch, "/team-member/role", key: team.apiKey, body: #"{"memberPhoneNumber":"+919322222221","orgRole":{"roleId":3}}"#)
+            _ = try await client.admin(
+                .post, "/team/members", key: team.apiKey, body: #"{"members":[{"name":"Kiran","phone":"+919344444441","orgRoleId":3}]}"#)
             _ = try await client.admin(.delete, "/team-member", key: team.apiKey, body: #"{"memberPhoneNumber":"+919322222221"}"#)
             _ = try await client.admin(.post, "/team/logout-all", key: team.apiKey, body: #"{"reason":"drill"}"#)
 

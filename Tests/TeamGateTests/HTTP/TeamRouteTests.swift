@@ -17,7 +17,10 @@ struct TeamRouteTests {
             #expect(response.status == .ok)
             #expect(response.data.count == 3)
             let owner = try #require(response.data.first { $0["isOrganizationOwner"] as? Bool == true })
-            #expect(Set(owner.keys) == ["id", "name", "phone", "email", "joinDate", "reportingManager", "orgRoleName", "orgRoleId", "isOrganizationOwner"])
+            #expect(
+                Set(owner.keys) == [
+                    "id", "name", "phone", "email", "joinDate", "reportingManager", "orgRoleName", "orgRoleId", "isOrganizationOwner",
+                ])
             #expect(owner["phone"] as? String == "919300000001")
             #expect(owner["orgRoleName"] as? String == "Owner")
             #expect(owner["orgRoleId"] as? Int == 1)
@@ -53,14 +56,17 @@ struct TeamRouteTests {
         try await environment.withLiveServer(services) { client in
             let added = try await client.admin(
                 .post, "/team/members", key: team.apiKey,
-                body: #"{"reportingManagerPhoneNumber":"+919300000001","members":[{"name":"Kiran","phone":"+919344444441","orgRoleId":3},{"name":"Lata","phone":"919344444442","email":"lata@example.com","orgRoleId":4}]}"#)
+                body:
+                    #"{"reportingManagerPhoneNumber":"+919300000001","members":[{"name":"Kiran","phone":"+919344444441","orgRoleId":3},{"name":"Lata","phone":"919344444442","email":"lata@example.com","orgRoleId":4}]}"#
+            )
             #expect(added.status == .ok)
             #expect(sameJSON(added, #"{"success":true}"#))
             let kiran = try await client.admin(.get, "/team/member?agentNumber=919344444441", key: team.apiKey)
             #expect(((kiran.json["reportingManager"] as? [[String: Any]])?.first?["phone"] as? String) == "919300000001")
 
             let invalid = try await client.admin(
-                .post, "/team/members", key: team.apiKey, body: #"{"members":[{"name":"Ok","phone":"+919344444443","orgRoleId":3},{"phone":"x","orgRoleId":7}]}"#)
+                .post, "/team/members", key: team.apiKey,
+                body: #"{"members":[{"name":"Ok","phone":"+919344444443","orgRoleId":3},{"phone":"x","orgRoleId":7}]}"#)
             #expect(invalid.status == .badRequest)
             let messages = invalid.json["message"] as? [String] ?? []
             #expect(messages.contains("members.1.name should not be empty"))

@@ -36,7 +36,8 @@ struct WebhookDeliveryTests {
             }
             return Response(status: refuse ? .serviceUnavailable : .noContent)
         }
-        let receiver = Application(router: receiverRouter, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: TestEnvironment.logger)
+        let receiver = Application(
+            router: receiverRouter, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: TestEnvironment.logger)
         try await receiver.test(.live) { receiverClient in
             let port = try #require(receiverClient.port)
             var environment = try TestEnvironment()
@@ -47,7 +48,8 @@ struct WebhookDeliveryTests {
             try await environmentCopy.withLiveServer(services) { client in
                 // act
                 let created = try await client.admin(
-                    .post, "/webhooks", key: team.apiKey, body: #"{"url":"http://127.0.0.1:\#(port)/hook","events":["team_member.logged_out","session.ended"]}"#)
+                    .post, "/webhooks", key: team.apiKey,
+                    body: #"{"url":"http://127.0.0.1:\#(port)/hook","events":["team_member.logged_out","session.ended"]}"#)
                 #expect(created.status == .created)
                 let secret = try #require(created.json["secret"] as? String)
                 let id = try #require(created.json["id"] as? String)

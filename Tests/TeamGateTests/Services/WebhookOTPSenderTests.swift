@@ -22,7 +22,8 @@ struct WebhookOTPSenderTests {
             received.withLock { $0.append((Data(body.readableBytesView), request.headers[HTTPField.Name("X-TeamGate-Signature")!])) }
             return Response(status: refuse.withLock { $0 } ? .badGateway : .noContent)
         }
-        let gateway = Application(router: gatewayRouter, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: TestEnvironment.logger)
+        let gateway = Application(
+            router: gatewayRouter, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: TestEnvironment.logger)
         try await gateway.test(.live) { gatewayClient in
             let port = try #require(gatewayClient.port)
             var environment = try TestEnvironment()

@@ -150,7 +150,8 @@ struct StoreConformanceTests {
         let later = environment.clock.now.addingTimeInterval(25 * 3600)
         let second = IdempotencyRecord(requestHash: Data([2]), status: 200, body: Data("second".utf8), createdAt: later)
         try await services.store.saveIdempotencyRecord(second, organizationID: team.organization.id, key: "k1")
-        let stored = try await services.store.idempotencyRecord(organizationID: team.organization.id, key: "k1", notBefore: later.addingTimeInterval(-60))
+        let stored = try await services.store.idempotencyRecord(
+            organizationID: team.organization.id, key: "k1", notBefore: later.addingTimeInterval(-60))
         // Times are kept to the millisecond.
         #expect(stored?.requestHash == second.requestHash && stored?.status == 200 && stored?.body == second.body)
         #expect(stored?.createdAt.millisecondsSince1970 == later.millisecondsSince1970)
@@ -175,7 +176,8 @@ struct StoreConformanceTests {
         let first = try await environment.openServices()
         let second = backend == .postgres ? try await environment.openServices() : first
         let team = try await SeededTeam.make(first)
-        _ = try await first.webhooks.create(organizationID: team.organization.id, url: "https://hooks.example.com/tg", events: [.teamMemberLoggedOut], origin: .cli)
+        _ = try await first.webhooks.create(
+            organizationID: team.organization.id, url: "https://hooks.example.com/tg", events: [.teamMemberLoggedOut], origin: .cli)
         for _ in 0..<20 { _ = try await first.logout.logOut(apiKey: team.apiKey, phone: team.rohan.phone) }
 
         // act: both claim at once

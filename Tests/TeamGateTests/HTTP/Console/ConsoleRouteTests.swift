@@ -11,7 +11,9 @@ struct ConsoleRouteTests {
     /// Signs in through the console's forms and returns the cookie header to send.
     static func signIn(_ client: some TestClientProtocol, _ environment: TestEnvironment, phone: PhoneNumber) async throws -> TestResponse {
         let form: HTTPFields = [.contentType: "application/x-www-form-urlencoded"]
-        _ = try await client.execute(uri: "/console/otp", method: .post, headers: form, body: ByteBuffer(string: "phone=\(phone.e164.replacingOccurrences(of: "+", with: "%2B"))"))
+        _ = try await client.execute(
+            uri: "/console/otp", method: .post, headers: form,
+            body: ByteBuffer(string: "phone=\(phone.e164.replacingOccurrences(of: "+", with: "%2B"))"))
         let code = try #require(environment.outbox.latestCode(for: phone))
         return try await client.execute(
             uri: "/console/login", method: .post, headers: form, body: ByteBuffer(string: "phone=\(phone.digits)&code=\(code)"))
