@@ -11,7 +11,7 @@ struct BenchCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Create an organisation with N members signed in on 1–5 devices each, and write its key, numbers and tokens to files.")
 
-        @Option(help: "SQLite file to create.") var database: String
+        @Option(help: "SQLite file to create, or postgres://user@host:port/database (empty).") var database: String
         @Option(help: "How many members.") var members = 100_000
         @Option(help: "Folder for key.txt, numbers.txt and tokens.txt.") var out: String
 
@@ -19,14 +19,12 @@ struct BenchCommand: AsyncParsableCommand {
             var configuration = TeamGateConfiguration()
             configuration.database = database
             let services = try await TeamGateServices.open(configuration, logger: .init(label: "bench"), otpSender: OTPOutbox())
-            guard let store = services.store as? SQLStore, case .sqlite = configuration.databaseLocation else {
-                throw ValidationError("bench seed writes a SQLite file: pass its path to --database")
-            }
+            guard let store = services.store as? SQLStore else { throw ValidationError("bench seed needs TeamGate's own store") }
             let created = try await services.directory.createOrganization(
                 name: "Bench Inbox", ownerName: "Bench Owner", ownerPhone: try PhoneNumber(parsing: "+919100000000"))
             let started = Date()
             let total = members
-            let load = try store.bulkSeed(organizationID: created.organization.id, members: members) { done in
+            let load = try await store.bulkSeed(organizationID: created.organization.id, members: members) { done in
                 let width = 40
                 let filled = width * done / max(total, 1)
                 let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)

@@ -20,7 +20,7 @@ public final class SQLStore: Sendable {
     public convenience init(sqlitePath path: String, synchronous: Synchronous = .full) throws {
         let backend = try SQLiteBackend(path: path, synchronous: synchronous)
         self.init(backend: backend)
-        try reloadSessionIndex(at: Date(), entries: backend.pool.read { db in try Self.liveSessions(SQLiteConnection(db: db), at: Date()) })
+        reloadSessionIndex(entries: try backend.pool.read { db in try Self.liveSessions(SQLiteConnection(db: db), at: Date()) })
     }
 
     /// Connects to PostgreSQL at `url`, migrates it, loads the live sessions and starts following the
@@ -31,7 +31,7 @@ public final class SQLStore: Sendable {
         do {
             let epoch = try await backend.read { db in try IndexEpoch.current(db) }
             let entries = try await backend.read { db in try Self.liveSessions(db, at: Date()) }
-            try store.reloadSessionIndex(at: Date(), entries: entries)
+            store.reloadSessionIndex(entries: entries)
             store.peers?.start(appliedEpoch: epoch)
         } catch {
             await store.close()
@@ -52,7 +52,7 @@ public final class SQLStore: Sendable {
         await (backend as? PostgresBackend)?.close()
     }
 
-    func reloadSessionIndex(at date: Date, entries: [SessionIndex.TokenKey: LiveSession]) throws {
+    func reloadSessionIndex(entries: [SessionIndex.TokenKey: LiveSession]) {
         index.replaceAll(with: entries)
     }
 

@@ -1,0 +1,80 @@
+import Foundation
+import GRDB
+
+extension SQLStore {
+    /// What a bulk seed made: the numbers of the members and their session tokens, for load tests.
+    public struct SeededLoad: Sendable {
+        public let phones: [String]
+        public let tokens: [String]
+    }
+
+    /// Adds `members` members to the organisation, each signed in on 1–5 devices, with multi-row inserts
+    /// in large transactions: the bulk path for benchmarks, far faster than the API, on either database.
+    /// Members' numbers are `+<prefix><index>`; `progress` is called with the count done so far.
+    public func bulkSeed(
+        organizationID: String,
+        members: Int,
+        phonePrefix: String = "9170",
+        at date: Date = Date(),
+        progress: @Sendable (Int) -> Void = { _ in }
+    ) async throws -> SeededLoad {
+        var phones: [String] = []
+        var tokens: [String] = []
+        phones.reserveCapacity(members)
+        tokens.reserveCapacity(members * 3)
+        let created = date.millisecondsSince1970
+        let expires = date.addingTimeInterval(30 * 24 * 3600).millisecondsSince1970
+        let width = max(7, String(members).count)
+        // Rows per statement stay under both databases' limits on bound values (SQLite 32,766).
+        let rowsPerStatement = 500
+        let perTransaction = 20_000
+        var done = 0
+        while done < members {
+            let upper = min(members, done + perTransaction)
+            // DatabaseValue, unlike `any DatabaseValueConvertible`, may cross into the writer's closure.
+            var memberRows: [DatabaseValue] = []
+            var sessionRows: [DatabaseValue] = []
+            for index in done..<upper {
+                let number = String(index)
+                let digits = phonePrefix + String(repeating: "0", count: width - number.count) + number
+                let memberID = "mem_bench\(index)"
+                memberRows += [memberID.databaseValue, organizationID.databaseValue, "Agent \(index)".databaseValue, digits.databaseValue, created.databaseValue]
+                phones.append("+" + digits)
+                for device in 0..<Int.random(in: 1...5) {
+                    let token = SecretToken.make(prefix: "tgs_")
+                    tokens.append(token)
+                    sessionRows += [
+                        "ses_bench\(index)_\(device)".databaseValue, memberID.databaseValue, organizationID.databaseValue,
+                        SecretToken.hash(token).databaseValue, created.databaseValue, expires.databaseValue,
+                    ]
+                }
+            }
+            let (finalMembers, finalSessions) = (memberRows, sessionRows)
+            try await backend.transaction { db in
+                try Self.insertRows(
+                    db, "INSERT INTO members (id, organization_id, name, phone, email, role_id, created_at) VALUES ", "(?, ?, ?, ?, NULL, 3, ?)",
+                    columns: 5, values: finalMembers, rowsPerStatement: rowsPerStatement)
+                try Self.insertRows(
+                    db, "INSERT INTO sessions (id, member_id, organization_id, token_hash, device_name, created_at, expires_at) VALUES ",
+                    "(?, ?, ?, ?, 'bench device', ?, ?)", columns: 6, values: finalSessions, rowsPerStatement: rowsPerStatement)
+            }
+            done = upper
+            progress(done)
+        }
+        let entries = try await backend.read { db in try Self.liveSessions(db, at: date) }
+        reloadSessionIndex(entries: entries)
+        return SeededLoad(phones: phones, tokens: tokens)
+    }
+
+    private static func insertRows(
+        _ db: any SQLConnection, _ prefix: String, _ row: String, columns: Int, values: [DatabaseValue], rowsPerStatement: Int
+    ) throws {
+        var start = 0
+        while start < values.count {
+            let end = min(values.count, start + rowsPerStatement * columns)
+            let rows = (end - start) / columns
+            try db.execute(prefix + Array(repeating: row, count: rows).joined(separator: ", "), values[start..<end].map { $0 })
+            start = end
+        }
+    }
+}
