@@ -13,7 +13,7 @@ struct BenchCommand: AsyncParsableCommand {
 
         @Option(help: "SQLite file to create, or postgres://user@host:port/database (empty).") var database: String
         @Option(help: "How many members.") var members = 100_000
-        @Option(help: "Folder for key.txt, numbers.txt and tokens.txt.") var out: String
+        @Option(help: "Folder for key.txt, numbers.txt, tokens.txt and devices.txt.") var out: String
 
         func run() async throws {
             var configuration = TeamGateConfiguration()
@@ -37,6 +37,9 @@ struct BenchCommand: AsyncParsableCommand {
             try (load.phones.joined(separator: "\n") + "\n").write(
                 to: folder.appendingPathComponent("numbers.txt"), atomically: true, encoding: .utf8)
             try (load.tokens.joined(separator: "\n") + "\n").write(to: folder.appendingPathComponent("tokens.txt"), atomically: true, encoding: .utf8)
+            // "number token" per member (its first device), for the bench's WebSocket clients.
+            try (zip(load.phones, load.firstTokens).map { "\($0) \($1)" }.joined(separator: "\n") + "\n").write(
+                to: folder.appendingPathComponent("devices.txt"), atomically: true, encoding: .utf8)
             let seconds = Date().timeIntervalSince(started)
             print("seeded \(load.phones.count) members and \(load.tokens.count) sessions in \(String(format: "%.1f", seconds)) s")
         }

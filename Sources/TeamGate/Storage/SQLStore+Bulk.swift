@@ -6,6 +6,8 @@ extension SQLStore {
     public struct SeededLoad: Sendable {
         public let phones: [String]
         public let tokens: [String]
+        /// Each member's first device's token, in the order of `phones`.
+        public let firstTokens: [String]
     }
 
     /// Adds `members` members to the organisation, each signed in on 1–5 devices, with multi-row inserts
@@ -20,7 +22,9 @@ extension SQLStore {
     ) async throws -> SeededLoad {
         var phones: [String] = []
         var tokens: [String] = []
+        var firstTokens: [String] = []
         phones.reserveCapacity(members)
+        firstTokens.reserveCapacity(members)
         tokens.reserveCapacity(members * 3)
         let created = date.millisecondsSince1970
         let expires = date.addingTimeInterval(30 * 24 * 3600).millisecondsSince1970
@@ -43,6 +47,7 @@ extension SQLStore {
                 for device in 0..<Int.random(in: 1...5) {
                     let token = SecretToken.make(prefix: "tgs_")
                     tokens.append(token)
+                    if device == 0 { firstTokens.append(token) }
                     sessionRows += [
                         "ses_bench\(index)_\(device)".databaseValue, memberID.databaseValue, organizationID.databaseValue,
                         SecretToken.hash(token).databaseValue, created.databaseValue, expires.databaseValue,
@@ -63,7 +68,7 @@ extension SQLStore {
         }
         let entries = try await backend.read { db in try Self.liveSessions(db, at: date) }
         reloadSessionIndex(entries: entries)
-        return SeededLoad(phones: phones, tokens: tokens)
+        return SeededLoad(phones: phones, tokens: tokens, firstTokens: firstTokens)
     }
 
     private static func insertRows(
