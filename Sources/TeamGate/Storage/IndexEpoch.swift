@@ -5,15 +5,20 @@ import GRDB
 /// details changed. The single counter row is updated inside the transaction that makes the change, so
 /// its lock orders concurrent changes by commit: a reader that sees number n has seen every change up
 /// to n, and can fetch the rest by number (`sessions.end_epoch`, `members.change_epoch`).
+///
+/// Where one process owns the database (SQLite) nobody reads the numbers: rows get none (NULL), and the
+/// hot path saves the counter's update.
 enum IndexEpoch {
     static func current(_ db: any SQLConnection) throws -> Int64 {
+        guard db.hasPeers else { return 0 }
         guard let row = try db.row("SELECT value FROM index_epoch WHERE id = 1") else { return 0 }
         return row["value"]
     }
 
     /// The next number, for the change this transaction is making; announced to the other instances at commit.
-    static func advance(_ db: any SQLConnection) throws -> Int64 {
-        guard let row = try db.row("UPDATE index_epoch SET value = value + 1 WHERE id = 1 RETURNING value") else { return 0 }
+    static func advance(_ db: any SQLConnection) throws -> Int64? {
+        guard db.hasPeers else { return nil }
+        guard let row = try db.row("UPDATE index_epoch SET value = value + 1 WHERE id = 1 RETURNING value") else { return nil }
         try db.announceIndexChange()
         return row["value"]
     }

@@ -77,17 +77,19 @@ final class PostgresBackend: SQLBackend {
 
     func read<T: Sendable>(_ work: @escaping @Sendable (any SQLConnection) throws -> T) async throws -> T {
         try await client.withConnection { [logger, readerQueue] connection in
-            try await Self.run(on: readerQueue) { try work(PostgresSQLConnection(connection: connection, logger: logger)) }
+            try await Self.run(on: readerQueue) { try work(PostgresSQLConnection(connection: connection, logger: logger, announcement: nil)) }
         }
     }
 
     func transaction<T: Sendable>(_ work: @escaping @Sendable (any SQLConnection) throws -> T) async throws -> T {
         try await client.withConnection { [logger, writerQueue] connection in
             try await Self.run(on: writerQueue) {
-                let db = PostgresSQLConnection(connection: connection, logger: logger)
+                let db = PostgresSQLConnection(connection: connection, logger: logger, announcement: IndexAnnouncement())
                 try db.execute("BEGIN")
                 do {
                     let value = try work(db)
+                    // One notification per transaction, however many of its writes changed the index.
+                    if db.announcement?.isRequested == true { try db.execute("NOTIFY \(Self.indexChannel)") }
                     try db.execute("COMMIT")
                     return value
                 } catch {
@@ -133,6 +135,8 @@ final class PostgresBackend: SQLBackend {
 struct PostgresSQLConnection: SQLConnection {
     let connection: PostgresConnection
     let logger: Logger
+    /// Set inside a transaction: whether to NOTIFY the other instances before it commits.
+    let announcement: IndexAnnouncement?
 
     func execute(_ sql: String, _ arguments: SQLArguments) throws {
         _ = try rows(sql, arguments)
@@ -163,8 +167,10 @@ struct PostgresSQLConnection: SQLConnection {
         }
     }
 
+    var hasPeers: Bool { true }
+
     func announceIndexChange() throws {
-        try execute("NOTIFY \(PostgresBackend.indexChannel)")
+        announcement?.request()
     }
 
     func isUniqueViolation(_ error: any Error) -> Bool {
@@ -204,6 +210,14 @@ struct PostgresSQLConnection: SQLConnection {
         default: return (try? cell.decode(String.self)).map { $0.databaseValue } ?? .null
         }
     }
+}
+
+/// Whether a transaction changed what other instances' indexes hold. A write that is rolled back to its
+/// savepoint may leave it set: a needless notification costs the listeners one catch-up read.
+final class IndexAnnouncement: Sendable {
+    private let requested = Mutex(false)
+    func request() { requested.withLock { $0 = true } }
+    var isRequested: Bool { requested.withLock { $0 } }
 }
 
 /// The store writes `?` placeholders; PostgreSQL numbers them (`$1`, `$2`, …). Statements are few and

@@ -17,8 +17,11 @@ protocol SQLConnection {
     func forEachRow(_ sql: String, _ arguments: SQLArguments, _ body: (Row) throws -> Void) throws
     /// Runs `work` in a savepoint: when it throws, its writes are undone and the transaction goes on.
     func inSavepoint(_ work: () throws -> Void) throws
+    /// Whether other instances may share this database (PostgreSQL): only then are index changes
+    /// numbered and announced (`IndexEpoch`).
+    var hasPeers: Bool { get }
     /// Tells the other instances on this database, when the transaction commits, that live sessions or
-    /// members changed (PostgreSQL NOTIFY). A no-op where one process owns the database.
+    /// members changed (PostgreSQL NOTIFY).
     func announceIndexChange() throws
     func isUniqueViolation(_ error: any Error) -> Bool
 }
@@ -65,6 +68,8 @@ struct SQLiteConnection: SQLConnection {
             return .commit
         }
     }
+
+    var hasPeers: Bool { false }
 
     func announceIndexChange() throws {}
 
