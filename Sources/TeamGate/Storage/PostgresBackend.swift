@@ -152,7 +152,14 @@ struct PostgresSQLConnection: SQLConnection {
     }
 
     func forEachRow(_ sql: String, _ arguments: SQLArguments, _ body: (Row) throws -> Void) throws {
-        for row in try rows(sql, arguments) { try body(row) }
+        // Streamed: a million sessions at start-up are never all held as rows at once.
+        let query = PostgresQuery(unsafeSQL: PostgresPlaceholders.numbered(sql), binds: try Self.bindings(arguments))
+        try withoutActuallyEscaping(body) { body in
+            // The rows arrive one at a time on the connection's event loop, and all before `wait()`
+            // returns: `body` is never called concurrently nor after this function.
+            let visitor = UncheckedRowVisitor(visit: body)
+            _ = try connection.query(query, logger: logger) { row in try visitor.visit(Self.row(row)) }.wait()
+        }
     }
 
     func inSavepoint(_ work: () throws -> Void) throws {
@@ -210,6 +217,10 @@ struct PostgresSQLConnection: SQLConnection {
         default: return (try? cell.decode(String.self)).map { $0.databaseValue } ?? .null
         }
     }
+}
+
+private struct UncheckedRowVisitor: @unchecked Sendable {
+    let visit: (Row) throws -> Void
 }
 
 /// Whether a transaction changed what other instances' indexes hold. A write that is rolled back to its

@@ -112,12 +112,12 @@ extension SQLStore: SessionStore {
                 let actor: String
                 switch command.authority {
                 case .apiKey(let secretHash):
-                    guard let keyRow = try db.row("SELECT * FROM api_keys WHERE secret_hash = ?", [secretHash]) else {
-                        return .invalidKey
-                    }
+                    // Found and its use recorded in one statement: a revoked or unknown key matches no row.
+                    guard
+                        let keyRow = try db.row(
+                            "UPDATE api_keys SET last_used_at = ? WHERE secret_hash = ? AND revoked_at IS NULL RETURNING *", [at, secretHash])
+                    else { return .invalidKey }
                     let key = APIKey(row: keyRow)
-                    guard !key.isRevoked else { return .invalidKey }
-                    try db.execute("UPDATE api_keys SET last_used_at = ? WHERE id = ?", [at, key.id])
                     organizationID = key.organizationID
                     actor = key.actorLabel
                 case .admin(let id, let admin):
