@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Logging
 import NIOCore
+import NIOPosix
 import PostgresNIO
 import Synchronization
 
@@ -40,6 +41,9 @@ public struct PostgresURL: Sendable, Equatable, CustomStringConvertible {
 /// savepoint per write.
 final class PostgresBackend: SQLBackend {
     static let indexChannel = "teamgate_index"
+    /// PostgreSQL's connections get their own event loop: their answers, which the writer waits for one
+    /// statement at a time, then never queue behind HTTP work on the server's loops.
+    static let eventLoops = MultiThreadedEventLoopGroup(numberOfThreads: 1)
 
     let client: PostgresClient
     private let runTask: Task<Void, Never>
@@ -60,7 +64,7 @@ final class PostgresBackend: SQLBackend {
             host: url.host, port: url.port, username: url.username, password: url.password, database: url.database, tls: .disable)
         configuration.options.maximumConnections = 32
         configuration.options.connectionIdleTimeout = .seconds(300)
-        let backend = PostgresBackend(client: PostgresClient(configuration: configuration, backgroundLogger: logger), logger: logger)
+        let backend = PostgresBackend(client: PostgresClient(configuration: configuration, eventLoopGroup: eventLoops, backgroundLogger: logger), logger: logger)
         do {
             try await backend.migrate()
         } catch {
