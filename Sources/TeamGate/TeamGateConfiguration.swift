@@ -63,7 +63,8 @@ public struct TeamGateConfiguration: Sendable {
         host = config.string(forKey: "host", default: host)
         port = config.int(forKey: "port", default: port)
         if !(0...65535).contains(port) { problems.append("port must be 0–65535 (TEAMGATE_PORT / --port)") }
-        database = config.string(forKey: "database", default: database)
+        // Secret: a PostgreSQL URL may carry a password.
+        database = config.string(forKey: "database", isSecret: true, default: database)
         if database.lowercased().hasPrefix("postgres"), database.contains("://"), PostgresURL(database) == nil {
             problems.append("database: a PostgreSQL URL must read postgres://user[:password]@host[:port]/database (TEAMGATE_DATABASE / --database)")
         }

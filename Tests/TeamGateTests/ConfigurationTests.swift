@@ -34,4 +34,28 @@ struct ConfigurationTests {
             return error.problems.count == 3 && error.description.contains("otpSender is required")
         }
     }
+
+    @Test("a postgres:// database selects PostgreSQL; a malformed one is a problem that does not show the password")
+    func postgresDatabase() throws {
+        let environment = ["TEAMGATE_OTP_SENDER": "log"]
+        let configuration = try TeamGateConfiguration(
+            reader: TeamGateConfiguration.reader(
+                flags: [:], environment: environment.merging(["TEAMGATE_DATABASE": "postgres://tg:s3cret@db.internal:6432/teamgate"]) { $1 }))
+        let url = try #require(PostgresURL("postgres://tg:s3cret@db.internal:6432/teamgate"))
+        #expect(configuration.databaseLocation == .postgres(url))
+        #expect(url.host == "db.internal" && url.port == 6432 && url.username == "tg" && url.password == "s3cret" && url.database == "teamgate")
+        #expect(url.description == "postgres://tg@db.internal:6432/teamgate")
+        #expect(PostgresURL("postgresql://tg@db/teamgate")?.port == 5432)
+        #expect(
+            try TeamGateConfiguration(reader: TeamGateConfiguration.reader(flags: [:], environment: environment)).databaseLocation
+                == .sqlite(path: "./teamgate.sqlite"))
+        for malformed in ["postgres://db.internal/teamgate", "postgres://tg:s3cret@db.internal:6432/", "postgres://tg:s3cret@/teamgate"] {
+            #expect {
+                try TeamGateConfiguration(reader: TeamGateConfiguration.reader(flags: ["database": malformed], environment: environment))
+            } throws: { error in
+                let description = (error as? ConfigurationError)?.description ?? ""
+                return description.contains("postgres://user[:password]@host[:port]/database") && !description.contains("s3cret")
+            }
+        }
+    }
 }

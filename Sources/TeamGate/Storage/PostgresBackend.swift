@@ -37,8 +37,7 @@ public struct PostgresURL: Sendable, Equatable, CustomStringConvertible {
 /// PostgreSQL through postgres-nio's `PostgresClient` (a connection pool). The store's statements are
 /// synchronous closures, as GRDB runs them; here each runs on a dispatch thread, never on the
 /// concurrency pool, and waits for its round trips on a connection leased from the pool. Writes use
-/// one serial writer thread, so group commit works as on SQLite: one transaction per batch, one
-/// savepoint per write.
+/// one serial writer thread, so group commit works as on SQLite: one transaction per batch.
 final class PostgresBackend: SQLBackend {
     static let indexChannel = "teamgate_index"
     /// PostgreSQL's connections get their own event loop: their answers, which the writer waits for one
@@ -64,7 +63,8 @@ final class PostgresBackend: SQLBackend {
             host: url.host, port: url.port, username: url.username, password: url.password, database: url.database, tls: .disable)
         configuration.options.maximumConnections = 32
         configuration.options.connectionIdleTimeout = .seconds(300)
-        let backend = PostgresBackend(client: PostgresClient(configuration: configuration, eventLoopGroup: eventLoops, backgroundLogger: logger), logger: logger)
+        let backend = PostgresBackend(
+            client: PostgresClient(configuration: configuration, eventLoopGroup: eventLoops, backgroundLogger: logger), logger: logger)
         do {
             try await backend.migrate()
         } catch {

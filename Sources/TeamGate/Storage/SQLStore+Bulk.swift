@@ -42,7 +42,9 @@ extension SQLStore {
                 let number = String(index)
                 let digits = phonePrefix + String(repeating: "0", count: width - number.count) + number
                 let memberID = "mem_bench\(index)"
-                memberRows += [memberID.databaseValue, organizationID.databaseValue, "Agent \(index)".databaseValue, digits.databaseValue, created.databaseValue]
+                memberRows += [
+                    memberID.databaseValue, organizationID.databaseValue, "Agent \(index)".databaseValue, digits.databaseValue, created.databaseValue,
+                ]
                 phones.append("+" + digits)
                 for device in 0..<Int.random(in: 1...5) {
                     let token = SecretToken.make(prefix: "tgs_")
