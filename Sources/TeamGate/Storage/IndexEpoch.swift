@@ -15,11 +15,14 @@ enum IndexEpoch {
         return row["value"]
     }
 
-    /// The next number, for the change this transaction is making; announced to the other instances at commit.
+    /// The number for the change this transaction is making: one per transaction (a group commit's
+    /// writes share it), announced to the other instances at commit.
     static func advance(_ db: any SQLConnection) throws -> Int64? {
         guard db.hasPeers else { return nil }
+        if let epoch = db.transactionEpoch { return epoch }
         guard let row = try db.row("UPDATE index_epoch SET value = value + 1 WHERE id = 1 RETURNING value") else { return nil }
-        try db.announceIndexChange()
-        return row["value"]
+        let epoch: Int64 = row["value"]
+        db.recordIndexChange(epoch: epoch)
+        return epoch
     }
 }

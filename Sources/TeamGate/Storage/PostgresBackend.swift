@@ -81,19 +81,19 @@ final class PostgresBackend: SQLBackend {
 
     func read<T: Sendable>(_ work: @escaping @Sendable (any SQLConnection) throws -> T) async throws -> T {
         try await client.withConnection { [logger, readerQueue] connection in
-            try await Self.run(on: readerQueue) { try work(PostgresSQLConnection(connection: connection, logger: logger, announcement: nil)) }
+            try await Self.run(on: readerQueue) { try work(PostgresSQLConnection(connection: connection, logger: logger, indexChange: nil)) }
         }
     }
 
     func transaction<T: Sendable>(_ work: @escaping @Sendable (any SQLConnection) throws -> T) async throws -> T {
         try await client.withConnection { [logger, writerQueue] connection in
             try await Self.run(on: writerQueue) {
-                let db = PostgresSQLConnection(connection: connection, logger: logger, announcement: IndexAnnouncement())
+                let db = PostgresSQLConnection(connection: connection, logger: logger, indexChange: TransactionIndexChange())
                 try db.execute("BEGIN")
                 do {
                     let value = try work(db)
                     // One notification per transaction, however many of its writes changed the index.
-                    if db.announcement?.isRequested == true { try db.execute("NOTIFY \(Self.indexChannel)") }
+                    if db.indexChange?.mustAnnounce == true { try db.execute("NOTIFY \(Self.indexChannel)") }
                     try db.execute("COMMIT")
                     return value
                 } catch {
@@ -139,8 +139,8 @@ final class PostgresBackend: SQLBackend {
 struct PostgresSQLConnection: SQLConnection {
     let connection: PostgresConnection
     let logger: Logger
-    /// Set inside a transaction: whether to NOTIFY the other instances before it commits.
-    let announcement: IndexAnnouncement?
+    /// Set inside a transaction: its index epoch, and whether to NOTIFY the other instances before it commits.
+    let indexChange: TransactionIndexChange?
 
     func execute(_ sql: String, _ arguments: SQLArguments) throws {
         _ = try rows(sql, arguments)
@@ -155,15 +155,13 @@ struct PostgresSQLConnection: SQLConnection {
         try rows(sql, arguments).first
     }
 
-    func forEachRow(_ sql: String, _ arguments: SQLArguments, _ body: (Row) throws -> Void) throws {
-        // Streamed: a million sessions at start-up are never all held as rows at once.
+    func forEachRow(_ sql: String, _ arguments: SQLArguments, _ body: @escaping (Row) throws -> Void) throws {
+        // Streamed: a million sessions at start-up are never all held as rows at once. The rows arrive
+        // one at a time on the connection's event loop, all before `wait()` returns, so `body` is never
+        // called concurrently nor after this function (postgres-nio may keep the closure a little longer).
         let query = PostgresQuery(unsafeSQL: PostgresPlaceholders.numbered(sql), binds: try Self.bindings(arguments))
-        try withoutActuallyEscaping(body) { body in
-            // The rows arrive one at a time on the connection's event loop, and all before `wait()`
-            // returns: `body` is never called concurrently nor after this function.
-            let visitor = UncheckedRowVisitor(visit: body)
-            _ = try connection.query(query, logger: logger) { row in try visitor.visit(Self.row(row)) }.wait()
-        }
+        let visitor = UncheckedRowVisitor(visit: body)
+        _ = try connection.query(query, logger: logger) { row in try visitor.visit(Self.row(row)) }.wait()
     }
 
     func inSavepoint(_ work: () throws -> Void) throws {
@@ -172,6 +170,8 @@ struct PostgresSQLConnection: SQLConnection {
             try work()
             try execute("RELEASE SAVEPOINT write")
         } catch {
+            // The epoch may have been taken inside the savepoint, and is then undone with it.
+            indexChange?.forgetEpoch()
             try execute("ROLLBACK TO SAVEPOINT write")
             try execute("RELEASE SAVEPOINT write")
             throw error
@@ -180,8 +180,10 @@ struct PostgresSQLConnection: SQLConnection {
 
     var hasPeers: Bool { true }
 
-    func announceIndexChange() throws {
-        announcement?.request()
+    var transactionEpoch: Int64? { indexChange?.epoch }
+
+    func recordIndexChange(epoch: Int64) {
+        indexChange?.record(epoch: epoch)
     }
 
     func isUniqueViolation(_ error: any Error) -> Bool {
@@ -227,12 +229,27 @@ private struct UncheckedRowVisitor: @unchecked Sendable {
     let visit: (Row) throws -> Void
 }
 
-/// Whether a transaction changed what other instances' indexes hold. A write that is rolled back to its
-/// savepoint may leave it set: a needless notification costs the listeners one catch-up read.
-final class IndexAnnouncement: Sendable {
-    private let requested = Mutex(false)
-    func request() { requested.withLock { $0 = true } }
-    var isRequested: Bool { requested.withLock { $0 } }
+/// What a transaction changed in other instances' indexes: the epoch it took, and whether to notify
+/// them. A write rolled back to its savepoint forgets the epoch (the next takes a new one) but keeps
+/// the notification: a needless one costs the listeners one catch-up read.
+final class TransactionIndexChange: Sendable {
+    private struct State {
+        var epoch: Int64?
+        var mustAnnounce = false
+    }
+
+    private let state = Mutex(State())
+
+    var epoch: Int64? { state.withLock { $0.epoch } }
+    var mustAnnounce: Bool { state.withLock { $0.mustAnnounce } }
+
+    func record(epoch: Int64) {
+        state.withLock { $0 = State(epoch: epoch, mustAnnounce: true) }
+    }
+
+    func forgetEpoch() {
+        state.withLock { $0.epoch = nil }
+    }
 }
 
 /// The store writes `?` placeholders; PostgreSQL numbers them (`$1`, `$2`, …). Statements are few and

@@ -13,16 +13,19 @@ protocol SQLConnection {
     func execute(_ sql: String, _ arguments: SQLArguments) throws
     func rows(_ sql: String, _ arguments: SQLArguments) throws -> [Row]
     func row(_ sql: String, _ arguments: SQLArguments) throws -> Row?
-    /// Visits rows one by one, for results too large to hold at once.
-    func forEachRow(_ sql: String, _ arguments: SQLArguments, _ body: (Row) throws -> Void) throws
+    /// Visits rows one by one, for results too large to hold at once. `body` is escaping because a
+    /// driver may keep it after the last row; it is never called after this returns.
+    func forEachRow(_ sql: String, _ arguments: SQLArguments, _ body: @escaping (Row) throws -> Void) throws
     /// Runs `work` in a savepoint: when it throws, its writes are undone and the transaction goes on.
     func inSavepoint(_ work: () throws -> Void) throws
     /// Whether other instances may share this database (PostgreSQL): only then are index changes
     /// numbered and announced (`IndexEpoch`).
     var hasPeers: Bool { get }
-    /// Tells the other instances on this database, when the transaction commits, that live sessions or
-    /// members changed (PostgreSQL NOTIFY).
-    func announceIndexChange() throws
+    /// The index epoch this transaction already took, if any (see `IndexEpoch.advance`).
+    var transactionEpoch: Int64? { get }
+    /// Records the epoch this transaction took, and that the other instances must hear of it when it
+    /// commits (PostgreSQL NOTIFY).
+    func recordIndexChange(epoch: Int64)
     func isUniqueViolation(_ error: any Error) -> Bool
 }
 
@@ -57,7 +60,7 @@ struct SQLiteConnection: SQLConnection {
         try Row.fetchOne(db.cachedStatement(sql: sql), arguments: StatementArguments(arguments))
     }
 
-    func forEachRow(_ sql: String, _ arguments: SQLArguments, _ body: (Row) throws -> Void) throws {
+    func forEachRow(_ sql: String, _ arguments: SQLArguments, _ body: @escaping (Row) throws -> Void) throws {
         let cursor = try Row.fetchCursor(db, sql: sql, arguments: StatementArguments(arguments))
         while let row = try cursor.next() { try body(row) }
     }
@@ -71,7 +74,9 @@ struct SQLiteConnection: SQLConnection {
 
     var hasPeers: Bool { false }
 
-    func announceIndexChange() throws {}
+    var transactionEpoch: Int64? { nil }
+
+    func recordIndexChange(epoch: Int64) {}
 
     func isUniqueViolation(_ error: any Error) -> Bool {
         (error as? DatabaseError)?.resultCode == .SQLITE_CONSTRAINT
