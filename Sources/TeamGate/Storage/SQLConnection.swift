@@ -40,6 +40,8 @@ protocol SQLBackend: Sendable {
     func read<T: Sendable>(_ work: @escaping @Sendable (any SQLConnection) throws -> T) async throws -> T
     /// Runs `work` in one transaction and commits it; what `work` returns is handed back after the commit.
     func transaction<T: Sendable>(_ work: @escaping @Sendable (any SQLConnection) throws -> T) async throws -> T
+    /// Ends the backend's connections.
+    func close() async
 }
 
 /// A GRDB database connection. Every statement goes through the connection's statement cache: hot
@@ -115,4 +117,7 @@ final class SQLiteBackend: SQLBackend {
     func transaction<T: Sendable>(_ work: @escaping @Sendable (any SQLConnection) throws -> T) async throws -> T {
         try await pool.write { db in try work(SQLiteConnection(db: db)) }
     }
+
+    /// The pool closes its file when it is released.
+    func close() async {}
 }

@@ -69,7 +69,7 @@ extension SQLStore {
             progress(done)
         }
         let entries = try await backend.read { db in try Self.liveSessions(db, at: date) }
-        reloadSessionIndex(entries: entries)
+        index.replaceAll(with: entries)
         return SeededLoad(phones: phones, tokens: tokens, firstTokens: firstTokens)
     }
 

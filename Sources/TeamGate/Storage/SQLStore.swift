@@ -20,7 +20,7 @@ public final class SQLStore: Sendable {
     public convenience init(sqlitePath path: String, synchronous: Synchronous = .full) throws {
         let backend = try SQLiteBackend(path: path, synchronous: synchronous)
         self.init(backend: backend)
-        reloadSessionIndex(entries: try backend.pool.read { db in try Self.liveSessions(SQLiteConnection(db: db), at: Date()) })
+        index.replaceAll(with: try backend.pool.read { db in try Self.liveSessions(SQLiteConnection(db: db), at: Date()) })
     }
 
     /// Connects to PostgreSQL at `url`, migrates it, loads the live sessions and starts following the
@@ -29,9 +29,9 @@ public final class SQLStore: Sendable {
         let backend = try await PostgresBackend.connect(url: url, logger: logger)
         let store = SQLStore(backend: backend, peers: { PeerIndexSync(backend: backend, index: $0, logger: logger) })
         do {
-            let epoch = try await backend.read { db in try IndexEpoch.current(db) }
-            let entries = try await backend.read { db in try Self.liveSessions(db, at: Date()) }
-            store.reloadSessionIndex(entries: entries)
+            // The epoch is read first: whatever changes after it is numbered above it, and caught up.
+            let (epoch, entries) = try await backend.read { db in (try IndexEpoch.current(db), try Self.liveSessions(db, at: Date())) }
+            store.index.replaceAll(with: entries)
             store.peers?.start(appliedEpoch: epoch)
         } catch {
             await store.close()
@@ -49,11 +49,7 @@ public final class SQLStore: Sendable {
     /// Stops following other instances and closes the database connections.
     public func close() async {
         peers?.stop()
-        await (backend as? PostgresBackend)?.close()
-    }
-
-    func reloadSessionIndex(entries: [SessionIndex.TokenKey: LiveSession]) {
-        index.replaceAll(with: entries)
+        await backend.close()
     }
 
     /// Every live session, keyed for the index.

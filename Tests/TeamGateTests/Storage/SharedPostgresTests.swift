@@ -7,13 +7,18 @@ import Testing
 /// with its own index and its own listening connection, as a second server process would have.
 @Suite("Instances sharing PostgreSQL", .enabled(if: TestBackend.postgresServer != nil))
 struct SharedPostgresTests {
-    @Test("a session ended on one instance is refused by another at its next check, even with every notification lost")
-    func noWindowWithoutNotifications() async throws {
-        // setup: B has adopted Meera's session, then stops listening (no NOTIFY, no periodic catch-up)
+    /// Instances A and B on one fresh database, with a team seeded through A.
+    static func twoInstances() async throws -> (TestEnvironment, a: TeamGateServices, b: TeamGateServices, SeededTeam) {
         let environment = try TestEnvironment(backend: .postgres)
         let a = try await environment.openServices()
         let b = try await environment.openServices()
-        let team = try await SeededTeam.make(a)
+        return (environment, a, b, try await SeededTeam.make(a))
+    }
+
+    @Test("a session ended on one instance is refused by another at its next check, even with every notification lost")
+    func noWindowWithoutNotifications() async throws {
+        // setup: B has adopted Meera's session, then stops listening (no NOTIFY, no periodic catch-up)
+        let (environment, a, b, team) = try await Self.twoInstances()
         let token = team.meeraTokens[0]
         #expect(try await b.signIn.currentSession(token: token).member.id == team.meera.id)
         try #require(b.store as? SQLStore).peers?.stop()
@@ -33,10 +38,7 @@ struct SharedPostgresTests {
     @Test("a device connected to another instance hears its session end through LISTEN/NOTIFY, without any request there")
     func devicesOnAnotherInstanceHear() async throws {
         // setup: a device of Meera's listens on B
-        let environment = try TestEnvironment(backend: .postgres)
-        let a = try await environment.openServices()
-        let b = try await environment.openServices()
-        let team = try await SeededTeam.make(a)
+        let (_, a, b, team) = try await Self.twoInstances()
         let live = try await b.signIn.currentSession(token: team.meeraTokens[0])
         let subscription = b.store.sessionEvents.subscribe(sessionID: live.sessionID)
         let heard = Task { () -> SessionEndedEvent? in
@@ -61,10 +63,7 @@ struct SharedPostgresTests {
 
     @Test("a role changed on one instance is the role another instance's sessions carry")
     func memberChangesReachOtherInstances() async throws {
-        let environment = try TestEnvironment(backend: .postgres)
-        let a = try await environment.openServices()
-        let b = try await environment.openServices()
-        let team = try await SeededTeam.make(a)
+        let (_, a, b, team) = try await Self.twoInstances()
         let before = try await b.signIn.currentSession(token: team.rohanTokens[0])
         #expect(before.member.role != .teamLead)
 
