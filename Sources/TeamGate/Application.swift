@@ -19,14 +19,14 @@ public struct TeamGateServices: Sendable {
         otpSender: any OTPSender,
         clock: WallClock = .system,
         policy: SignIn.Policy = SignIn.Policy(),
-        webhookAllowedHosts: Set<String>? = nil
+        webhookTargets: WebhookTargets = WebhookTargets()
     ) {
         self.store = store
         self.clock = clock
         self.directory = TeamDirectory(store: store, clock: clock)
         self.logout = Logout(store: store, clock: clock)
         self.signIn = SignIn(store: store, sender: otpSender, clock: clock, policy: policy)
-        self.webhooks = Webhooks(store: store, clock: clock, allowedHosts: webhookAllowedHosts)
+        self.webhooks = Webhooks(store: store, clock: clock, targets: webhookTargets)
     }
 
     /// Opens the configured database and code sender. `otpSender` replaces the configured one (embedding, tests).
@@ -52,8 +52,11 @@ public struct TeamGateServices: Sendable {
             }()
         var policy = SignIn.Policy()
         policy.sessionLifetime = TimeInterval(configuration.sessionLifetimeHours) * 3600
+        policy.codesPerAddress = configuration.signInCodesPerAddress
+        policy.wrongCodesPerAddress = configuration.wrongCodesPerAddress
         return TeamGateServices(
-            store: store, otpSender: sender, clock: clock, policy: policy, webhookAllowedHosts: configuration.webhookAllowedHosts)
+            store: store, otpSender: sender, clock: clock, policy: policy,
+            webhookTargets: WebhookTargets(allowedHosts: configuration.webhookAllowedHosts))
     }
 }
 
@@ -69,6 +72,8 @@ public func buildRouter(services: TeamGateServices, configuration: TeamGateConfi
     let router = Router(context: TeamGateRequestContext.self)
     let routes = RouteTable()
     router.add(middleware: ErrorMiddleware(routes: routes))
+    router.add(middleware: ClientAddressMiddleware(trustedProxies: configuration.trustedProxies))
+    router.add(middleware: UnknownCredentialsMiddleware(perMinute: configuration.unknownCredentialsPerMinute, clock: services.clock))
     SystemController().register(on: router, routes: routes)
     let limiter = RateLimiter(perSecond: configuration.rateLimitPerSecond, burst: configuration.rateLimitBurst)
     let gate = AdminGate(logout: services.logout, store: services.store, clock: services.clock, bodyLimit: configuration.bodyLimit, limiter: limiter)
@@ -99,7 +104,9 @@ public func buildApplication(
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "TeamGate"),
         services: [
             WebhookDispatcher(
-                store: services.store, clock: services.clock, logger: logger, retryBase: configuration.webhookRetrySeconds)
+                store: services.store, clock: services.clock, logger: logger, targets: services.webhooks.targets,
+                retryBase: configuration.webhookRetrySeconds),
+            CodeSender(signIn: services.signIn, logger: logger),
         ],
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: logger

@@ -34,8 +34,16 @@ public struct TeamGateConfiguration: Sendable {
     public var sessionLifetimeHours = 720
     public var logLevel: Logger.Level = .info
     public var demo = false
-    /// Hosts webhooks may point at; nil allows any.
+    /// Hosts webhooks may point at, then even on a private address; nil allows any public host.
     public var webhookAllowedHosts: Set<String>?
+    /// Proxies (addresses or CIDR ranges) whose `X-Forwarded-For` names the client; none by default.
+    public var trustedProxies: [IPNetwork] = []
+    /// Sign-in codes one client address may ask for per 15 minutes, all numbers together.
+    public var signInCodesPerAddress = 30
+    /// Wrong sign-in codes one client address may try per hour, all numbers together.
+    public var wrongCodesPerAddress = 50
+    /// Unknown API keys and session tokens one client address may present per minute before it gets 429.
+    public var unknownCredentialsPerMinute = 100
     /// Seconds before a failed webhook delivery's first retry; each later wait doubles.
     public var webhookRetrySeconds: Double = 2
     /// Requests per second per API key (token bucket); 0 turns the limit off.
@@ -53,7 +61,7 @@ public struct TeamGateConfiguration: Sendable {
     public static let keys = [
         "host", "port", "database", "otpSender", "otpWebhookSecret", "bodyLimit", "sessionLifetimeHours", "logLevel", "demo", "webhookAllowedHosts",
         "webhookRetrySeconds", "rateLimitPerSecond", "rateLimitBurst", "idleTimeoutSeconds",
-        "sqliteSynchronous",
+        "sqliteSynchronous", "trustedProxies", "signInCodesPerAddress", "wrongCodesPerAddress", "unknownCredentialsPerMinute",
     ]
 
     /// Reads every key under `teamgate`; all problems are reported at once.
@@ -101,6 +109,19 @@ public struct TeamGateConfiguration: Sendable {
         if let hosts = config.string(forKey: "webhookAllowedHosts") {
             webhookAllowedHosts = Set(hosts.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }.filter { !$0.isEmpty })
         }
+        if let proxies = config.string(forKey: "trustedProxies") {
+            let entries = proxies.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            trustedProxies = entries.compactMap(IPNetwork.init)
+            if trustedProxies.count != entries.count {
+                problems.append("trustedProxies must be IP addresses or CIDR ranges, comma-separated (TEAMGATE_TRUSTED_PROXIES / --trusted-proxies)")
+            }
+        }
+        signInCodesPerAddress = config.int(forKey: "signInCodesPerAddress", default: signInCodesPerAddress)
+        if signInCodesPerAddress < 1 { problems.append("signInCodesPerAddress must be at least 1") }
+        wrongCodesPerAddress = config.int(forKey: "wrongCodesPerAddress", default: wrongCodesPerAddress)
+        if wrongCodesPerAddress < 1 { problems.append("wrongCodesPerAddress must be at least 1") }
+        unknownCredentialsPerMinute = config.int(forKey: "unknownCredentialsPerMinute", default: unknownCredentialsPerMinute)
+        if unknownCredentialsPerMinute < 1 { problems.append("unknownCredentialsPerMinute must be at least 1") }
         webhookRetrySeconds = config.double(forKey: "webhookRetrySeconds", default: webhookRetrySeconds)
         if webhookRetrySeconds <= 0 { problems.append("webhookRetrySeconds must be positive") }
         rateLimitPerSecond = config.double(forKey: "rateLimitPerSecond", default: rateLimitPerSecond)
@@ -126,7 +147,8 @@ public struct TeamGateConfiguration: Sendable {
             uniqueKeysWithValues: flags.map { key, text -> (AbsoluteConfigKey, ConfigValue) in
                 let content: ConfigContent =
                     switch key {
-                    case "port", "bodyLimit", "sessionLifetimeHours", "rateLimitBurst", "idleTimeoutSeconds":
+                    case "port", "bodyLimit", "sessionLifetimeHours", "rateLimitBurst", "idleTimeoutSeconds", "signInCodesPerAddress", "wrongCodesPerAddress",
+                        "unknownCredentialsPerMinute":
                         Int(text).map(ConfigContent.int) ?? .string(text)
                     case "demo": .bool(text == "true")
                     case "webhookRetrySeconds", "rateLimitPerSecond": Double(text).map(ConfigContent.double) ?? .string(text)

@@ -18,8 +18,19 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Largest request body in bytes (TEAMGATE_BODY_LIMIT, default 65536).") var bodyLimit: Int?
     @Option(help: "Session lifetime in hours (TEAMGATE_SESSION_LIFETIME_HOURS, default 720).") var sessionLifetimeHours: Int?
     @Option(help: "trace, debug, info, notice, warning, error, critical (TEAMGATE_LOG_LEVEL).") var logLevel: String?
-    @Option(help: "Comma-separated hosts webhooks may point at; any when unset (TEAMGATE_WEBHOOK_ALLOWED_HOSTS).")
+    @Option(
+        help:
+            "Comma-separated hosts webhooks may point at, then even on a private address; any public host when unset (TEAMGATE_WEBHOOK_ALLOWED_HOSTS)."
+    )
     var webhookAllowedHosts: String?
+    @Option(help: "Comma-separated proxy addresses or CIDR ranges whose X-Forwarded-For is believed (TEAMGATE_TRUSTED_PROXIES, default none).")
+    var trustedProxies: String?
+    @Option(help: "Sign-in codes one client address may ask for per 15 minutes (TEAMGATE_SIGN_IN_CODES_PER_ADDRESS, default 30).")
+    var signInCodesPerAddress: Int?
+    @Option(help: "Wrong sign-in codes one client address may try per hour (TEAMGATE_WRONG_CODES_PER_ADDRESS, default 50).")
+    var wrongCodesPerAddress: Int?
+    @Option(help: "Unknown API keys and session tokens one client address may send per minute (TEAMGATE_UNKNOWN_CREDENTIALS_PER_MINUTE, default 100).")
+    var unknownCredentialsPerMinute: Int?
     @Option(help: "Seconds before a failed webhook delivery's first retry, doubling after (TEAMGATE_WEBHOOK_RETRY_SECONDS, default 2).")
     var webhookRetrySeconds: Double?
     @Option(help: "Requests per second per API key; 0 turns the limit off (TEAMGATE_RATE_LIMIT_PER_SECOND, default 20).")
@@ -41,6 +52,10 @@ struct ServeCommand: AsyncParsableCommand {
         flags["sessionLifetimeHours"] = sessionLifetimeHours.map(String.init)
         flags["logLevel"] = logLevel
         flags["webhookAllowedHosts"] = webhookAllowedHosts
+        flags["trustedProxies"] = trustedProxies
+        flags["signInCodesPerAddress"] = signInCodesPerAddress.map(String.init)
+        flags["wrongCodesPerAddress"] = wrongCodesPerAddress.map(String.init)
+        flags["unknownCredentialsPerMinute"] = unknownCredentialsPerMinute.map(String.init)
         flags["webhookRetrySeconds"] = webhookRetrySeconds.map { String($0) }
         flags["rateLimitPerSecond"] = rateLimitPerSecond.map { String($0) }
         flags["rateLimitBurst"] = rateLimitBurst.map(String.init)

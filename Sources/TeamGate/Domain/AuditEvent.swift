@@ -15,8 +15,6 @@ public struct AuditEvent: Sendable, Equatable {
     public let revocationID: String?
     public let requestID: String?
     public let clientIP: String?
-    /// Where the event stands in its organisation's log (newer is larger); the audit API's cursor.
-    public var position: Int64?
 
     public init(
         id: String,

@@ -48,3 +48,16 @@ public enum Role: Int, CaseIterable, Sendable, Codable {
         self = role
     }
 }
+
+extension Role {
+    /// Whether an admin with this role may end the sessions of, lock or unlock a member with `target`.
+    /// The Owner manages everyone; a Team Lead manages the team members, but neither the Owner nor
+    /// another Team Lead, so that one admin cannot shut the other admins out; members manage nobody.
+    public func manages(_ target: Role) -> Bool {
+        switch self {
+        case .owner: true
+        case .teamLead: target == .teamMemberAllChats || target == .teamMemberAssignedChats
+        case .teamMemberAllChats, .teamMemberAssignedChats: false
+        }
+    }
+}

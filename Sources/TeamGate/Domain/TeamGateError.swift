@@ -10,8 +10,10 @@ public enum TeamGateError: Error, Equatable, Sendable {
     case validation([String])
     /// The code is wrong, expired, used up or was never sent.
     case invalidCode
-    /// Too many codes were asked for this number; try again after the interval.
+    /// Too many codes were asked for from this address (for this number, or in all); try again after the interval.
     case tooManyCodeRequests(retryAfterSeconds: Int)
+    /// Too many wrong codes, unknown keys or unknown tokens came from this address; try again after the interval.
+    case tooManyFailedAttempts(retryAfterSeconds: Int)
     /// The number belongs to several organisations and the request did not say which.
     case organizationRequired([Organization])
     /// The session token is unknown.
@@ -24,6 +26,8 @@ public enum TeamGateError: Error, Equatable, Sendable {
     case notFound(String)
     /// The member is locked out until the date.
     case memberLocked(until: Date)
+    /// The caller's role does not allow this on that member; the text says which rule.
+    case forbidden(String)
     /// A rule of the team forbids the change; the text says which (e.g. the owner cannot be removed).
     case unprocessable(String)
     /// The Idempotency-Key was used before with a different request.

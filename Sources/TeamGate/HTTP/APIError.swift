@@ -85,7 +85,11 @@ extension APIError {
             self.init(.unauthorized, "Invalid or expired code")
         case .tooManyCodeRequests(let seconds):
             self.init(
-                .tooManyRequests, "Too many codes were requested for this number. Try again in \(seconds) seconds.",
+                .tooManyRequests, "Too many sign-in codes were requested from this address. Try again in \(seconds) seconds.",
+                extra: ["retryAfter": String(seconds)], headers: [.retryAfter: String(seconds)])
+        case .tooManyFailedAttempts(let seconds):
+            self.init(
+                .tooManyRequests, "Too many failed attempts from this address. Try again in \(seconds) seconds.",
                 extra: ["retryAfter": String(seconds)], headers: [.retryAfter: String(seconds)])
         case .organizationRequired(let organizations):
             self.init(
@@ -104,6 +108,8 @@ extension APIError {
             self.init(HTTPResponse.Status(code: 423, reasonPhrase: "Locked"), "This member is locked out until \(time). An admin can unlock them sooner.", extra: ["lockedUntil": time])
         case .unprocessable(let message):
             self.init(.unprocessableContent, message)
+        case .forbidden(let message):
+            self.init(.forbidden, message)
         case .idempotencyKeyReused:
             self.init(.unprocessableContent, "This Idempotency-Key was already used with a different request.")
         case .idempotencyKeyInFlight:

@@ -71,7 +71,7 @@ struct AuditController: Sendable {
             if let limit = Int(text), (1...100).contains(limit) { audit.limit = limit } else { problems.append("limit must be a whole number from 1 to 100") }
         }
         if let text = query.get("cursor") {
-            if let cursor = Int64(text), cursor > 0 { audit.before = cursor } else { problems.append("cursor must be a nextCursor from an earlier page") }
+            if (1...100).contains(text.count) { audit.afterEventID = text } else { problems.append("cursor must be a nextCursor from an earlier page") }
         }
         if let text = query.get("memberPhoneNumber") {
             if let phone = try? PhoneNumber(parsing: text) { audit.memberPhone = phone } else {
@@ -88,7 +88,7 @@ struct AuditController: Sendable {
         }
         guard problems.isEmpty else { throw APIError.badRequest(problems) }
         let events = try await directory.auditEvents(audit)
-        let next = events.count == audit.limit ? events.last?.position.map(String.init) : nil
+        let next = events.count == audit.limit ? events.last?.id : nil
         return try .json(.ok, Page(data: events.map(EventBody.init), nextCursor: next))
     }
 }

@@ -53,7 +53,7 @@ final class RouteTable: Sendable {
     private let table = Mutex<[String: Set<HTTPRequest.Method>]>([:])
 
     func register(_ method: HTTPRequest.Method, _ path: String) {
-        table.withLock { $0[path, default: []].insert(method) }
+        _ = table.withLock { $0[path, default: []].insert(method) }
     }
 
     func methods(for path: String) -> Set<HTTPRequest.Method>? {

@@ -24,7 +24,7 @@ struct LogoutController: Sendable {
             var problems: [String] = []
             let phone = body.requiredPhone("userPhoneNumber", problems: &problems)
             reason = body.optionalText("reason", maxLength: 500, problems: &problems)
-            lockForMinutes = body.optionalInt("lockForMinutes", in: 1...525_600, problems: &problems)
+            lockForMinutes = body.optionalInt("lockForMinutes", in: 1...Lockout.maximumMinutes, problems: &problems)
             dryRun = body.optionalBool("dryRun", problems: &problems) ?? false
             guard problems.isEmpty, let phone else { throw APIError.badRequest(problems) }
             self.phone = phone

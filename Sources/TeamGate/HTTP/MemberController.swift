@@ -24,14 +24,7 @@ struct MemberController: Sendable {
         let body = try await JSONObjectBody.read(request, limit: bodyLimit)
         var problems: [String] = []
         guard let phone = body.requiredPhone("phoneNumber", problems: &problems) else { throw APIError.badRequest(problems) }
-        do {
-            try await signIn.requestCode(phone: phone)
-        } catch is OTPDeliveryError {
-            throw APIError(.serviceUnavailable, "The sign-in code could not be delivered. Try again shortly.")
-        } catch let error as URLError {
-            context.logger.warning("OTP gateway unreachable", metadata: ["code": "\(error.code.rawValue)"])
-            throw APIError(.serviceUnavailable, "The sign-in code could not be delivered. Try again shortly.")
-        }
+        try signIn.requestCode(phone: phone, clientAddress: context.clientIP)
         return try JSONResponse.make(.accepted, CodeRequested(expiresInSeconds: Int(signIn.policy.codeLifetime)))
     }
 
@@ -47,7 +40,7 @@ struct MemberController: Sendable {
         var problems: [String] = []
         let phone = body.requiredPhone("phoneNumber", problems: &problems)
         let code = body.requiredString("code", problems: &problems)
-        if let code, !code.isEmpty, code.count != 6 || !code.allSatisfy({ $0.isASCII && $0.isNumber }) {
+        if let code, code.count != 6 || !code.allSatisfy({ $0.isASCII && $0.isNumber }) {
             problems.append("code must be the 6 digits that were sent")
         }
         let deviceName = body.optionalString("deviceName", problems: &problems)?.trimmingCharacters(in: .whitespacesAndNewlines)

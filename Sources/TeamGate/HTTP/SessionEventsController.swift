@@ -16,6 +16,11 @@ struct SessionEventsController: Sendable {
     let store: any TeamGateStore
 
     static let closeCode = WebSocketErrorCode.unknown(4001)
+    /// The socket was replaced by newer ones of the same session (`SessionEventHub.socketsPerSession`).
+    static let replacedCloseCode = WebSocketErrorCode.unknown(4002)
+
+    /// The subscription ended without an event: newer sockets of the session took its place.
+    struct SocketReplaced: Error {}
     static let ackWindow: Duration = .seconds(2)
 
     func register(on router: Router<TeamGateRequestContext>, routes: RouteTable) {
@@ -67,7 +72,12 @@ struct SessionEventsController: Sendable {
                 }
             }
             group.addTask {
-                try await notify(live: live, token: token, subscription: subscription.events, acks: acks, left: left, outbound: outbound)
+                do {
+                    try await notify(live: live, token: token, subscription: subscription.events, acks: acks, left: left, outbound: outbound)
+                } catch is SocketReplaced {
+                    try await outbound.writeTextMessage(#"{"type":"socket.replaced","reason":"too_many_sockets"}"#)
+                    try await outbound.close(Self.replacedCloseCode, reason: "too many sockets for this session")
+                }
             }
             // When the conversation is over, whichever side ended it, the reader stops too.
             try await group.next()
@@ -89,7 +99,8 @@ struct SessionEventsController: Sendable {
                     return SessionEndedEvent(sessionID: live.sessionID, reason: await Self.reason(signIn, token), revocationID: nil)
                 }
                 for await event in subscription { return event }
-                return nil
+                if Task.isCancelled { return nil }
+                throw SocketReplaced()
             }
             group.addTask {
                 let wait = max(0, live.expiresAt.timeIntervalSinceNow)

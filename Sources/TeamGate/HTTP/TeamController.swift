@@ -85,10 +85,37 @@ struct TeamController: Sendable {
         let success = true
     }
 
+    struct TeamPageBody: Encodable {
+        let data: [MemberBody]
+        let nextCursor: String?
+
+        // DoubleTick's answer has `data` only: `nextCursor` is written only when there is a next page.
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(data, forKey: .data)
+            try container.encodeIfPresent(nextCursor, forKey: .nextCursor)
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case data, nextCursor
+        }
+    }
+
+    /// Without `limit`, the whole team as DoubleTick answers it, up to `TeamDirectory.unpagedTeamLimit` members.
     private func team(_ call: AdminCall) async throws -> Reply {
-        let members = try await directory.members(organizationID: call.key.organizationID)
-        let byID = Dictionary(uniqueKeysWithValues: members.map { ($0.id, $0) })
-        return try .json(.ok, DataBody(data: members.map { MemberBody($0, manager: $0.reportingManagerID.flatMap { byID[$0] }) }))
+        let query = call.request.uri.queryParameters
+        var problems: [String] = []
+        var limit = TeamDirectory.unpagedTeamLimit
+        if let text = query.get("limit") {
+            if let value = Int(text), (1...1000).contains(value) { limit = value } else { problems.append("limit must be a whole number from 1 to 1000") }
+        }
+        let cursor = query.get("cursor")
+        if let cursor, !(1...100).contains(cursor.count) { problems.append("cursor must be a nextCursor from an earlier page") }
+        guard problems.isEmpty else { throw APIError.badRequest(problems) }
+        let page = try await directory.teamPage(organizationID: call.key.organizationID, after: cursor, limit: limit)
+        return try .json(
+            .ok,
+            TeamPageBody(data: page.members.map { MemberBody($0, manager: $0.reportingManagerID.flatMap { page.managers[$0] }) }, nextCursor: page.nextCursor))
     }
 
     private func member(_ call: AdminCall) async throws -> Reply {

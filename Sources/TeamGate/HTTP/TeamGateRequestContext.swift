@@ -16,8 +16,10 @@ public struct TeamGateRequestContext: RequestContext, RemoteAddressRequestContex
         self.remoteAddress = source.channel.remoteAddress
         self.webSocket = .init()
         self.channelID = ObjectIdentifier(source.channel)
+        self.clientIP = remoteAddress?.ipAddress
     }
 
-    /// The client's IP, as the audit records it.
-    var clientIP: String? { remoteAddress?.ipAddress }
+    /// The client's IP, as the audit records it and the per-address limits count it: the peer's, or the
+    /// one a trusted proxy forwarded (`ClientAddressMiddleware`).
+    var clientIP: String?
 }

@@ -11,36 +11,50 @@ public struct SessionEndedEvent: Sendable, Equatable {
 /// Who is listening for which session's end: each connected device's socket subscribes to its own
 /// session. The store's writer publishes right after the commit that ended sessions, so a device hears
 /// it within the same moment the admin's 201 is sent.
+///
+/// One token may hold at most `socketsPerSession` sockets: a further one replaces the oldest, whose
+/// stream then ends without an event, so a leaked token cannot pin unbounded sockets on the server.
 public final class SessionEventHub: Sendable {
-    private let listeners = Mutex<[String: [UUID: AsyncStream<SessionEndedEvent>.Continuation]]>([:])
+    private struct Listener {
+        let order: UInt64
+        let continuation: AsyncStream<SessionEndedEvent>.Continuation
+    }
+
+    static let socketsPerSession = 5
+    private let state = Mutex<(listeners: [String: [UUID: Listener]], subscribed: UInt64)>(([:], 0))
 
     public init() {}
 
-    /// Events for one session, until `unsubscribe`.
+    /// Events for one session, until `unsubscribe`, or until newer sockets of the session replace this one.
     func subscribe(sessionID: String) -> (id: UUID, events: AsyncStream<SessionEndedEvent>) {
         let id = UUID()
         let (stream, continuation) = AsyncStream<SessionEndedEvent>.makeStream(bufferingPolicy: .bufferingNewest(4))
-        listeners.withLock { $0[sessionID, default: [:]][id] = continuation }
+        let replaced = state.withLock { state -> [Listener] in
+            state.subscribed += 1
+            state.listeners[sessionID, default: [:]][id] = Listener(order: state.subscribed, continuation: continuation)
+            guard let listeners = state.listeners[sessionID], listeners.count > Self.socketsPerSession else { return [] }
+            let oldest = listeners.sorted { $0.value.order < $1.value.order }.prefix(listeners.count - Self.socketsPerSession)
+            for (oldID, _) in oldest { state.listeners[sessionID]?.removeValue(forKey: oldID) }
+            return oldest.map(\.value)
+        }
+        for listener in replaced { listener.continuation.finish() }
         return (id, stream)
     }
 
     func unsubscribe(sessionID: String, id: UUID) {
-        let continuation = listeners.withLock { listeners -> AsyncStream<SessionEndedEvent>.Continuation? in
-            let removed = listeners[sessionID]?.removeValue(forKey: id)
-            if listeners[sessionID]?.isEmpty == true { listeners.removeValue(forKey: sessionID) }
+        let listener = state.withLock { state -> Listener? in
+            let removed = state.listeners[sessionID]?.removeValue(forKey: id)
+            if state.listeners[sessionID]?.isEmpty == true { state.listeners.removeValue(forKey: sessionID) }
             return removed
         }
-        continuation?.finish()
+        listener?.continuation.finish()
     }
 
     func publish(_ events: [SessionEndedEvent]) {
         guard !events.isEmpty else { return }
-        let targets = listeners.withLock { listeners in
-            events.flatMap { event in (listeners[event.sessionID]?.values).map { $0.map { ($0, event) } } ?? [] }
+        let targets = state.withLock { state in
+            events.flatMap { event in (state.listeners[event.sessionID]?.values).map { $0.map { ($0.continuation, event) } } ?? [] }
         }
         for (continuation, event) in targets { continuation.yield(event) }
     }
-
-    /// How many sockets are listening (for tests and the bench).
-    var listenerCount: Int { listeners.withLock { $0.values.reduce(0) { $0 + $1.count } } }
 }

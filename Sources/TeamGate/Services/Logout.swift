@@ -1,24 +1,47 @@
 import Foundation
+import Synchronization
 
 /// The seed's use case: an admin, holding the organisation's API key, ends a member's sessions.
 public struct Logout: Sendable {
     let store: any TeamGateStore
     let clock: WallClock
+    let knownKeys = KnownAPIKeys()
 
     public init(store: any TeamGateStore, clock: WallClock = .system) {
         self.store = store
         self.clock = clock
     }
 
+    /// Refuses what `admin`'s role does not allow on `target` (`Role.manages`); a member may always act on themselves.
+    static func authorize(_ admin: TeamMember, over target: TeamMember) throws {
+        guard admin.id == target.id || admin.role.manages(target.role) else {
+            throw TeamGateError.forbidden(
+                admin.role == .teamLead
+                    ? "A Team Lead cannot sign out, lock or unlock the Owner or another Team Lead."
+                    : "Only the Owner and Team Leads manage members' sessions.")
+        }
+    }
+
+    /// Refuses a lock of the Owner (it would shut the organisation out of its own keys) or past `Lockout.maximumMinutes`.
+    static func checkLock(minutes: Int?, of target: TeamMember) throws {
+        guard let minutes else { return }
+        if target.isOwner { throw TeamGateError.unprocessable("The organisation owner cannot be locked out.") }
+        if !(1...Lockout.maximumMinutes).contains(minutes) {
+            throw TeamGateError.validation(["lockForMinutes must be an integer from 1 to \(Lockout.maximumMinutes)"])
+        }
+    }
+
     /// The same logout, asked for by an admin signed in to the console.
     public func logOut(
-        organizationID: String, phone: PhoneNumber, reason: String?, lockForMinutes: Int?, origin: RequestOrigin
+        _ target: TeamMember, by admin: TeamMember, reason: String?, lockForMinutes: Int?, origin: RequestOrigin
     ) async throws -> EndedMemberSessions {
+        try Self.authorize(admin, over: target)
+        try Self.checkLock(minutes: lockForMinutes, of: target)
         let now = clock.now()
         return try await store.endMemberSessions(
             EndMemberSessionsCommand(
-                authority: .admin(organizationID: organizationID, actor: origin.actor),
-                phone: phone,
+                authority: .admin(organizationID: target.organizationID, actor: origin.actor),
+                phone: target.phone,
                 reason: .adminLogout,
                 note: reason,
                 lockUntil: lockForMinutes.map { now.addingTimeInterval(TimeInterval($0) * 60) },
@@ -56,6 +79,21 @@ public struct Logout: Sendable {
         return (ended, revocationID)
     }
 
+    /// Ends one device's session of `target`, asked for by an admin in the console.
+    public func endSession(_ sessionID: String, of target: TeamMember, by admin: TeamMember, origin: RequestOrigin) async throws -> Int {
+        try Self.authorize(admin, over: target)
+        guard try await store.sessions(memberID: target.id).contains(where: { $0.id == sessionID }) else {
+            throw TeamGateError.unprocessable("Session not found")
+        }
+        return try await endSession(organizationID: target.organizationID, sessionID: sessionID, origin: origin).sessionsEnded
+    }
+
+    /// Lifts `target`'s lockout, asked for by an admin in the console; says whether one was in force.
+    public func unlock(_ target: TeamMember, by admin: TeamMember, origin: RequestOrigin) async throws -> Bool {
+        try Self.authorize(admin, over: target)
+        return try await unlock(organizationID: target.organizationID, phone: target.phone, origin: origin)
+    }
+
     /// Ends every session in the organisation at once (an emergency); done when it returns.
     public func logOutEveryone(organizationID: String, reason: String, includeOwner: Bool, origin: RequestOrigin) async throws
         -> (membersAffected: Int, sessionsEnded: Int, revocationID: String)
@@ -85,9 +123,20 @@ public struct Logout: Sendable {
         clientIP: String? = nil
     ) async throws -> EndedMemberSessions {
         let now = clock.now()
+        let secretHash = SecretToken.hash(secret)
+        // A key this instance has not seen valid is looked up on a read connection first, so made-up keys
+        // are refused without waiting in line with real logouts. The transaction checks the key again
+        // either way: one revoked since it was seen is refused there.
+        if !knownKeys.contains(secretHash) || lockForMinutes != nil {
+            guard let key = try await store.apiKey(secretHash: secretHash), !key.isRevoked else { throw TeamGateError.invalidAPIKey }
+            knownKeys.insert(secretHash)
+            if let target = try await store.member(organizationID: key.organizationID, phone: phone) {
+                try Self.checkLock(minutes: lockForMinutes, of: target)
+            }
+        }
         return try await store.endMemberSessions(
             EndMemberSessionsCommand(
-                authority: .apiKey(secretHash: SecretToken.hash(secret)),
+                authority: .apiKey(secretHash: secretHash),
                 phone: phone,
                 reason: .adminLogout,
                 note: reason,
@@ -98,5 +147,21 @@ public struct Logout: Sendable {
                 clientIP: clientIP
             )
         )
+    }
+}
+
+/// Hashes of API keys this instance has seen valid: a filter in front of the writer, never the last word.
+final class KnownAPIKeys: Sendable {
+    static let capacity = 10_000
+    private let hashes = Mutex<Set<Data>>([])
+
+    func contains(_ hash: Data) -> Bool { hashes.withLock { $0.contains(hash) } }
+
+    func insert(_ hash: Data) {
+        hashes.withLock { hashes in
+            // Keys are few; past the capacity something is odd, and starting over costs only reads.
+            if hashes.count >= Self.capacity { hashes.removeAll() }
+            hashes.insert(hash)
+        }
     }
 }

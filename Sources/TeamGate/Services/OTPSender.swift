@@ -2,15 +2,35 @@ import Foundation
 import Logging
 import Synchronization
 
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
-
-/// A sign-in code on its way to a member's phone.
+/// A message on its way to a member's phone: a sign-in code, or, for a member who is locked out, word
+/// of the lock instead. Only the phone's owner learns of a lock: the HTTP answer is the same for everyone.
 public struct OTPMessage: Sendable, Codable, Equatable {
+    public enum Kind: String, Sendable, Codable {
+        case code
+        case locked
+    }
+
+    public let type: Kind
     public let phoneNumber: String
-    public let code: String
-    public let expiresAt: Date
+    public let code: String?
+    public let expiresAt: Date?
+    public let lockedUntil: Date?
+    /// The text to send, ready for an SMS or WhatsApp message.
+    public let text: String
+
+    static func code(_ code: String, to phone: PhoneNumber, expiresAt: Date, validFor lifetime: TimeInterval) -> OTPMessage {
+        let minutes = max(1, Int((lifetime / 60).rounded()))
+        return OTPMessage(
+            type: .code, phoneNumber: phone.e164, code: code, expiresAt: expiresAt, lockedUntil: nil,
+            text: "\(code) is your TeamGate sign-in code. It expires in \(minutes) minute\(minutes == 1 ? "" : "s"). Do not share it.")
+    }
+
+    static func locked(_ phone: PhoneNumber, until: Date) -> OTPMessage {
+        OTPMessage(
+            type: .locked, phoneNumber: phone.e164, code: nil, expiresAt: nil, lockedUntil: until,
+            text: "Someone asked for a TeamGate sign-in code for this number, but an admin of your team has locked your sign-in until "
+                + "\(until.formatted(.iso8601)). No code was sent.")
+    }
 }
 
 /// Delivers sign-in codes: to the server log for local use, or to an SMS / WhatsApp gateway by webhook.
@@ -27,12 +47,19 @@ public struct LogOTPSender: OTPSender {
     }
 
     public func send(_ message: OTPMessage) async throws {
-        logger.notice("Sign-in code for \(message.phoneNumber): \(message.code) (log sender; use --otp-sender webhook:URL in production)")
+        switch message.type {
+        case .code:
+            logger.notice("Sign-in code for \(message.phoneNumber): \(message.code ?? "") (log sender; use --otp-sender webhook:URL in production)")
+        case .locked:
+            logger.notice("No sign-in code for \(message.phoneNumber): locked until \(message.lockedUntil?.formatted(.iso8601) ?? "")")
+        }
     }
 }
 
-/// POSTs `{"phoneNumber","code","expiresAt"}` to a gateway. With a secret, the body is signed:
-/// `X-TeamGate-Signature: sha256=<hex HMAC-SHA256 of the body>`.
+/// POSTs `{"type":"code","phoneNumber","code","expiresAt","text"}` (or `{"type":"locked","phoneNumber","lockedUntil","text"}`)
+/// to a gateway, under `OutgoingPost`'s limits. With a secret, the body is signed:
+/// `X-TeamGate-Signature: sha256=<hex HMAC-SHA256 of the body>`. The gateway is the operator's own, so
+/// it may be on a private address.
 public struct WebhookOTPSender: OTPSender {
     let url: URL
     let secret: String?
@@ -45,23 +72,17 @@ public struct WebhookOTPSender: OTPSender {
     public func send(_ message: OTPMessage) async throws {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = .sortedKeys
         let body = try encoder.encode(message)
-        var request = URLRequest(url: url, timeoutInterval: 10)
-        request.httpMethod = "POST"
-        request.httpBody = body
-        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        if let secret {
-            request.setValue("sha256=" + WebhookSignature.hex(body: body, secret: secret), forHTTPHeaderField: "X-TeamGate-Signature")
-        }
-        let (_, response) = try await URLSession.shared.data(for: request)
-        guard let status = (response as? HTTPURLResponse)?.statusCode, (200..<300).contains(status) else {
-            throw OTPDeliveryError.gatewayRefused
-        }
+        var headers = [("Content-Type", "application/json"), ("User-Agent", "TeamGate-OTP")]
+        if let secret { headers.append(("X-TeamGate-Signature", "sha256=" + WebhookSignature.hex(body: body, secret: secret))) }
+        let status = try await OutgoingPost(url: url, headers: headers, body: body).send()
+        guard (200..<300).contains(status) else { throw OTPDeliveryError.gatewayRefused(status: status) }
     }
 }
 
 public enum OTPDeliveryError: Error, Sendable {
-    case gatewayRefused
+    case gatewayRefused(status: Int)
 }
 
 /// Keeps sent codes in memory, newest last: for embedding TeamGate in a program (and its tests) that
@@ -77,6 +98,16 @@ public final class OTPOutbox: OTPSender {
 
     /// The newest code sent to `phone`.
     public func latestCode(for phone: PhoneNumber) -> String? {
-        messages.withLock { $0.last(where: { $0.phoneNumber == phone.e164 })?.code }
+        latest(for: phone)?.code
+    }
+
+    /// The newest message sent to `phone`, a code or a lock notice.
+    public func latest(for phone: PhoneNumber) -> OTPMessage? {
+        messages.withLock { $0.last(where: { $0.phoneNumber == phone.e164 }) }
+    }
+
+    /// How many messages have been sent to `phone`.
+    public func count(for phone: PhoneNumber) -> Int {
+        messages.withLock { $0.count(where: { $0.phoneNumber == phone.e164 }) }
     }
 }

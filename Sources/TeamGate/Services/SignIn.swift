@@ -2,12 +2,22 @@ import Foundation
 
 /// Members' side: a code by phone, a session token in exchange, the session check, signing out.
 public struct SignIn: Sendable {
-    /// Limits and lifetimes of codes and sessions.
+    /// Limits and lifetimes of codes and sessions. The limits are kept per client address, and per
+    /// number *and* address, never per number alone: whoever types a member's number elsewhere can then
+    /// neither lock the member out of sign-in nor learn from the answers that the number is a member's.
     public struct Policy: Sendable {
         public var codeLifetime: TimeInterval = 5 * 60
-        public var maxAttemptsPerCode = 5
-        public var maxSendsPerWindow = 5
-        public var sendWindow: TimeInterval = 15 * 60
+        /// Wrong codes one code takes in all, from every address, before it is used up.
+        public var maxAttemptsPerCode = 20
+        /// Codes one address may ask for one number per `codeWindow`.
+        public var codesPerNumberAndAddress = 5
+        /// Codes one address may ask for, all numbers together, per `codeWindow`.
+        public var codesPerAddress = 30
+        public var codeWindow: TimeInterval = 15 * 60
+        /// Wrong codes one address may try for one number per `codeWindow`.
+        public var wrongCodesPerNumberAndAddress = 5
+        /// Wrong codes one address may try, all numbers together, per hour.
+        public var wrongCodesPerAddress = 50
         public var sessionLifetime: TimeInterval = 30 * 24 * 3600
 
         public init() {}
@@ -21,32 +31,68 @@ public struct SignIn: Sendable {
         public let organization: Organization
     }
 
+    /// A number as asked for from one client address.
+    struct NumberAtAddress: Hashable, Sendable {
+        let digits: String
+        let address: String
+    }
+
+    /// The in-memory counters behind `Policy`'s limits; they exist for every number, member or not.
+    final class Limits: Sendable {
+        let codesPerNumberAndAddress: TokenBuckets<NumberAtAddress>
+        let codesPerAddress: TokenBuckets<String>
+        let wrongCodesPerNumberAndAddress: TokenBuckets<NumberAtAddress>
+        let wrongCodesPerAddress: TokenBuckets<String>
+
+        init(_ policy: Policy) {
+            codesPerNumberAndAddress = TokenBuckets(capacity: policy.codesPerNumberAndAddress, per: policy.codeWindow)
+            codesPerAddress = TokenBuckets(capacity: policy.codesPerAddress, per: policy.codeWindow)
+            wrongCodesPerNumberAndAddress = TokenBuckets(capacity: policy.wrongCodesPerNumberAndAddress, per: policy.codeWindow)
+            wrongCodesPerAddress = TokenBuckets(capacity: policy.wrongCodesPerAddress, per: 3600)
+        }
+    }
+
     let store: any TeamGateStore
     let sender: any OTPSender
     let clock: WallClock
     let policy: Policy
+    let limits: Limits
+    /// Numbers whose code is still to be sent, drained by `CodeSender`.
+    let outgoing: CodeQueue
 
     public init(store: any TeamGateStore, sender: any OTPSender, clock: WallClock = .system, policy: Policy = Policy()) {
         self.store = store
         self.sender = sender
         self.clock = clock
         self.policy = policy
+        self.limits = Limits(policy)
+        self.outgoing = CodeQueue()
     }
 
-    /// Sends a code to `phone` if it belongs to a member. The answer is the same either way, so the
-    /// endpoint does not tell strangers who is on a team.
-    public func requestCode(phone: PhoneNumber) async throws {
+    /// Takes a code request from `clientAddress`. The answer is the same for members, strangers, locked
+    /// and removed members alike, and comes before anything about the number is looked up: the code
+    /// (or, for a locked member, word of the lock) is sent afterwards by `CodeSender`.
+    public func requestCode(phone: PhoneNumber, clientAddress: String?) throws {
         let now = clock.now()
-        let sends = try await store.otpSendTimes(phone: phone, since: now.addingTimeInterval(-policy.sendWindow))
-        if sends.count >= policy.maxSendsPerWindow, let oldest = sends.first {
-            // Stored times are whole milliseconds: compare at that precision so a full window reads as 900, not 901.
-            let retryAfterMilliseconds = (oldest.addingTimeInterval(policy.sendWindow).timeIntervalSince(now) * 1000).rounded()
-            throw TeamGateError.tooManyCodeRequests(retryAfterSeconds: max(1, Int((retryAfterMilliseconds / 1000).rounded(.up))))
+        let address = clientAddress ?? "unknown"
+        if let wait = limits.codesPerAddress.wait(address, at: now) { throw TeamGateError.tooManyCodeRequests(retryAfterSeconds: wait.retryAfterSeconds) }
+        if let wait = limits.codesPerNumberAndAddress.take(NumberAtAddress(digits: phone.digits, address: address), at: now) {
+            throw TeamGateError.tooManyCodeRequests(retryAfterSeconds: wait.retryAfterSeconds)
         }
+        if let wait = limits.codesPerAddress.take(address, at: now) { throw TeamGateError.tooManyCodeRequests(retryAfterSeconds: wait.retryAfterSeconds) }
+        // Full only under a flood: refused like any other limit, the same for every number.
+        guard outgoing.enqueue(phone) else { throw TeamGateError.tooManyCodeRequests(retryAfterSeconds: 5) }
+    }
+
+    /// Sends a code to `phone` if it belongs to an active member who is not locked out; a member who is
+    /// locked out everywhere is told so instead, on their own phone. Nothing goes to other numbers.
+    public func sendCode(phone: PhoneNumber) async throws {
+        let now = clock.now()
         let members = try await store.activeMembers(phone: phone)
         guard !members.isEmpty else { return }
         if members.allSatisfy({ $0.isLocked(at: now) }), let until = members.compactMap(\.lockedUntil).min() {
-            throw TeamGateError.memberLocked(until: until)
+            try await sender.send(.locked(phone, until: until))
+            return
         }
         let code = SecretToken.oneTimeCode()
         let challenge = OTPChallenge(
@@ -57,10 +103,12 @@ public struct SignIn: Sendable {
             expiresAt: now.addingTimeInterval(policy.codeLifetime)
         )
         try await store.insertOTPChallenge(challenge)
-        try await sender.send(OTPMessage(phoneNumber: phone.e164, code: code, expiresAt: challenge.expiresAt))
+        try await sender.send(.code(code, to: phone, expiresAt: challenge.expiresAt, validFor: policy.codeLifetime))
     }
 
     /// Exchanges a code for a session on one device. A number on several teams must name the organisation.
+    /// The wrong-code limits come first, per address and per number at that address, so guessing is
+    /// bounded without an attacker being able to use up the member's own tries.
     public func signIn(
         phone: PhoneNumber,
         code: String,
@@ -70,22 +118,29 @@ public struct SignIn: Sendable {
         ipAddress: String?
     ) async throws -> SignedIn {
         let now = clock.now()
+        let address = ipAddress ?? "unknown"
+        let numberAtAddress = NumberAtAddress(digits: phone.digits, address: address)
+        if let wait = limits.wrongCodesPerAddress.wait(address, at: now) ?? limits.wrongCodesPerNumberAndAddress.wait(numberAtAddress, at: now) {
+            throw TeamGateError.tooManyFailedAttempts(retryAfterSeconds: wait.retryAfterSeconds)
+        }
         let members = try await store.activeMembers(phone: phone)
         let candidates = organizationID.map { id in members.filter { $0.organizationID == id } } ?? members
-        // A lockout is checked before the code, so a locked member's code is not used up.
-        if !candidates.isEmpty, candidates.allSatisfy({ $0.isLocked(at: now) }), let until = candidates.compactMap(\.lockedUntil).min() {
-            throw TeamGateError.memberLocked(until: until)
-        }
-        // The code is checked before anything about the teams is said, and kept for a retry when the
-        // organisation still has to be chosen.
+        let locked = !candidates.isEmpty && candidates.allSatisfy { $0.isLocked(at: now) }
+        // The code is checked before anything about the number is said (a lock included), and kept for
+        // a retry when the organisation still has to be chosen.
         let verification = try await store.verifyOTP(
             phone: phone,
             codeHash: Self.codeHash(code, phone: phone),
             at: now,
             maxAttempts: policy.maxAttemptsPerCode,
-            consume: candidates.count == 1
+            consume: candidates.count == 1 && !locked
         )
-        guard verification == .accepted, !members.isEmpty else { throw TeamGateError.invalidCode }
+        guard verification == .accepted, !members.isEmpty else {
+            _ = limits.wrongCodesPerAddress.take(address, at: now)
+            _ = limits.wrongCodesPerNumberAndAddress.take(numberAtAddress, at: now)
+            throw TeamGateError.invalidCode
+        }
+        if locked, let until = candidates.compactMap(\.lockedUntil).min() { throw TeamGateError.memberLocked(until: until) }
         guard candidates.count == 1, let member = candidates.first else {
             if candidates.isEmpty { throw TeamGateError.notATeamMember }
             var organizations: [Organization] = []

@@ -73,7 +73,11 @@ extension TeamDirectory {
         return try await store.sessions(memberID: member.id).sorted { $0.createdAt > $1.createdAt }
     }
 
+    /// A page of the audit log; a cursor that is no event of the organisation is refused.
     public func auditEvents(_ query: AuditQuery) async throws -> [AuditEvent] {
-        try await store.auditEvents(query)
+        guard let events = try await store.auditEvents(query) else {
+            throw TeamGateError.validation(["cursor must be a nextCursor from an earlier page"])
+        }
+        return events
     }
 }

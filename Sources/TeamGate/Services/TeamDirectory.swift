@@ -86,6 +86,29 @@ public struct TeamDirectory: Sendable {
         try await store.members(organizationID: organizationID)
     }
 
+    /// The largest team `GET /team` answers in one piece, as DoubleTick does; a larger one comes in pages.
+    public static let unpagedTeamLimit = 10_000
+
+    /// A page of the team: its members, the managers they name (on this page or not), and the cursor of
+    /// the next page when there is one.
+    public struct TeamPage: Sendable {
+        public let members: [TeamMember]
+        public let managers: [String: TeamMember]
+        public let nextCursor: String?
+    }
+
+    public func teamPage(organizationID: String, after cursor: String?, limit: Int) async throws -> TeamPage {
+        guard var members = try await store.members(organizationID: organizationID, afterMemberID: cursor, limit: limit + 1) else {
+            throw TeamGateError.validation(["cursor must be a nextCursor from an earlier page"])
+        }
+        let more = members.count > limit
+        if more { members.removeLast() }
+        var managers = Dictionary(members.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        let missing = Set(members.compactMap(\.reportingManagerID)).subtracting(managers.keys)
+        for manager in try await store.members(organizationID: organizationID, ids: missing) { managers[manager.id] = manager }
+        return TeamPage(members: members, managers: managers, nextCursor: more ? members.last?.id : nil)
+    }
+
     public func auditEvents(organizationID: String, limit: Int = 100) async throws -> [AuditEvent] {
         try await store.auditEvents(organizationID: organizationID, limit: limit)
     }

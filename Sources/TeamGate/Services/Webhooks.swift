@@ -1,22 +1,15 @@
 import Foundation
-import Logging
-import ServiceLifecycle
-
-#if canImport(FoundationNetworking)
-    import FoundationNetworking
-#endif
 
 /// Managing an organisation's webhooks.
 public struct Webhooks: Sendable {
     let store: any TeamGateStore
     let clock: WallClock
-    /// Hosts webhooks may point at; nil allows any. Guards against a key holder aiming deliveries at internal services.
-    let allowedHosts: Set<String>?
+    let targets: WebhookTargets
 
-    public init(store: any TeamGateStore, clock: WallClock = .system, allowedHosts: Set<String>? = nil) {
+    public init(store: any TeamGateStore, clock: WallClock = .system, targets: WebhookTargets = WebhookTargets()) {
         self.store = store
         self.clock = clock
-        self.allowedHosts = allowedHosts
+        self.targets = targets
     }
 
     /// Registers a webhook; its signing secret is in the returned value, and shown only now.
@@ -25,8 +18,8 @@ public struct Webhooks: Sendable {
         let url = URL(string: text)
         if url == nil || !["http", "https"].contains(url?.scheme?.lowercased() ?? "") || (url?.host ?? "").isEmpty || text.count > 2000 {
             problems.append("url must be an http or https URL")
-        } else if let allowedHosts, let host = url?.host?.lowercased(), !allowedHosts.contains(host) {
-            problems.append("url must point at one of this server's allowed webhook hosts: \(allowedHosts.sorted().joined(separator: ", "))")
+        } else if let url, let problem = await targets.problem(with: url) {
+            problems.append(problem)
         }
         if events.isEmpty { problems.append("events should not be empty") }
         guard problems.isEmpty, let url else { throw TeamGateError.validation(problems) }
@@ -62,73 +55,79 @@ public struct Webhooks: Sendable {
     }
 }
 
-/// Sends queued deliveries in the background, retrying with exponential backoff; nothing an API call
-/// waits on. Runs as a service of the application.
-public struct WebhookDispatcher: Service {
-    let store: any TeamGateStore
-    let clock: WallClock
-    let logger: Logger
-    /// First retry after this many seconds, then doubling.
-    let retryBase: TimeInterval
-    let maxAttempts: Int
-    let pollInterval: Duration
+/// Where webhooks may point. A key holder chooses the URL, so without this rule deliveries (and the
+/// statuses they record) would map the operator's private network: only public addresses are reached,
+/// checked when the webhook is made and again at each delivery, where the connection goes to the very
+/// address that was checked (DNS may answer differently the second time). The operator allows hosts by
+/// name; those are then reached even on a private address.
+public struct WebhookTargets: Sendable {
+    /// Hosts the operator allows (exact names or address literals, lowercased); nil: any public host.
+    public let allowedHosts: Set<String>?
+    let resolver: any HostResolver
 
-    public init(
-        store: any TeamGateStore, clock: WallClock = .system, logger: Logger, retryBase: TimeInterval = 2, maxAttempts: Int = 8,
-        pollInterval: Duration = .milliseconds(200)
-    ) {
-        self.store = store
-        self.clock = clock
-        self.logger = logger
-        self.retryBase = retryBase
-        self.maxAttempts = maxAttempts
-        self.pollInterval = pollInterval
+    public init(allowedHosts: Set<String>? = nil, resolver: any HostResolver = SystemHostResolver()) {
+        self.allowedHosts = allowedHosts
+        self.resolver = resolver
     }
 
-    public func run() async throws {
-        while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            do {
-                // The lease outlasts an attempt's 10 s timeout.
-                let due = try await store.claimDueDeliveries(at: clock.now(), limit: 50, lease: 60)
-                await withTaskGroup(of: Void.self) { group in
-                    for (delivery, webhook) in due {
-                        group.addTask { await deliver(delivery, to: webhook) }
-                    }
-                }
-            } catch {
-                logger.error("Webhook dispatch failed", metadata: ["error": "\(error)"])
+    /// What a delivery may do.
+    public enum Verdict: Sendable, Equatable {
+        /// Connect to this address (nil: an allowed host, resolved as usual).
+        case connect(IPAddress?)
+        /// Do not connect; the text says why, for the delivery's record.
+        case refused(String)
+        /// The name does not resolve now; a later attempt may succeed.
+        case unresolvable
+    }
+
+    static let privateTarget =
+        "url must not point at a private, loopback, link-local or otherwise internal address (the server's operator can allow a host with --webhook-allowed-hosts)"
+
+    /// Why `url` may not be a webhook, or nil. A name that does not resolve now is accepted: every delivery checks again.
+    func problem(with url: URL) async -> String? {
+        guard let host = Self.host(of: url) else { return "url must be an http or https URL" }
+        if let allowedHosts {
+            guard allowedHosts.contains(host) else {
+                return "url must point at one of this server's allowed webhook hosts: \(allowedHosts.sorted().joined(separator: ", "))"
             }
-            try? await Task.sleep(for: pollInterval)
+            return nil
+        }
+        if let literal = IPAddress(literal: host) { return literal.isPublic ? nil : Self.privateTarget }
+        do {
+            return try await resolver.addresses(of: host).allSatisfy(\.isPublic) ? nil : Self.privateTarget
+        } catch {
+            // Not resolvable now (a name registered later, DNS down): each delivery checks again.
+            return nil
         }
     }
 
-    func deliver(_ delivery: WebhookDelivery, to webhook: Webhook) async {
-        let timestamp = Int(clock.now().timeIntervalSince1970)
-        var request = URLRequest(url: webhook.url, timeoutInterval: 10)
-        request.httpMethod = "POST"
-        request.httpBody = Data(delivery.payload.utf8)
-        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        request.setValue(delivery.event.rawValue, forHTTPHeaderField: "X-TeamGate-Event")
-        request.setValue(delivery.id, forHTTPHeaderField: "X-TeamGate-Delivery")
-        request.setValue(
-            Webhooks.signature(body: delivery.payload, secret: webhook.secret, timestamp: timestamp), forHTTPHeaderField: "X-TeamGate-Signature")
-        var status: Int?
-        var failure: String?
-        do {
-            let (_, response) = try await URLSession.shared.data(for: request)
-            status = (response as? HTTPURLResponse)?.statusCode
-            if !(200..<300).contains(status ?? 0) { failure = "HTTP \(status ?? 0)" }
-        } catch {
-            failure = "unreachable"
+    /// Where a delivery to `url` may connect, decided now.
+    func verdict(for url: URL) async -> Verdict {
+        guard let host = Self.host(of: url) else { return .refused("refused: not an http or https URL") }
+        if let allowedHosts {
+            return allowedHosts.contains(host) ? .connect(nil) : .refused("refused: the host is not in --webhook-allowed-hosts")
         }
-        let attempt = delivery.attempts + 1
-        let now = clock.now()
-        let next: Date? = failure == nil || attempt >= maxAttempts ? nil : now.addingTimeInterval(retryBase * pow(2, Double(attempt - 1)))
-        do {
-            try await store.recordDeliveryAttempt(
-                id: delivery.id, delivered: failure == nil, status: status, error: failure, at: now, nextAttemptAt: next)
-        } catch {
-            logger.error("Recording a webhook attempt failed", metadata: ["delivery": "\(delivery.id)"])
+        let addresses: [IPAddress]
+        if let literal = IPAddress(literal: host) {
+            addresses = [literal]
+        } else {
+            do {
+                addresses = try await resolver.addresses(of: host)
+            } catch {
+                return .unresolvable
+            }
         }
+        // Every answer must be public: a connection may be made to any of them.
+        guard let first = addresses.first, addresses.allSatisfy(\.isPublic) else {
+            return .refused("refused: the host resolves to a private or internal address")
+        }
+        return .connect(first)
+    }
+
+    /// The URL's host, lowercased and without IPv6 brackets; nil unless the URL is http(s) with a host.
+    static func host(of url: URL) -> String? {
+        guard ["http", "https"].contains(url.scheme?.lowercased() ?? ""), var host = url.host?.lowercased(), !host.isEmpty else { return nil }
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return host
     }
 }

@@ -193,13 +193,15 @@ extension SQLStore: TeamAdminStore {
         return (outcome.0, outcome.1.count)
     }
 
-    public func auditEvents(_ query: AuditQuery) async throws -> [AuditEvent] {
+    public func auditEvents(_ query: AuditQuery) async throws -> [AuditEvent]? {
         try await backend.read { db in
             var sql = "SELECT * FROM audit_events WHERE organization_id = ?"
             var arguments: SQLArguments = [query.organizationID]
-            if let before = query.before {
+            if let after = query.afterEventID {
+                guard let cursor = try db.row("SELECT seq FROM audit_events WHERE id = ? AND organization_id = ?", [after, query.organizationID])
+                else { return nil }
                 sql += " AND seq < ?"
-                arguments.append(before)
+                arguments.append(cursor["seq"] as Int64)
             }
             if let phone = query.memberPhone {
                 sql += " AND member_phone = ?"
@@ -215,11 +217,7 @@ extension SQLStore: TeamAdminStore {
             }
             sql += " ORDER BY seq DESC LIMIT ?"
             arguments.append(query.limit)
-            return try db.rows(sql, arguments).map { row in
-                var event = AuditEvent(row: row)
-                event.position = row["seq"]
-                return event
-            }
+            return try db.rows(sql, arguments).map(AuditEvent.init(row:))
         }
     }
 }

@@ -152,6 +152,14 @@ extension SQLStore {
                 ALTER TABLE otp_challenges ADD COLUMN sequence INTEGER NOT NULL DEFAULT 0;
                 """
         ),
+        Migration(
+            name: "v5: the team in pages, expired codes and replay records pruned by age",
+            sql: """
+                CREATE INDEX members_by_organization ON members(organization_id, created_at, id);
+                CREATE INDEX otp_challenges_by_expiry ON otp_challenges(expires_at);
+                CREATE INDEX idempotency_records_by_age ON idempotency_records(created_at);
+                """
+        ),
     ]
 }
 

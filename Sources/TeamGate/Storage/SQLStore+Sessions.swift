@@ -3,7 +3,7 @@ import GRDB
 
 extension SQLStore: SessionStore {
     public func insertSession(_ session: Session, tokenHash: Data, origin: RequestOrigin) async throws {
-        try await writer.write(
+        _ = try await writer.write(
             { db -> (LiveSession, epoch: Int64) in
                 let epoch = try IndexEpoch.current(db)
                 // The member is read in the same transaction, so a session is never made for a removed member.
@@ -17,6 +17,8 @@ extension SQLStore: SessionStore {
                     )
                 else { throw TeamGateError.notATeamMember }
                 let member = TeamMember(row: row)
+                // And its lock: a lockout committed after the sign-in's first look still keeps the session out.
+                if member.isLocked(at: session.createdAt), let until = member.lockedUntil { throw TeamGateError.memberLocked(until: until) }
                 try db.execute(
                     """
                     INSERT INTO sessions (id, member_id, organization_id, token_hash, device_name, user_agent, ip_address,
@@ -58,30 +60,15 @@ extension SQLStore: SessionStore {
     }
 
     public func loadSession(tokenHash: Data, at date: Date) async throws -> SessionLookup {
-        try await writer.write(
+        // Unknown and ended tokens are answered from a read connection: a flood of made-up tokens never
+        // waits in line with the logouts. Only a live session the index lacks (another process's) is read
+        // again through the writer, ordered with revocations, before the index adopts it.
+        let seen = try await backend.read { db in try Self.lookUpSession(db, tokenHash: tokenHash, at: date) }
+        guard case .live = seen else { return seen }
+        return try await writer.write(
             { db -> (SessionLookup, epoch: Int64) in
                 let epoch = try IndexEpoch.current(db)
-                guard
-                    let row = try db.row(
-                        """
-                        SELECT s.*, m.removed_at AS member_removed_at, o.name AS organization_name FROM sessions s
-                        JOIN members m ON m.id = s.member_id JOIN organizations o ON o.id = s.organization_id
-                        WHERE s.token_hash = ?
-                        """,
-                        [tokenHash]
-                    )
-                else { return (.unknown, epoch) }
-                let session = Session(row: row)
-                guard session.isLive(at: date), (row["member_removed_at"] as Int64?) == nil else { return (.ended(session), epoch) }
-                guard let memberRow = try db.row("SELECT * FROM members WHERE id = ?", [session.memberID])
-                else { return (.unknown, epoch) }
-                let live = SessionLookup.live(
-                    LiveSession(
-                        sessionID: session.id, expiresAt: session.expiresAt, member: TeamMember(row: memberRow),
-                        organizationName: row["organization_name"]
-                    )
-                )
-                return (live, epoch)
+                return (try Self.lookUpSession(db, tokenHash: tokenHash, at: date), epoch)
             },
             afterCommit: { [self] outcome in
                 if case .live(let live) = outcome.0 { remember(tokenHash: tokenHash, live, readAtEpoch: outcome.epoch) }
@@ -89,10 +76,47 @@ extension SQLStore: SessionStore {
         ).0
     }
 
+    private static func lookUpSession(_ db: any SQLConnection, tokenHash: Data, at date: Date) throws -> SessionLookup {
+        guard
+            let row = try db.row(
+                """
+                SELECT s.*, m.removed_at AS member_removed_at, o.name AS organization_name FROM sessions s
+                JOIN members m ON m.id = s.member_id JOIN organizations o ON o.id = s.organization_id
+                WHERE s.token_hash = ?
+                """,
+                [tokenHash]
+            )
+        else { return .unknown }
+        let session = Session(row: row)
+        guard session.isLive(at: date), (row["member_removed_at"] as Int64?) == nil else { return .ended(session) }
+        guard let memberRow = try db.row("SELECT * FROM members WHERE id = ?", [session.memberID]) else { return .unknown }
+        return .live(
+            LiveSession(
+                sessionID: session.id, expiresAt: session.expiresAt, member: TeamMember(row: memberRow), organizationName: row["organization_name"]))
+    }
+
     public func sessions(memberID: String) async throws -> [Session] {
         try await backend.read { db in
             try db.rows("SELECT * FROM sessions WHERE member_id = ? ORDER BY created_at, id", [memberID])
                 .map(Session.init(row:))
+        }
+    }
+
+    public func sessionSummaries(organizationID: String, at date: Date) async throws -> [String: SessionSummary] {
+        try await backend.read { db in
+            var summaries: [String: SessionSummary] = [:]
+            try db.forEachRow(
+                """
+                SELECT member_id, SUM(CASE WHEN ended_at IS NULL AND expires_at > ? THEN 1 ELSE 0 END) AS live,
+                    MAX(COALESCE(last_seen_at, created_at)) AS last_seen
+                FROM sessions WHERE organization_id = ? GROUP BY member_id
+                """,
+                [date.millisecondsSince1970, organizationID]
+            ) { row in
+                summaries[row["member_id"]] = SessionSummary(
+                    live: Int(row["live"] as Int64), lastSeen: Date(millisecondsSince1970: row["last_seen"] as Int64?))
+            }
+            return summaries
         }
     }
 

@@ -107,6 +107,13 @@ extension SQLStore: WebhookStore, IdempotencyStore {
         }
     }
 
+    public func releaseDeliveryClaim(id: String, nextAttemptAt: Date) async throws {
+        try await writer.write { db in
+            try db.execute(
+                "UPDATE webhook_deliveries SET next_attempt_at = ? WHERE id = ? AND state = 'pending'", [nextAttemptAt.millisecondsSince1970, id])
+        }
+    }
+
     public func idempotencyRecord(organizationID: String, key: String, notBefore: Date) async throws -> IdempotencyRecord? {
         try await backend.read { db in
             try db.row(

@@ -22,24 +22,26 @@ public protocol TeamAdminStore: Sendable {
     func endOrganizationSessions(
         organizationID: String, includeOwner: Bool, note: String, at date: Date, revocationID: String, origin: RequestOrigin
     ) async throws -> (membersAffected: Int, sessionsEnded: Int)
-    func auditEvents(_ query: AuditQuery) async throws -> [AuditEvent]
+    /// The page `query` asks for; nil when its cursor is no event of the organisation.
+    func auditEvents(_ query: AuditQuery) async throws -> [AuditEvent]?
 }
 
-/// A page of the audit log, newest first; `before` is the cursor (an event's position).
+/// A page of the audit log, newest first; `afterEventID` is the cursor: the last event of the page before,
+/// by id, so a cursor means nothing outside its own organisation and counts nothing.
 public struct AuditQuery: Sendable {
     public var organizationID: String
     public var limit: Int
-    public var before: Int64?
+    public var afterEventID: String?
     public var memberPhone: PhoneNumber?
     public var action: AuditAction?
     public var since: Date?
 
     public init(
-        organizationID: String, limit: Int, before: Int64? = nil, memberPhone: PhoneNumber? = nil, action: AuditAction? = nil, since: Date? = nil
+        organizationID: String, limit: Int, afterEventID: String? = nil, memberPhone: PhoneNumber? = nil, action: AuditAction? = nil, since: Date? = nil
     ) {
         self.organizationID = organizationID
         self.limit = limit
-        self.before = before
+        self.afterEventID = afterEventID
         self.memberPhone = memberPhone
         self.action = action
         self.since = since
@@ -55,6 +57,8 @@ public protocol WebhookStore: Sendable {
     /// seconds: another instance (or poll) does not get it again unless the attempt goes unrecorded.
     func claimDueDeliveries(at date: Date, limit: Int, lease: TimeInterval) async throws -> [(WebhookDelivery, Webhook)]
     func recordDeliveryAttempt(id: String, delivered: Bool, status: Int?, error: String?, at date: Date, nextAttemptAt: Date?) async throws
+    /// Gives a claimed delivery back unsent, due again at `nextAttemptAt`; its attempts are unchanged.
+    func releaseDeliveryClaim(id: String, nextAttemptAt: Date) async throws
 }
 
 /// A response kept for an Idempotency-Key, to be replayed to a retry.

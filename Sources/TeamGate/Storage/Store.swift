@@ -36,6 +36,11 @@ public protocol MemberStore: Sendable {
     /// Adds a member; throws `TeamGateError.memberExists` when the organisation already has the number.
     func insertMember(_ member: TeamMember, origin: RequestOrigin) async throws
     func members(organizationID: String) async throws -> [TeamMember]
+    /// Up to `limit` active members in joining order, after the member `afterMemberID` (removed or not);
+    /// nil when that is no member of the organisation.
+    func members(organizationID: String, afterMemberID: String?, limit: Int) async throws -> [TeamMember]?
+    /// The organisation's members with these ids, removed ones included.
+    func members(organizationID: String, ids: Set<String>) async throws -> [TeamMember]
     /// Active members with this number, in every organisation.
     func activeMembers(phone: PhoneNumber) async throws -> [TeamMember]
 }
@@ -110,6 +115,8 @@ public protocol SessionStore: Sendable {
     /// Ends one session by its token hash (the member signing out); false when it was not live.
     func endSession(tokenHash: Data, reason: SessionEndReason, at date: Date, origin: RequestOrigin) async throws -> Bool
     func sessions(memberID: String) async throws -> [Session]
+    /// Per member of the organisation who ever signed in: live sessions now, and the latest sign-in or activity.
+    func sessionSummaries(organizationID: String, at date: Date) async throws -> [String: SessionSummary]
     /// Where connected devices hear that their session ended.
     var sessionEvents: SessionEventHub { get }
     /// Records that a device was told its session ended.
@@ -118,6 +125,12 @@ public protocol SessionStore: Sendable {
     func markAcknowledged(sessionID: String, revocationID: String, at date: Date) async throws -> Bool
     /// The sessions a revocation ended, with what their devices were told; nil when the organisation has none by that id.
     func revocation(id: String, organizationID: String) async throws -> [RevokedSession]?
+}
+
+/// A member's sessions at a glance, for the console's team page.
+public struct SessionSummary: Sendable, Equatable {
+    public let live: Int
+    public let lastSeen: Date?
 }
 
 /// One session of a revocation: when it ended, when its device was told, when the device confirmed.

@@ -22,7 +22,7 @@ struct MemberRouteTests {
         try await environment.withLiveServer(services) { client in
             let sent = try await client.post("/auth/otp", body: #"{"phoneNumber":"+91 93222 22221"}"#)
             #expect(sent.status == .accepted)
-            let code = try #require(environment.outbox.latestCode(for: team.rohan.phone))
+            let code = try await environment.code(for: team.rohan.phone)
             #expect(code.count == 6)
 
             let login = try await client.post(
@@ -53,21 +53,29 @@ struct MemberRouteTests {
         }
     }
 
-    @Test("a wrong code uses up a try; after five, even the right code is refused")
+    @Test("five wrong codes from one address stop that address, not the member at another")
     func attemptsLimited() async throws {
-        let environment = try TestEnvironment()
+        var configured = try TestEnvironment()
+        // The test client is one address; a trusted proxy's X-Forwarded-For stands for the others.
+        configured.configuration.trustedProxies = [IPNetwork("127.0.0.1")!]
+        let environment = configured
         let services = try await environment.openServices()
         let team = try await SeededTeam.make(services)
         try await environment.withLiveServer(services) { client in
             _ = try await client.post("/auth/otp", body: #"{"phoneNumber":"+919322222221"}"#)
-            let code = try #require(environment.outbox.latestCode(for: team.rohan.phone))
+            let code = try await environment.code(for: team.rohan.phone)
             let wrong = code == "000000" ? "111111" : "000000"
+            let attacker: HTTPFields = [.xForwardedFor: "198.51.100.7"]
             for _ in 0..<5 {
-                let response = try await client.post("/auth/login", body: Self.loginBody("+919322222221", wrong))
+                let response = try await client.post("/auth/login", body: Self.loginBody("+919322222221", wrong), headers: attacker)
                 #expect(response.status == .unauthorized)
                 #expect(response.json["message"] as? String == "Invalid or expired code")
             }
-            #expect(try await client.post("/auth/login", body: Self.loginBody("+919322222221", code)).status == .unauthorized)
+            let stopped = try await client.post("/auth/login", body: Self.loginBody("+919322222221", code), headers: attacker)
+            #expect(stopped.status == .tooManyRequests)
+            #expect(stopped.headers[.retryAfter] != nil)
+            let member = try await client.post("/auth/login", body: Self.loginBody("+919322222221", code), headers: [.xForwardedFor: "203.0.113.9"])
+            #expect(member.status == .created)
         }
     }
 
@@ -78,13 +86,13 @@ struct MemberRouteTests {
         let team = try await SeededTeam.make(services)
         try await environment.withLiveServer(services) { client in
             _ = try await client.post("/auth/otp", body: #"{"phoneNumber":"+919322222221"}"#)
-            let code = try #require(environment.outbox.latestCode(for: team.rohan.phone))
+            let code = try await environment.code(for: team.rohan.phone)
             environment.clock.advance(by: 5 * 60 + 1)
             #expect(try await client.post("/auth/login", body: Self.loginBody("+919322222221", code)).status == .unauthorized)
         }
     }
 
-    @Test("sends are limited per number: the sixth in 15 minutes is 429 with Retry-After")
+    @Test("sends are limited per number and address: the sixth in 15 minutes is 429 with Retry-After, a token back every 3 minutes")
     func sendLimit() async throws {
         let environment = try TestEnvironment()
         let services = try await environment.openServices()
@@ -93,7 +101,7 @@ struct MemberRouteTests {
             for _ in 0..<5 { #expect(try await client.post("/auth/otp", body: #"{"phoneNumber":"+919322222221"}"#).status == .accepted) }
             let limited = try await client.post("/auth/otp", body: #"{"phoneNumber":"+919322222221"}"#)
             #expect(limited.status == .tooManyRequests)
-            #expect(limited.headers[.retryAfter] == "900")
+            #expect(limited.headers[.retryAfter] == "180")
             environment.clock.advance(by: 15 * 60 + 1)
             #expect(try await client.post("/auth/otp", body: #"{"phoneNumber":"+919322222221"}"#).status == .accepted)
         }
@@ -108,6 +116,7 @@ struct MemberRouteTests {
         try await environment.withLiveServer(services) { client in
             let response = try await client.post("/auth/otp", body: #"{"phoneNumber":"+14155550100"}"#)
             #expect(response.status == .accepted)
+            try await environment.settleCodeSender()
             #expect(environment.outbox.latestCode(for: stranger) == nil)
             let bad = try await client.post("/auth/otp", body: #"{"phoneNumber":"hello"}"#)
             #expect(bad.status == .badRequest)
@@ -126,7 +135,7 @@ struct MemberRouteTests {
         }
         try await environment.withLiveServer(services) { client in
             _ = try await client.post("/auth/otp", body: #"{"phoneNumber":"+919355555555"}"#)
-            let code = try #require(environment.outbox.latestCode(for: shared))
+            let code = try await environment.code(for: shared)
             let ambiguous = try await client.post("/auth/login", body: Self.loginBody("+919355555555", code))
             #expect(ambiguous.status == .conflict)
             #expect((ambiguous.json["message"] as? String)?.contains(globex.organization.id) == true)

@@ -33,7 +33,7 @@ struct SessionToolsRouteTests {
         }
     }
 
-    @Test("logout with lockForMinutes: sign-in is 423 until an unlock, then works")
+    @Test("logout with lockForMinutes: /auth/otp answers as for anyone, the member's phone hears of the lock, and sign-in works after an unlock")
     func lockAndUnlock() async throws {
         let environment = try TestEnvironment()
         let services = try await environment.openServices()
@@ -43,16 +43,18 @@ struct SessionToolsRouteTests {
                 .post, "/team-member/logout", key: team.apiKey,
                 body: #"{"userPhoneNumber":"+919322222221","reason":"lost phone","lockForMinutes":30}"#)
             #expect(logout.status == .created)
-            let refused = try await client.post("/auth/otp", body: #"{"phoneNumber":"+919322222221"}"#)
-            #expect(refused.status.code == 423)
-            #expect(refused.json["error"] as? String == "Locked")
-            #expect(refused.json["lockedUntil"] is String)
+            let asked = try await client.post("/auth/otp", body: #"{"phoneNumber":"+919322222221"}"#)
+            let stranger = try await client.post("/auth/otp", body: #"{"phoneNumber":"+14155550123"}"#)
+            #expect(asked.status == .accepted && asked.text == stranger.text)
+            #expect(asked.json["lockedUntil"] == nil)
+            try await environment.settleCodeSender()
+            #expect(environment.outbox.latest(for: team.rohan.phone)?.type == .locked)
             #expect(environment.outbox.latestCode(for: team.rohan.phone) == nil)
 
             let unlocked = try await client.admin(.post, "/team-member/unlock", key: team.apiKey, body: #"{"userPhoneNumber":"+919322222221"}"#)
             #expect(sameJSON(unlocked, #"{"success":true,"wasLocked":true}"#))
             #expect(try await client.post("/auth/otp", body: #"{"phoneNumber":"+919322222221"}"#).status == .accepted)
-            let code = try #require(environment.outbox.latestCode(for: team.rohan.phone))
+            let code = try await environment.code(for: team.rohan.phone)
             #expect(try await client.post("/auth/login", body: MemberRouteTests.loginBody("+919322222221", code)).status == .created)
             let second = try await client.admin(.post, "/team-member/unlock", key: team.apiKey, body: #"{"userPhoneNumber":"+919322222221"}"#)
             #expect(second.json["wasLocked"] as? Bool == false)
@@ -68,9 +70,13 @@ struct SessionToolsRouteTests {
             _ = try await client.admin(
                 .post, "/team-member/logout", key: team.apiKey, body: #"{"userPhoneNumber":"+919322222221","lockForMinutes":10}"#)
             environment.clock.advance(by: 9 * 60)
-            #expect(try await client.post("/auth/otp", body: #"{"phoneNumber":"+919322222221"}"#).status.code == 423)
+            #expect(try await client.post("/auth/otp", body: #"{"phoneNumber":"+919322222221"}"#).status == .accepted)
+            try await environment.settleCodeSender()
+            #expect(environment.outbox.latest(for: team.rohan.phone)?.type == .locked)
             environment.clock.advance(by: 61)
             #expect(try await client.post("/auth/otp", body: #"{"phoneNumber":"+919322222221"}"#).status == .accepted)
+            let code = try await environment.code(for: team.rohan.phone)
+            #expect(try await client.post("/auth/login", body: MemberRouteTests.loginBody("+919322222221", code)).status == .created)
         }
     }
 

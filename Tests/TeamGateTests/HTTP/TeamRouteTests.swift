@@ -100,6 +100,7 @@ struct TeamRouteTests {
                 #expect(me.json["reason"] as? String == "member_removed")
             }
             _ = try await client.post("/auth/otp", body: #"{"phoneNumber":"+919311111111"}"#)
+            try await environment.settleCodeSender()
             #expect(environment.outbox.latestCode(for: team.meera.phone) == nil)
             let again = try await client.admin(.delete, "/team-member", key: team.apiKey, body: #"{"memberPhoneNumber":"+919311111111"}"#)
             #expect(sameJSON(again, #"{"statusCode":422,"message":"User not found","error":"Unprocessable Entity"}"#))

@@ -42,6 +42,8 @@ struct WebhookDeliveryTests {
             let port = try #require(receiverClient.port)
             var environment = try TestEnvironment()
             environment.configuration.webhookRetrySeconds = 0.05
+            // The receiver is on loopback, which only a host the operator allows by name may be.
+            environment.configuration.webhookAllowedHosts = ["127.0.0.1"]
             let services = try await environment.openServices()
             let team = try await SeededTeam.make(services)
             let environmentCopy = environment

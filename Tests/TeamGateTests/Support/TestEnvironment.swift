@@ -75,6 +75,20 @@ struct TestEnvironment {
         configuration.rateLimitPerSecond = 0
     }
 
+    /// The code sent to `phone`: codes go out after `/auth/otp` answers, so this waits up to 5 s for one.
+    func code(for phone: PhoneNumber) async throws -> String {
+        for _ in 0..<500 {
+            if let code = outbox.latestCode(for: phone) { return code }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        throw CodeNotSent(phone: phone.e164)
+    }
+
+    /// Lets the background code sender finish what it was given, before checking that nothing was sent.
+    func settleCodeSender() async throws {
+        try await Task.sleep(for: .milliseconds(500))
+    }
+
     static var logger: Logger {
         var logger = Logger(label: "teamgate-tests")
         logger.logLevel = .warning
@@ -100,6 +114,10 @@ struct TestEnvironment {
     ) async throws -> Value {
         try await application(services).test(.live, test)
     }
+}
+
+struct CodeNotSent: Error {
+    let phone: String
 }
 
 /// An organisation with an owner and two members, each signed in on some devices.

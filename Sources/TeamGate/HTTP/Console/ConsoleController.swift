@@ -175,11 +175,9 @@ struct ConsoleController: Sendable {
             return signInPage(error: "That is not a phone number with its country code.", phone: text)
         }
         do {
-            try await services.signIn.requestCode(phone: phone)
+            try services.signIn.requestCode(phone: phone, clientAddress: context.clientIP)
         } catch let error as TeamGateError {
             return signInPage(error: APIError(error).message.text, phone: text)
-        } catch {
-            return signInPage(error: "The code could not be sent. Try again shortly.", phone: text)
         }
         return codePage(phone: phone.e164)
     }

@@ -103,13 +103,13 @@ struct ConsoleSettingsPages: Sendable {
         query.memberPhone = try? PhoneNumber(parsing: memberText)
         let actionText = parameters.get("action") ?? ""
         query.action = AuditAction(rawValue: actionText)
-        query.before = parameters.get("cursor").flatMap(Int64.init)
+        query.afterEventID = parameters.get("cursor")
         let events = try await services.directory.auditEvents(query)
         let names = try await Self.actorNames(services, organizationID: admin.organizationID)
         var next = ""
-        if events.count == query.limit, let position = events.last?.position {
+        if events.count == query.limit, let last = events.last?.id {
             var components = URLComponents()
-            components.queryItems = [URLQueryItem(name: "member", value: memberText), URLQueryItem(name: "action", value: actionText), URLQueryItem(name: "cursor", value: String(position))]
+            components.queryItems = [URLQueryItem(name: "member", value: memberText), URLQueryItem(name: "action", value: actionText), URLQueryItem(name: "cursor", value: last)]
             next = "<p><a href=\"/console/audit\(HTML.escape(components.string ?? ""))\" rel=\"next\">Older events →</a></p>"
         }
         let options = AuditAction.allCases.map { "<option value=\"\($0.rawValue)\"\($0.rawValue == actionText ? " selected" : "")>\($0.rawValue)</option>" }.joined()
@@ -132,7 +132,16 @@ struct ConsoleSettingsPages: Sendable {
         try await webhooks(admin, secret: notes.take(request.uri.queryParameters.get("shown"), owner: admin.csrf))
     }
 
+    /// Webhooks carry members' names and numbers out of TeamGate, so, like keys, only the Owner manages them.
+    private func ownerOnlyWebhooks(_ admin: ConsoleAdmin) -> Response {
+        ConsolePage(
+            title: "Webhooks", section: .webhooks, admin: admin.live, csrf: admin.csrf,
+            body: "<p>Only the Owner manages webhooks: they send members' names and numbers to another service.</p>"
+        ).render(status: .forbidden)
+    }
+
     private func webhooks(_ admin: ConsoleAdmin, secret created: String? = nil, error: String? = nil) async throws -> Response {
+        guard admin.isOwner else { return ownerOnlyWebhooks(admin) }
         var sections = ""
         for hook in try await services.webhooks.list(organizationID: admin.organizationID) {
             let deliveries = try await services.webhooks.deliveries(organizationID: admin.organizationID, id: hook.id, limit: 10)
@@ -174,6 +183,7 @@ struct ConsoleSettingsPages: Sendable {
     }
 
     func createWebhook(_ admin: ConsoleAdmin, form: [String: String]) async throws -> Response {
+        guard admin.isOwner else { return ownerOnlyWebhooks(admin) }
         let events = WebhookEvent.allCases.filter { form["event.\($0.rawValue)"] == "on" }
         do {
             let hook = try await services.webhooks.create(organizationID: admin.organizationID, url: form["url"] ?? "", events: events, origin: admin.origin)
@@ -184,7 +194,12 @@ struct ConsoleSettingsPages: Sendable {
     }
 
     func deleteWebhook(_ admin: ConsoleAdmin, id: String) async throws -> Response {
-        try? await services.webhooks.delete(organizationID: admin.organizationID, id: id, origin: admin.origin)
+        guard admin.isOwner else { return ownerOnlyWebhooks(admin) }
+        do {
+            try await services.webhooks.delete(organizationID: admin.organizationID, id: id, origin: admin.origin)
+        } catch TeamGateError.notFound {
+            // Already gone (deleted in another tab): the list shows the outcome either way.
+        }
         return redirect("/console/webhooks")
     }
 }

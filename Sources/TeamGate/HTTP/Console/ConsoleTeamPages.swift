@@ -17,19 +17,21 @@ struct ConsoleTeamPages: Sendable {
         let query = request.uri.queryParameters.get("q")?.trimmingCharacters(in: .whitespaces) ?? ""
         let digits = query.filter(\.isNumber)
         let now = services.clock.now()
+        // Two queries however large the team: the members, and every member's session summary at once.
+        let members = try await services.directory.members(organizationID: admin.organizationID)
+        let summaries = try await services.store.sessionSummaries(organizationID: admin.organizationID, at: now)
         var rows = ""
-        for member in try await services.directory.members(organizationID: admin.organizationID) {
+        for member in members {
             if !query.isEmpty, !member.name.localizedCaseInsensitiveContains(query), digits.isEmpty || !member.phone.digits.contains(digits) { continue }
-            let sessions = try await services.store.sessions(memberID: member.id)
-            let live = sessions.filter { $0.isLive(at: now) }
-            let lastSeen = sessions.map { $0.lastSeenAt ?? $0.createdAt }.max()
+            let summary = summaries[member.id]
+            let manageable = mayManage(admin, member)
             let actions =
-                (live.isEmpty ? "" : "<a class=\"button danger\" href=\"/console/members/\(member.id)/logout\">Log out</a>")
-                + (member.isLocked(at: now) ? HTML.form(action: "/console/members/\(member.id)/unlock", csrf: admin.csrf, label: "Unlock") : "")
+                (summary?.live ?? 0 == 0 || !manageable ? "" : "<a class=\"button danger\" href=\"/console/members/\(member.id)/logout\">Log out</a>")
+                + (member.isLocked(at: now) && manageable ? HTML.form(action: "/console/members/\(member.id)/unlock", csrf: admin.csrf, label: "Unlock") : "")
             rows += """
                 <tr data-member="\(HTML.escape(member.phone.e164))"><td><a href="/console/members/\(member.id)">\(HTML.escape(member.name))</a></td>
                 <td>\(HTML.escape(member.phone.e164))</td><td>\(HTML.escape(member.role.name))</td><td>\(status(member))</td>
-                <td class="sessions">\(live.count)</td><td>\(HTML.time(lastSeen))</td><td class="actions">\(actions)</td></tr>
+                <td class="sessions">\(summary?.live ?? 0)</td><td>\(HTML.time(summary?.lastSeen))</td><td class="actions">\(actions)</td></tr>
                 """
         }
         let notice = request.uri.queryParameters.get("notice").flatMap(Self.notices)
@@ -45,6 +47,10 @@ struct ConsoleTeamPages: Sendable {
                 <tbody>\(rows.isEmpty ? "<tr><td colspan=\"7\">No member matches.</td></tr>" : rows)</tbody></table></div>
                 """
         ).render()
+    }
+
+    private func mayManage(_ admin: ConsoleAdmin, _ member: TeamMember) -> Bool {
+        admin.live.member.id == member.id || admin.live.member.role.manages(member.role)
     }
 
     static func notices(_ code: String) -> String? {
@@ -63,7 +69,7 @@ struct ConsoleTeamPages: Sendable {
         let sessionRows = sessions.map { session in
             let state = session.isLive(at: now) ? "Active" : (session.endReason.map { "Ended (\($0.rawValue.replacingOccurrences(of: "_", with: " ")))" } ?? "Expired")
             let end =
-                session.isLive(at: now)
+                session.isLive(at: now) && mayManage(admin, member)
                 ? HTML.form(
                     action: "/console/sessions/\(session.id)/end", csrf: admin.csrf, label: "End", style: "danger",
                     fields: "<input type=\"hidden\" name=\"member\" value=\"\(member.id)\">", confirm: "Sign \(member.name) out of \(session.deviceName)?")
@@ -79,7 +85,7 @@ struct ConsoleTeamPages: Sendable {
             title: member.name, section: .team, admin: admin.live, csrf: admin.csrf,
             body: """
                 <p>\(HTML.escape(member.phone.e164)) · \(HTML.escape(member.role.name)) · \(status(member))</p>
-                <p><a class="button danger" href="/console/members/\(member.id)/logout">Log out everywhere…</a></p>
+                \(mayManage(admin, member) ? "<p><a class=\"button danger\" href=\"/console/members/\(member.id)/logout\">Log out everywhere…</a></p>" : "")
                 <h2>Sessions</h2>
                 <div class="table-scroll"><table><thead><tr><th scope="col">Device</th><th scope="col">User agent</th><th scope="col">IP</th>
                 <th scope="col">Signed in</th><th scope="col">Last seen</th><th scope="col">State</th><th scope="col"></th></tr></thead>
@@ -92,6 +98,11 @@ struct ConsoleTeamPages: Sendable {
 
     func confirmLogout(_ admin: ConsoleAdmin, id: String) async throws -> Response {
         guard let member = try await member(admin, id: id) else { return notFound(admin) }
+        do {
+            try Logout.authorize(admin.live.member, over: member)
+        } catch let error as TeamGateError {
+            return refused(admin, error)
+        }
         let preview = try await services.logout.dryRun(organizationID: admin.organizationID, phone: member.phone)
         let devices = preview.sessions.map { "<li>\(HTML.escape($0.deviceName))</li>" }.joined()
         return ConsolePage(
@@ -106,7 +117,7 @@ struct ConsoleTeamPages: Sendable {
                 <input id="reason" name="reason" maxlength="500" placeholder="e.g. Left the company">
                 <label for="lock">Also lock them out</label>
                 <select id="lock" name="lockForMinutes"><option value="">No lockout</option><option value="15">15 minutes</option>
-                <option value="60">1 hour</option><option value="1440">1 day</option><option value="10080">1 week</option></select>
+                <option value="60">1 hour</option><option value="1440">1 day</option><option value="\(Lockout.maximumMinutes)">1 week</option></select>
                 <button type="submit" class="try-it danger-fill">Log out \(HTML.escape(member.name))</button>
                 <a href="/console/team">Cancel</a>
                 </form>
@@ -117,25 +128,48 @@ struct ConsoleTeamPages: Sendable {
     func logOut(_ admin: ConsoleAdmin, id: String, form: [String: String]) async throws -> Response {
         guard let member = try await member(admin, id: id) else { return notFound(admin) }
         let reason = form["reason"].map { String($0.prefix(500)) }.flatMap { $0.isEmpty ? nil : $0 }
-        let lock = form["lockForMinutes"].flatMap(Int.init).flatMap { (1...525_600).contains($0) ? $0 : nil }
-        _ = try await services.logout.logOut(organizationID: admin.organizationID, phone: member.phone, reason: reason, lockForMinutes: lock, origin: admin.origin)
+        let lock = form["lockForMinutes"].flatMap { $0.isEmpty ? nil : $0 }.map { Int($0) ?? 0 }
+        do {
+            _ = try await services.logout.logOut(member, by: admin.live.member, reason: reason, lockForMinutes: lock, origin: admin.origin)
+        } catch let error as TeamGateError {
+            return refused(admin, error)
+        }
         return redirect("/console/team?notice=logged-out")
     }
 
     func unlock(_ admin: ConsoleAdmin, id: String) async throws -> Response {
         guard let member = try await member(admin, id: id) else { return notFound(admin) }
-        _ = try await services.logout.unlock(organizationID: admin.organizationID, phone: member.phone, origin: admin.origin)
+        do {
+            _ = try await services.logout.unlock(member, by: admin.live.member, origin: admin.origin)
+        } catch let error as TeamGateError {
+            return refused(admin, error)
+        }
         return redirect("/console/team?notice=unlocked")
     }
 
+    /// The form names the member whose page it is on; the session must be one of theirs.
     func endSession(_ admin: ConsoleAdmin, id: String, form: [String: String]) async throws -> Response {
+        guard let memberID = form["member"], let member = try await member(admin, id: memberID) else { return notFound(admin) }
         do {
-            _ = try await services.logout.endSession(organizationID: admin.organizationID, sessionID: id, origin: admin.origin)
+            _ = try await services.logout.endSession(id, of: member, by: admin.live.member, origin: admin.origin)
         } catch TeamGateError.unprocessable {
             return notFound(admin)
+        } catch let error as TeamGateError {
+            return refused(admin, error)
         }
-        let member = form["member"].flatMap { $0.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" } ? $0 : nil }
-        return redirect(member.map { "/console/members/\($0)" } ?? "/console/team?notice=session-ended")
+        return redirect("/console/members/\(member.id)")
+    }
+
+    /// A refused action, explained on a page with the status the API would answer.
+    private func refused(_ admin: ConsoleAdmin, _ error: TeamGateError) -> Response {
+        let answer = APIError(error)
+        let text =
+            switch answer.message {
+            case .text(let text): text
+            case .list(let list): list.joined(separator: " ")
+            }
+        return ConsolePage(title: "Not allowed", section: .team, admin: admin.live, csrf: admin.csrf, body: "<p class=\"warning\">\(HTML.escape(text))</p>")
+            .render(status: answer.status)
     }
 
     private func notFound(_ admin: ConsoleAdmin) -> Response {

@@ -1,0 +1,66 @@
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// Numbers whose sign-in code is still to be sent, in the order they were asked for. Bounded: past
+/// `capacity` waiting numbers, new requests are refused rather than held in memory.
+final class CodeQueue: Sendable {
+    let capacity: Int
+    let stream: AsyncStream<PhoneNumber>
+    private let continuation: AsyncStream<PhoneNumber>.Continuation
+
+    init(capacity: Int = 10_000) {
+        self.capacity = capacity
+        (stream, continuation) = AsyncStream.makeStream(of: PhoneNumber.self, bufferingPolicy: .bufferingOldest(capacity))
+    }
+
+    /// False when the queue is full and the number was not taken.
+    func enqueue(_ phone: PhoneNumber) -> Bool {
+        if case .dropped = continuation.yield(phone) { return false }
+        return true
+    }
+
+    func finish() { continuation.finish() }
+}
+
+/// Sends the codes `/auth/otp` promised, after the answer, a few at a time: the request's own time then
+/// says nothing about whether the number is a member's, and a slow gateway delays codes, not answers.
+public struct CodeSender: Service {
+    let signIn: SignIn
+    let logger: Logger
+    let maxConcurrent: Int
+
+    public init(signIn: SignIn, logger: Logger, maxConcurrent: Int = 8) {
+        self.signIn = signIn
+        self.logger = logger
+        self.maxConcurrent = maxConcurrent
+    }
+
+    public func run() async throws {
+        let queue = signIn.outgoing
+        await withGracefulShutdownHandler {
+            await withTaskGroup(of: Void.self) { group in
+                var unfinished = 0
+                for await phone in queue.stream {
+                    if unfinished >= maxConcurrent {
+                        await group.next()
+                        unfinished -= 1
+                    }
+                    unfinished += 1
+                    group.addTask { await send(phone) }
+                }
+            }
+        } onGracefulShutdown: {
+            queue.finish()
+        }
+    }
+
+    private func send(_ phone: PhoneNumber) async {
+        do {
+            try await signIn.sendCode(phone: phone)
+        } catch {
+            // The number stays out of the log: it may be a stranger's, typed by anyone.
+            logger.warning("A sign-in code could not be sent", metadata: ["error": "\(type(of: error))"])
+        }
+    }
+}

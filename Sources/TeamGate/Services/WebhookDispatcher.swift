@@ -1,0 +1,146 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// Sends queued deliveries in the background, retrying with exponential backoff; nothing an API call
+/// waits on. Runs as a service of the application.
+///
+/// Receivers are isolated from one another: deliveries run concurrently, at most `maxInFlight` in all
+/// and `maxInFlightPerReceiver` to one receiver, each under its own deadline, and a delivery whose
+/// receiver is already busy is handed back for a later round instead of waiting in a slot. A receiver
+/// that hangs therefore delays only its own deliveries; the others go out on the next poll.
+public struct WebhookDispatcher: Service {
+    let store: any TeamGateStore
+    let clock: WallClock
+    let logger: Logger
+    let targets: WebhookTargets
+    /// First retry after this many seconds, then doubling.
+    let retryBase: TimeInterval
+    let maxAttempts: Int
+    let pollInterval: Duration
+    let maxInFlight: Int
+    let maxInFlightPerReceiver: Int
+    /// The whole exchange with a receiver, connection to last byte read.
+    let deadline: Duration
+
+    public init(
+        store: any TeamGateStore, clock: WallClock = .system, logger: Logger, targets: WebhookTargets = WebhookTargets(),
+        retryBase: TimeInterval = 2, maxAttempts: Int = 8, pollInterval: Duration = .milliseconds(200), maxInFlight: Int = 64,
+        maxInFlightPerReceiver: Int = 4, deadline: Duration = .seconds(10)
+    ) {
+        self.store = store
+        self.clock = clock
+        self.logger = logger
+        self.targets = targets
+        self.retryBase = retryBase
+        self.maxAttempts = maxAttempts
+        self.pollInterval = pollInterval
+        self.maxInFlight = maxInFlight
+        self.maxInFlightPerReceiver = maxInFlightPerReceiver
+        self.deadline = deadline
+    }
+
+    public func run() async throws {
+        let lanes = DeliveryLanes()
+        await withDiscardingTaskGroup { group in
+            while !Task.isCancelled && !Task.isShuttingDownGracefully {
+                let free = maxInFlight - lanes.total
+                if free > 0 {
+                    do {
+                        // The lease outlasts an attempt's deadline, so no other instance sends it meanwhile.
+                        let lease = TimeInterval(deadline.milliseconds) / 1000 + 50
+                        for (delivery, webhook) in try await store.claimDueDeliveries(at: clock.now(), limit: free, lease: lease) {
+                            let receiver = Self.receiver(of: webhook.url)
+                            if lanes.enter(receiver, limit: maxInFlightPerReceiver) {
+                                group.addTask {
+                                    await deliver(delivery, to: webhook)
+                                    lanes.leave(receiver)
+                                }
+                            } else {
+                                try await store.releaseDeliveryClaim(id: delivery.id, nextAttemptAt: clock.now().addingTimeInterval(1))
+                            }
+                        }
+                    } catch {
+                        logger.error("Webhook dispatch failed", metadata: ["error": "\(error)"])
+                    }
+                }
+                do {
+                    try await Task.sleep(for: pollInterval)
+                } catch {
+                    break  // cancelled: the service is stopping
+                }
+            }
+        }
+    }
+
+    /// Who answers a URL: its scheme, host and port.
+    static func receiver(of url: URL) -> String {
+        "\(url.scheme?.lowercased() ?? "")://\(url.host?.lowercased() ?? ""):\(url.port ?? -1)"
+    }
+
+    func deliver(_ delivery: WebhookDelivery, to webhook: Webhook) async {
+        var status: Int?
+        var failure: String?
+        switch await targets.verdict(for: webhook.url) {
+        case .refused(let reason):
+            failure = reason
+        case .unresolvable:
+            failure = "unreachable: the host does not resolve"
+        case .connect(let address):
+            let timestamp = Int(clock.now().timeIntervalSince1970)
+            let post = OutgoingPost(
+                url: webhook.url,
+                headers: [
+                    ("Content-Type", "application/json"), ("User-Agent", "TeamGate-Webhooks"), ("X-TeamGate-Event", delivery.event.rawValue),
+                    ("X-TeamGate-Delivery", delivery.id),
+                    ("X-TeamGate-Signature", Webhooks.signature(body: delivery.payload, secret: webhook.secret, timestamp: timestamp)),
+                ],
+                body: Data(delivery.payload.utf8), connectTo: address, deadline: deadline)
+            do {
+                let answered = try await post.send()
+                status = answered
+                if !(200..<300).contains(answered) { failure = "HTTP \(answered)" }
+            } catch OutgoingPostError.deadlineExceeded {
+                failure = "timed out"
+            } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
+                failure = "timed out"
+            } catch {
+                failure = "unreachable"
+            }
+        }
+        let attempt = delivery.attempts + 1
+        let now = clock.now()
+        let next: Date? = failure == nil || attempt >= maxAttempts ? nil : now.addingTimeInterval(retryBase * pow(2, Double(attempt - 1)))
+        do {
+            try await store.recordDeliveryAttempt(
+                id: delivery.id, delivered: failure == nil, status: status, error: failure, at: now, nextAttemptAt: next)
+        } catch {
+            logger.error("Recording a webhook attempt failed", metadata: ["delivery": "\(delivery.id)"])
+        }
+    }
+}
+
+/// Deliveries in flight, per receiver.
+final class DeliveryLanes: Sendable {
+    private let inFlight = Mutex<[String: Int]>([:])
+
+    var total: Int { inFlight.withLock { $0.values.reduce(0, +) } }
+
+    /// Takes a place for the receiver unless it already has `limit` deliveries in flight.
+    func enter(_ receiver: String, limit: Int) -> Bool {
+        inFlight.withLock { lanes in
+            guard lanes[receiver, default: 0] < limit else { return false }
+            lanes[receiver, default: 0] += 1
+            return true
+        }
+    }
+
+    func leave(_ receiver: String) {
+        inFlight.withLock { lanes in
+            lanes[receiver, default: 1] -= 1
+            if lanes[receiver] == 0 { lanes.removeValue(forKey: receiver) }
+        }
+    }
+}
