@@ -107,6 +107,7 @@ public func buildApplication(
                 store: services.store, clock: services.clock, logger: logger, targets: services.webhooks.targets,
                 retryBase: configuration.webhookRetrySeconds),
             CodeSender(signIn: services.signIn, logger: logger),
+            Housekeeping(store: services.store, clock: services.clock, logger: logger),
         ],
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: logger

@@ -26,7 +26,7 @@ struct AdminGate: Sendable {
     private let inFlight = InFlightKeys()
 
     static let idempotencyHeader = HTTPField.Name("Idempotency-Key")!
-    static let replayWindow: TimeInterval = 24 * 3600
+    static let replayWindow = Retention.idempotencyReplay
 
     init(logout: Logout, store: any IdempotencyStore, clock: WallClock, bodyLimit: Int, limiter: RateLimiter) {
         self.logout = logout

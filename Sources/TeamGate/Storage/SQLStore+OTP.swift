@@ -26,6 +26,15 @@ extension SQLStore: OTPStore {
         }
     }
 
+    public func pruneOTPChallenges(expiredBefore date: Date, limit: Int) async throws -> Int {
+        try await writer.write { db in
+            try db.rows(
+                "DELETE FROM otp_challenges WHERE id IN (SELECT id FROM otp_challenges WHERE expires_at < ? LIMIT ?) RETURNING id",
+                [date.millisecondsSince1970, limit]
+            ).count
+        }
+    }
+
     public func verifyOTP(phone: PhoneNumber, codeHash: Data, at date: Date, maxAttempts: Int, consume: Bool) async throws -> OTPVerification {
         try await writer.write { db in
             // Only the newest code counts: asking for a new one retires the old.

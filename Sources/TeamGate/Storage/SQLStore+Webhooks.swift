@@ -114,6 +114,19 @@ extension SQLStore: WebhookStore, IdempotencyStore {
         }
     }
 
+    public func pruneIdempotencyRecords(createdBefore date: Date, limit: Int) async throws -> Int {
+        try await writer.write { db in
+            try db.rows(
+                """
+                DELETE FROM idempotency_records WHERE (organization_id, key) IN
+                    (SELECT organization_id, key FROM idempotency_records WHERE created_at < ? LIMIT ?)
+                RETURNING key
+                """,
+                [date.millisecondsSince1970, limit]
+            ).count
+        }
+    }
+
     public func idempotencyRecord(organizationID: String, key: String, notBefore: Date) async throws -> IdempotencyRecord? {
         try await backend.read { db in
             try db.row(

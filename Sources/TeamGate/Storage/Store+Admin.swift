@@ -80,4 +80,6 @@ public protocol IdempotencyStore: Sendable {
     /// The record for the key if it is younger than `notBefore`.
     func idempotencyRecord(organizationID: String, key: String, notBefore: Date) async throws -> IdempotencyRecord?
     func saveIdempotencyRecord(_ record: IdempotencyRecord, organizationID: String, key: String) async throws
+    /// Deletes up to `limit` records created before `date`; returns how many it deleted.
+    func pruneIdempotencyRecords(createdBefore date: Date, limit: Int) async throws -> Int
 }

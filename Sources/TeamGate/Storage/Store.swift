@@ -174,6 +174,8 @@ public protocol OTPStore: Sendable {
     /// Checks `codeHash` against the number's newest open code. A wrong code uses up one of
     /// `maxAttempts` tries; a right one is consumed only when `consume` is true.
     func verifyOTP(phone: PhoneNumber, codeHash: Data, at date: Date, maxAttempts: Int, consume: Bool) async throws -> OTPVerification
+    /// Deletes up to `limit` codes that expired before `date`; returns how many it deleted.
+    func pruneOTPChallenges(expiredBefore date: Date, limit: Int) async throws -> Int
 }
 
 public protocol AuditStore: Sendable {
