@@ -3,6 +3,7 @@ SMS gateway that keeps the sign-in codes TeamGate's webhook sender posts to it."
 
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 
@@ -45,6 +46,16 @@ class Gateway:
         self.server = HTTPServer(("127.0.0.1", 0), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         self.port = self.server.server_address[1]
+
+    def wait_code(self, phone, timeout=5):
+        """The code for `phone`, taken out of `codes`: TeamGate sends it after /auth/otp has answered. None if none came."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            code = self.codes.pop(phone, None)
+            if code is not None:
+                return code
+            time.sleep(0.01)
+        return None
 
     def url(self, path="/otp"):
         return f"http://127.0.0.1:{self.port}{path}"

@@ -64,3 +64,9 @@ public struct CodeSender: Service {
         }
     }
 }
+
+// ServiceLifecycle logs each service by its description: the default one would spell out the
+// configured sender, gateway secret included.
+extension CodeSender: CustomStringConvertible {
+    public var description: String { "CodeSender" }
+}

@@ -56,3 +56,8 @@ public struct Housekeeping: Service {
         return (codes, records)
     }
 }
+
+// ServiceLifecycle logs each service by its description; this one says what it is and nothing it holds.
+extension Housekeeping: CustomStringConvertible {
+    public var description: String { "Housekeeping" }
+}

@@ -111,3 +111,8 @@ public final class OTPOutbox: OTPSender {
         messages.withLock { $0.count(where: { $0.phoneNumber == phone.e164 }) }
     }
 }
+
+// Whatever prints a sender (a service list, a debug log) gets its URL, never its secret.
+extension WebhookOTPSender: CustomStringConvertible {
+    public var description: String { "WebhookOTPSender(\(url.absoluteString))" }
+}

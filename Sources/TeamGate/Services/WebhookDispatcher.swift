@@ -144,3 +144,8 @@ final class DeliveryLanes: Sendable {
         }
     }
 }
+
+// ServiceLifecycle logs each service by its description; this one says what it is and nothing it holds.
+extension WebhookDispatcher: CustomStringConvertible {
+    public var description: String { "WebhookDispatcher" }
+}
