@@ -54,6 +54,9 @@ def free_port():
 
 
 def binary():
+    """The server binary: TEAMGATE_BINARY when set (to run a check against another build), else the debug build's."""
+    if os.environ.get("TEAMGATE_BINARY"):
+        return os.environ["TEAMGATE_BINARY"]
     path = subprocess.run(["swift", "build", "--show-bin-path"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
     return os.path.join(path, "teamgate")
 

@@ -85,20 +85,10 @@ struct TeamController: Sendable {
         let success = true
     }
 
+    /// DoubleTick's answer has `data` only: `nextCursor` (left out when nil) appears only when there is a next page.
     struct TeamPageBody: Encodable {
         let data: [MemberBody]
         let nextCursor: String?
-
-        // DoubleTick's answer has `data` only: `nextCursor` is written only when there is a next page.
-        func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(data, forKey: .data)
-            try container.encodeIfPresent(nextCursor, forKey: .nextCursor)
-        }
-
-        enum CodingKeys: String, CodingKey {
-            case data, nextCursor
-        }
     }
 
     /// Without `limit`, the whole team as DoubleTick answers it, up to `TeamDirectory.unpagedTeamLimit` members.

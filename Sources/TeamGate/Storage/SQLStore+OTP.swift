@@ -17,15 +17,6 @@ extension SQLStore: OTPStore {
         }
     }
 
-    public func otpSendTimes(phone: PhoneNumber, since date: Date) async throws -> [Date] {
-        try await backend.read { db in
-            try db.rows(
-                "SELECT created_at FROM otp_challenges WHERE phone = ? AND created_at > ? ORDER BY created_at",
-                [phone.digits, date.millisecondsSince1970]
-            ).map { Date(millisecondsSince1970: $0["created_at"]) }
-        }
-    }
-
     public func pruneOTPChallenges(expiredBefore date: Date, limit: Int) async throws -> Int {
         try await writer.write { db in
             try db.rows(

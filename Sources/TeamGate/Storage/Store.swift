@@ -169,8 +169,6 @@ public enum OTPVerification: Sendable, Equatable {
 
 public protocol OTPStore: Sendable {
     func insertOTPChallenge(_ challenge: OTPChallenge) async throws
-    /// When codes were sent to this number since `date`, oldest first (for the send limit).
-    func otpSendTimes(phone: PhoneNumber, since date: Date) async throws -> [Date]
     /// Checks `codeHash` against the number's newest open code. A wrong code uses up one of
     /// `maxAttempts` tries; a right one is consumed only when `consume` is true.
     func verifyOTP(phone: PhoneNumber, codeHash: Data, at date: Date, maxAttempts: Int, consume: Bool) async throws -> OTPVerification
