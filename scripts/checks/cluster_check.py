@@ -5,6 +5,14 @@ nothing. Then the delay from a logout's 201 to the device's session.ended, over 
 sockets on the instance that ends the sessions and on the other one: p50/p99/max printed and written
 to artifacts/cluster-delays.json.
 
+Then no window on B: 100 members signed in on A and each used once on B (so B's in-memory index holds
+the session), logged out one at a time through A; right after each 201, before anything else is read,
+`GET /me` on B with that member's token must be 401 admin_logout, every one. Twice: with notifications
+working, and with B's LISTEN connection terminated (pg_terminate_backend) right before the burst and
+again every few milliseconds during it, so B hears no notification; what then refuses the tokens is
+B's per-request epoch check (or, at most once a second, its catch-up timer). B's listener is told apart
+from A's by matching pg_stat_activity.client_port with the TCP sockets of B's process (/proc).
+
     python3 scripts/checks/cluster_check.py                       # on a throwaway PostgreSQL (scripts/postgres-throwaway)
     python3 scripts/checks/cluster_check.py --database URL        # on an existing, empty PostgreSQL database
     python3 scripts/checks/cluster_check.py --database x.sqlite   # one instance only (B is A), on a new SQLite file
@@ -24,6 +32,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import traceback
 import urllib.parse
@@ -338,6 +347,133 @@ def measure(label, socket_server, logout_server, key, devices):
     return result
 
 
+# --- no window on B --------------------------------------------------------------------------------
+
+def local_ports(pid, remote_port):
+    """The local ports of process `pid`'s TCP connections to `remote_port` (its PostgreSQL connections)."""
+    inodes = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            link = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        if link.startswith("socket:["):
+            inodes.add(link[len("socket:["):-1])
+    ports = set()
+    for table in ("tcp", "tcp6"):
+        try:
+            rows = open(f"/proc/{pid}/net/{table}").read().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            fields = row.split()
+            if fields[9] in inodes and int(fields[2].rsplit(":", 1)[1], 16) == remote_port:
+                ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+    return ports
+
+
+class ListenerCutter:
+    """Terminates a server's LISTEN connection to PostgreSQL, once or every few milliseconds, through one
+    psql session. The server's backend is found in pg_stat_activity by its last query (LISTEN …) and by
+    its client_port being one of the server process's own sockets to PostgreSQL."""
+
+    def __init__(self, database, server):
+        self.server = server
+        self.pg_port = urllib.parse.urlsplit(database).port or 5432
+        self.psql = subprocess.Popen(["psql", database, "-qAtX"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True, bufsize=1)
+        self.terminated = []  # backend pids, in order
+        self.stopping = threading.Event()
+        self.thread = None
+
+    def query(self, sql):
+        self.psql.stdin.write(sql + ";\n\\echo __done__\n")
+        self.psql.stdin.flush()
+        lines = []
+        while True:
+            line = self.psql.stdout.readline()
+            if not line:
+                raise Failure("psql ended: " + "".join(lines))
+            if line.strip() == "__done__":
+                return [l.strip() for l in lines if l.strip()]
+            lines.append(line)
+
+    def cut(self):
+        """Terminates the server's LISTEN backends; returns their pids."""
+        ports = local_ports(self.server.process.pid, self.pg_port)
+        if not ports:
+            return []
+        # Materialized first, so pg_terminate_backend is called for the rows chosen and no others.
+        rows = self.query("WITH listeners AS MATERIALIZED (SELECT pid FROM pg_stat_activity WHERE backend_type = 'client backend' "
+                          f"AND query ILIKE 'LISTEN%' AND client_port IN ({', '.join(map(str, sorted(ports)))})) "
+                          "SELECT pid FROM listeners WHERE pg_terminate_backend(pid)")
+        pids = [int(r) for r in rows if r.isdigit() and int(r) not in self.terminated]
+        self.terminated += pids
+        return pids
+
+    def keep_cutting(self):
+        def loop():
+            while not self.stopping.is_set():
+                self.cut()
+                self.stopping.wait(0.005)
+        self.thread = threading.Thread(target=loop, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.stopping.set()
+        if self.thread:
+            self.thread.join()
+        self.psql.stdin.close()
+        self.psql.wait()
+
+
+def refused_at_once(label, a, b, key, devices, cutter=None):
+    """Each member logged out through A, then at once GET /me on B with their token: 401 admin_logout, every one."""
+    me = http.client.HTTPConnection("127.0.0.1", b.port, timeout=10)
+    logout = http.client.HTTPConnection("127.0.0.1", a.port, timeout=10)
+
+    def status_on(connection, method, path, headers, body=None):
+        connection.request(method, path, body=body, headers=headers)
+        response = connection.getresponse()
+        raw = response.read()
+        try:
+            return response.status, json.loads(raw or b"null")
+        except ValueError:
+            return response.status, raw.decode(errors="replace")
+
+    try:
+        # B reads each session from disk once and keeps it in its index: the refusal below must come from the index.
+        known = [status_on(me, "GET", "/me", bearer(device.token))[0] for device in devices]
+        check(f"{label}: B takes each of the {len(devices)} tokens made on A (200) before the logouts", all(s == 200 for s in known),
+              f"{sum(1 for s in known if s != 200)} not 200")
+        cut_first = []
+        if cutter:
+            cut_first = cutter.cut()
+            check(f"{label}: B's LISTEN connection found and terminated before the burst (backend {cut_first})", len(cut_first) == 1, cut_first)
+            cutter.keep_cutting()
+        answers, refusals = [], []
+        started = time.perf_counter()
+        for device in devices:
+            answers.append(status_on(logout, "POST", "/team-member/logout", {"x-public-key": key, "content-type": "application/json"},
+                                     json.dumps({"userPhoneNumber": device.phone})))
+            refusals.append(status_on(me, "GET", "/me", bearer(device.token)))
+        seconds = time.perf_counter() - started
+        if cutter:
+            cutter.stop()
+            print(f"     (B's listener terminated {len(cutter.terminated)} times: once before the burst, "
+                  f"{len(cutter.terminated) - len(cut_first)} more times as it reconnected during it)")
+    finally:
+        me.close()
+        logout.close()
+    print(f"     ({len(devices)} logouts and GET /me in {seconds:.2f} s)")
+    not_created = [f"{d.phone}: {s} {body}" for d, (s, body) in zip(devices, answers) if s != 201]
+    check(f"{label}: {len(devices)} logouts through A answered 201", not not_created, f"{len(not_created)} not: {not_created[:3]}")
+    taken = [f"{d.phone}: {s}" + (f" {body['reason']}" if isinstance(body, dict) and "reason" in body else "") for d, (s, body) in zip(devices, refusals)
+             if not (s == 401 and isinstance(body, dict) and body.get("reason") == "admin_logout")]
+    check(f"{label}: GET /me on B right after each 201 refuses the token, 401 admin_logout, {len(devices)} of {len(devices)}",
+          not taken, f"{len(taken)} not refused: {taken[:3]}")
+
+
 # --- main ------------------------------------------------------------------------------------------
 
 def main():
@@ -345,6 +481,8 @@ def main():
     parser.add_argument("--database", help="PostgreSQL URL of an empty database, or a SQLite path (one instance only); "
                         "default: a throwaway PostgreSQL")
     parser.add_argument("--members", type=int, default=int(os.environ.get("CLUSTER_MEMBERS", "200")), help="members per measurement (200)")
+    parser.add_argument("--immediate", type=int, default=int(os.environ.get("CLUSTER_IMMEDIATE", "100")),
+                        help="members per GET-right-after-the-201 burst (100)")
     parser.add_argument("--binary", default=os.environ.get("TEAMGATE_BINARY"), help="the teamgate binary (TEAMGATE_BINARY)")
     parser.add_argument("--out", help="where the delays go (artifacts/cluster-delays.json; -sqlite.json with a SQLite file)")
     args = parser.parse_args()
@@ -387,6 +525,8 @@ def main():
         # Bulk members through the Team API (the CLI adds one per process); one set per measurement,
         # since a logout ends the member's sessions for good.
         sets = [[f"+9197{run}{i:07d}" for i in range(args.members)] for run in (range(2) if shared else range(1))]
+        # Two more sets for the bursts of GET /me right after the 201 (with and without B's notifications).
+        sets += [[f"+9197{run}{i:07d}" for i in range(args.immediate)] for run in (range(2, 4) if shared else range(2, 3))]
         everyone = [phone for numbers in sets for phone in numbers]
         for start in range(0, len(everyone), 500):
             batch = [{"name": f"Agent {phone[-7:]}", "phone": phone, "orgRoleId": 3} for phone in everyone[start:start + 500]]
@@ -399,6 +539,15 @@ def main():
 
         results = {"oneInstance": measure("one instance", a, a, key, devices[0]),
                    "twoInstances": measure("two instances", b, a, key, devices[1]) if shared else None}
+        if shared:
+            refused_at_once("no window, notifications on", a, b, key, devices[2])
+            cutter = ListenerCutter(database, b)
+            try:
+                refused_at_once("no window, B's listener terminated", a, b, key, devices[3], cutter)
+            finally:
+                cutter.stop()
+        else:
+            refused_at_once("no window (one instance: B is A)", a, b, key, devices[1])
         os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
         with open(out, "w") as file:
             json.dump({"database": kind, "membersPerMeasurement": args.members, "measuredAt": datetime.now(timezone.utc).isoformat(timespec="seconds"),

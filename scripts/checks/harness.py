@@ -27,14 +27,20 @@ class Tally:
 
 
 class Gateway:
-    """A local HTTP receiver: `codes` maps each number to the newest code posted for it."""
+    """A local HTTP receiver: `codes` maps each number to the newest code posted for it. Codes for the
+    numbers in `refuse` are answered 503 and not kept (a gateway that fails)."""
 
     def __init__(self):
         codes = self.codes = {}
+        refuse = self.refuse = set()
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+                if isinstance(body, dict) and body.get("phoneNumber") in refuse:
+                    self.send_response(503)
+                    self.end_headers()
+                    return
                 if "code" in body:
                     codes[body["phoneNumber"]] = body["code"]
                 self.send_response(204)

@@ -29,7 +29,7 @@ public enum IPAddress: Hashable, Sendable, CustomStringConvertible {
             guard host.allSatisfy({ $0.isHexDigit || $0 == "." || $0 == "x" || $0 == "X" }) else { return nil }
             var address = in_addr()
             guard inet_aton(host, &address) != 0 else { return nil }
-            self = .v4(UInt32(bigEndian: address.s_addr))
+            self = .v4(UInt32(bigEndian: withUnsafeBytes(of: &address) { $0.loadUnaligned(as: UInt32.self) }))
         }
     }
 

@@ -43,17 +43,13 @@ public struct SystemHostResolver: HostResolver {
         var addresses: [IPAddress] = []
         var cursor: UnsafeMutablePointer<addrinfo>? = first
         while let entry = cursor {
-            if let socketAddress = entry.pointee.ai_addr {
-                switch Int32(socketAddress.pointee.sa_family) {
-                case AF_INET:
-                    let value = socketAddress.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { $0.pointee.sin_addr.s_addr }
-                    addresses.append(.v4(UInt32(bigEndian: value)))
-                case AF_INET6:
-                    var bytes = socketAddress.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { $0.pointee.sin6_addr }
-                    addresses.append(.v6(withUnsafeBytes(of: &bytes) { Array($0) }))
-                default:
-                    break
-                }
+            // Each answer as numeric text, read back as an address: no C socket structure is taken apart here.
+            var text = [CChar](repeating: 0, count: Int(NI_MAXHOST))
+            if let socketAddress = entry.pointee.ai_addr,
+                getnameinfo(socketAddress, entry.pointee.ai_addrlen, &text, socklen_t(text.count), nil, 0, NI_NUMERICHOST) == 0,
+                let address = IPAddress(literal: String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+            {
+                addresses.append(address)
             }
             cursor = entry.pointee.ai_next
         }

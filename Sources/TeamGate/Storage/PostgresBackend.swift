@@ -63,8 +63,12 @@ final class PostgresBackend: SQLBackend {
             host: url.host, port: url.port, username: url.username, password: url.password, database: url.database, tls: .disable)
         configuration.options.maximumConnections = 32
         configuration.options.connectionIdleTimeout = .seconds(300)
+        // At trace level the driver logs every row it receives, in hex, secrets included (a webhook's
+        // signing secret, read for each delivery): it never logs below debug.
+        var driverLogger = logger
+        driverLogger.logLevel = max(logger.logLevel, .debug)
         let backend = PostgresBackend(
-            client: PostgresClient(configuration: configuration, eventLoopGroup: eventLoops, backgroundLogger: logger), logger: logger)
+            client: PostgresClient(configuration: configuration, eventLoopGroup: eventLoops, backgroundLogger: driverLogger), logger: driverLogger)
         do {
             try await backend.migrate()
         } catch {

@@ -103,6 +103,9 @@ final class SQLiteBackend: SQLBackend {
         let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         pool = try DatabasePool(path: path, configuration: configuration)
+        // Once more on the writer: opening the pool in WAL mode sets the writer back to NORMAL after
+        // `prepareDatabase` ran, and the writer's setting is the one that decides what a commit survives.
+        try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = \(synchronous.rawValue)") }
         var migrator = DatabaseMigrator()
         for migration in SQLStore.migrations {
             migrator.registerMigration(migration.name) { db in try db.execute(sql: migration.sql) }

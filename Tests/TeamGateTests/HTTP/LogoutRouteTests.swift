@@ -38,7 +38,9 @@ struct LogoutRouteTests {
         let services = try await environment.openServices()
         let team = try await SeededTeam.make(services)
         try await environment.withLiveServer(services) { client in
-            _ = try await client.logout(phone: "919311111111", key: team.apiKey)
+            let first = try await client.logout(phone: "919311111111", key: team.apiKey)
+            #expect(first.status == .created)
+            #expect(first.json["sessionsEnded"] as? Int == 2)
             let again = try await client.logout(phone: "919311111111", key: team.apiKey)
             #expect(again.status == .created)
             #expect(again.json["sessionsEnded"] as? Int == 0)
@@ -135,6 +137,59 @@ struct LogoutRouteTests {
                 "/team-member/logout", body: "{", headers: [HTTPField.Name("x-public-key")!: "key_wrong"])
             #expect(badBoth.status == .unauthorized)
             #expect(try await client.get("/me", bearer: team.meeraTokens[0]).status == .ok)
+        }
+    }
+
+    @Test("a key revoked while the server runs is refused at its next use, though this instance has already seen it valid")
+    func keyRevokedAfterUse() async throws {
+        // setup: the key has been used, so the server knows it as valid
+        let environment = try TestEnvironment()
+        let services = try await environment.openServices()
+        let team = try await SeededTeam.make(services)
+        try await environment.withLiveServer(services) { client in
+            #expect(try await client.logout(phone: "+919311111111", key: team.apiKey).status == .created)
+            let newToken = try await services.signIn.openSession(for: team.meera, deviceName: "new phone")
+            let key = try #require(try await services.directory.apiKeys(organizationID: team.organization.id).first)
+            // act
+            _ = try await services.directory.revokeAPIKey(organizationID: team.organization.id, idOrPrefix: key.id)
+            let refused = try await client.logout(phone: "+919311111111", key: team.apiKey)
+            // check: 401 as for any bad key, and the logout did not happen
+            #expect(refused.status == .unauthorized)
+            #expect(sameJSON(refused, #"{"statusCode":401,"message":"Invalid public api key","error":"Unauthorized"}"#), "\(refused.text)")
+            #expect(try await client.get("/me", bearer: newToken).status == .ok)
+            let locking = try await client.admin(
+                .post, "/team-member/logout", key: team.apiKey, body: #"{"userPhoneNumber":"+919311111111","lockForMinutes":5}"#)
+            #expect(locking.status == .unauthorized)
+            let replayable = try await client.admin(
+                .post, "/team-member/logout", key: team.apiKey, body: #"{"userPhoneNumber":"+919311111111"}"#, idempotencyKey: "after-revoke")
+            #expect(replayable.status == .unauthorized)
+            #expect(try await client.get("/me", bearer: newToken).status == .ok)
+        }
+    }
+
+    @Test("a dry run queues no webhook delivery; the real logout queues one")
+    func dryRunQueuesNoWebhook() async throws {
+        // setup: a webhook for logouts, to a loopback receiver the operator allows
+        var configured = try TestEnvironment()
+        configured.configuration.webhookAllowedHosts = ["127.0.0.1"]
+        let environment = configured
+        let services = try await environment.openServices()
+        let team = try await SeededTeam.make(services)
+        let webhook = try await services.webhooks.create(
+            organizationID: team.organization.id, url: "http://127.0.0.1:9/hook", events: WebhookEvent.allCases, origin: .cli)
+        try await environment.withLiveServer(services) { client in
+            // act
+            let dryRun = try await client.admin(
+                .post, "/team-member/logout", key: team.apiKey, body: #"{"userPhoneNumber":"+919311111111","dryRun":true}"#)
+            // check
+            #expect(dryRun.status == .ok)
+            #expect(dryRun.json["sessionsToEnd"] as? Int == 2)
+            #expect(try await services.webhooks.deliveries(organizationID: team.organization.id, id: webhook.id).isEmpty)
+            for token in team.meeraTokens { #expect(try await client.get("/me", bearer: token).status == .ok) }
+            // The same logout for real does queue, so the empty list above is not blindness.
+            #expect(try await client.logout(phone: "+919311111111", key: team.apiKey).status == .created)
+            let queued = try await services.webhooks.deliveries(organizationID: team.organization.id, id: webhook.id)
+            #expect(queued.contains { $0.event == .teamMemberLoggedOut })
         }
     }
 

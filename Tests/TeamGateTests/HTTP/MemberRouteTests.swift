@@ -79,6 +79,55 @@ struct MemberRouteTests {
         }
     }
 
+    @Test("a code sent before a lockout, used after it: 423 only with the right code, a wrong one is 401, and no session starts")
+    func codeFromBeforeLockout() async throws {
+        // setup: Rohan has a code in hand, then an admin locks him out
+        let environment = try TestEnvironment()
+        let services = try await environment.openServices()
+        let team = try await SeededTeam.make(services)
+        try await environment.withLiveServer(services) { client in
+            #expect(try await client.post("/auth/otp", body: #"{"phoneNumber":"+919322222221"}"#).status == .accepted)
+            let code = try await environment.code(for: team.rohan.phone)
+            let lock = try await client.admin(
+                .post, "/team-member/logout", key: team.apiKey, body: #"{"userPhoneNumber":"+919322222221","lockForMinutes":30}"#)
+            #expect(lock.status == .created)
+            let sessionsBefore = try await services.store.sessions(memberID: team.rohan.id)
+            // act
+            let wrong = try await client.post("/auth/login", body: Self.loginBody("+919322222221", code == "000000" ? "111111" : "000000"))
+            let right = try await client.post("/auth/login", body: Self.loginBody("+919322222221", code))
+            // check: the lock is told only to whoever holds the code, and nothing is opened
+            #expect(wrong.status == .unauthorized)
+            #expect(wrong.json["lockedUntil"] == nil)
+            #expect(right.status.code == 423)
+            #expect(right.json["lockedUntil"] is String)
+            #expect(right.json["token"] == nil)
+            let sessionsAfter = try await services.store.sessions(memberID: team.rohan.id)
+            #expect(sessionsAfter == sessionsBefore)
+            #expect(sessionsAfter.allSatisfy { $0.endedAt != nil })
+        }
+    }
+
+    @Test("a session past its lifetime is refused with reason expired; a minute before, it still works")
+    func sessionExpires() async throws {
+        // setup
+        let environment = try TestEnvironment()
+        let services = try await environment.openServices()
+        let team = try await SeededTeam.make(services)
+        let lifetime = services.signIn.policy.sessionLifetime
+        try await environment.withLiveServer(services) { client in
+            environment.clock.advance(by: lifetime - 60)
+            #expect(try await client.get("/me", bearer: team.meeraTokens[0]).status == .ok)
+            // act
+            environment.clock.advance(by: 61)
+            // check
+            for token in team.meeraTokens + team.rohanTokens {
+                let me = try await client.get("/me", bearer: token)
+                #expect(me.status == .unauthorized)
+                #expect(me.json["reason"] as? String == "expired")
+            }
+        }
+    }
+
     @Test("a code expires after five minutes")
     func codeExpires() async throws {
         let environment = try TestEnvironment()

@@ -45,11 +45,16 @@ struct SessionEventsTests {
                     }
                 }
             }
+            // The bystander reads every message until the test stops it, so anything sent to it is seen.
             async let rohanClose = client.ws("/me/events?token=\(team.rohanTokens[0])") { inbound, outbound, _ in
-                var iterator = inbound.messages(maxSize: 1 << 16).makeAsyncIterator()
-                if case .text(let text)? = try await iterator.next() { rohan.append(text) }
-                for await _ in stopSignal { break }
-                try await outbound.close(.normalClosure, reason: nil)
+                async let stopped: Void = {
+                    for await _ in stopSignal { break }
+                    try await outbound.close(.normalClosure, reason: nil)
+                }()
+                for try await message in inbound.messages(maxSize: 1 << 16) {
+                    if case .text(let text) = message { rohan.append(text) }
+                }
+                try await stopped
             }
             try await Self.waitUntil { meera.contains("session.active") && rohan.contains("session.active") }
             let active = try #require(meera.all.first)
@@ -70,9 +75,13 @@ struct SessionEventsTests {
             let close = try await meeraClose
             #expect(close?.closeCode == .unknown(4001))
 
-            #expect(!rohan.contains("session.ended"))
+            // Anything meant for Meera alone would have reached Rohan by now; listen a while longer to be sure.
+            try await Task.sleep(for: .milliseconds(300))
             stopRohan.yield()
-            _ = try await rohanClose
+            let rohanClosed = try await rohanClose
+            #expect(rohanClosed?.closeCode == .normalClosure)
+            #expect(rohan.all.count == 1, "the bystander heard: \(rohan.all)")
+            #expect(rohan.all.first?.contains(#""type":"session.active""#) == true)
             #expect(try await client.get("/me", bearer: team.rohanTokens[0]).status == .ok)
 
             let record = try await client.admin(.get, "/revocations/\(revocationID)", key: team.apiKey)
@@ -92,7 +101,7 @@ struct SessionEventsTests {
         let services = try await environment.openServices()
         let team = try await SeededTeam.make(services)
         try await environment.withLiveServer(services) { client in
-            _ = try await client.logout(phone: team.meera.phone.e164, key: team.apiKey)
+            #expect(try await client.logout(phone: team.meera.phone.e164, key: team.apiKey).status == .created)
             let received = Received()
             let attempt = try? await client.ws("/me/events?token=\(team.meeraTokens[0])") { inbound, _, _ in
                 for try await message in inbound.messages(maxSize: 1 << 16) {

@@ -94,4 +94,86 @@ struct WebhookDeliveryTests {
             }
         }
     }
+
+    @Test("a receiver that always fails is retried after 2ⁿ⁻¹ retry periods, never sooner, eight tries in all, then the delivery is failed")
+    func backoffDoublesThenGivesUp() async throws {
+        // setup: a receiver that refuses everything, and a retry period of 10 s on the test's clock
+        let arrivals = Mutex(0)
+        let receiverRouter = Router()
+        receiverRouter.post("/hook") { _, _ -> Response in
+            arrivals.withLock { $0 += 1 }
+            return Response(status: .serviceUnavailable)
+        }
+        let receiver = Application(
+            router: receiverRouter, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: TestEnvironment.logger)
+        try await receiver.test(.live) { receiverClient in
+            let port = try #require(receiverClient.port)
+            var configured = try TestEnvironment()
+            configured.configuration.webhookRetrySeconds = 10
+            configured.configuration.webhookAllowedHosts = ["127.0.0.1"]
+            let environment = configured
+            let services = try await environment.openServices()
+            let team = try await SeededTeam.make(services)
+            try await environment.withLiveServer(services) { client in
+                let created = try await client.admin(
+                    .post, "/webhooks", key: team.apiKey, body: #"{"url":"http://127.0.0.1:\#(port)/hook","events":["team_member.logged_out"]}"#)
+                let id = try #require(created.json["id"] as? String)
+                /// The delivery once it has `attempts` attempts, waiting up to 5 s with the clock standing still.
+                @Sendable func delivery(after attempts: Int) async throws -> WebhookDelivery {
+                    for _ in 0..<250 {
+                        let stored = try await services.webhooks.deliveries(organizationID: team.organization.id, id: id)
+                        if let first = stored.first, first.attempts >= attempts { return first }
+                        try await Task.sleep(for: .milliseconds(20))
+                    }
+                    throw DeliveryNotAttempted(attempts: attempts)
+                }
+                @Sendable func shown() async throws -> [String: Any] {
+                    try #require(try await client.admin(.get, "/webhooks/\(id)/deliveries", key: team.apiKey).data.first)
+                }
+
+                // act
+                #expect(try await client.logout(phone: team.meera.phone.e164, key: team.apiKey).status == .created)
+
+                // check: after attempt n, the next is due 10·2ⁿ⁻¹ s later (the clock has not moved since the
+                // attempt), and nothing is sent one second sooner
+                var delays: [TimeInterval] = []
+                for attempt in 1..<8 {
+                    let pending = try await delivery(after: attempt)
+                    #expect(pending.attempts == attempt)
+                    #expect(pending.state == .pending)
+                    #expect(pending.lastStatus == 503)
+                    #expect(arrivals.withLock { $0 } == attempt)
+                    let delay = pending.nextAttemptAt.timeIntervalSince(environment.clock.now).rounded()
+                    delays.append(delay)
+                    // The API shows the same, to the second.
+                    let api = try await shown()
+                    #expect(api["attempts"] as? Int == attempt && api["state"] as? String == "pending")
+                    let apiNext = try #require((api["nextAttemptAt"] as? String).flatMap { try? Date($0, strategy: .iso8601) })
+                    #expect(abs(apiNext.timeIntervalSince(pending.nextAttemptAt)) < 1)
+
+                    environment.clock.advance(by: delay - 1)
+                    try await Task.sleep(for: .milliseconds(600))  // three polls of the dispatcher
+                    #expect(arrivals.withLock { $0 } == attempt, "retried before its time after attempt \(attempt)")
+                    environment.clock.advance(by: 1)
+                }
+                #expect(delays == [10, 20, 40, 80, 160, 320, 640])
+                let failed = try await delivery(after: 8)
+                #expect(failed.attempts == 8)
+                #expect(failed.state == .failed)
+                #expect(failed.lastError == "HTTP 503")
+                let api = try await shown()
+                #expect(api["state"] as? String == "failed" && api["attempts"] as? Int == 8)
+                #expect(api["nextAttemptAt"] == nil)
+                // The eighth try was the last: a day later, nothing more has been sent.
+                environment.clock.advance(by: 24 * 3600)
+                try await Task.sleep(for: .milliseconds(600))
+                #expect(arrivals.withLock { $0 } == 8)
+                #expect(try await delivery(after: 8).attempts == 8)
+            }
+        }
+    }
+}
+
+struct DeliveryNotAttempted: Error {
+    let attempts: Int
 }

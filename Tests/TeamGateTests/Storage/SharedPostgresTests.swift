@@ -73,6 +73,28 @@ struct SharedPostgresTests {
         for services in [a, b] { await services.close() }
     }
 
+    @Test("a member removed through one instance is refused by another, over HTTP, though that instance had their session in memory")
+    func memberRemovalReachesOtherInstances() async throws {
+        // setup: B has adopted both of Meera's sessions
+        let (environment, a, b, team) = try await Self.twoInstances()
+        for token in team.meeraTokens { #expect(try await b.signIn.currentSession(token: token).member.id == team.meera.id) }
+        // act
+        let removed = try await a.directory.removeMember(organizationID: team.organization.id, phone: team.meera.phone, origin: .cli)
+        // check: B's server refuses her tokens with the reason, and still serves Rohan
+        #expect(removed.sessionsEnded == 2)
+        try await environment.withLiveServer(b) { client in
+            for token in team.meeraTokens {
+                let me = try await client.get("/me", bearer: token)
+                #expect(me.status == .unauthorized)
+                #expect(me.json["reason"] as? String == "member_removed")
+            }
+            #expect(try await client.get("/me", bearer: team.rohanTokens[0]).status == .ok)
+            let logout = try await client.logout(phone: team.meera.phone.e164, key: team.apiKey)
+            #expect(logout.status == .unprocessableContent)
+        }
+        for services in [a, b] { await services.close() }
+    }
+
     @Test("instances starting together on an empty database migrate it once")
     func concurrentMigrations() async throws {
         let environment = try TestEnvironment(backend: .postgres)

@@ -8,12 +8,55 @@ import Testing
 /// (scripts/test starts one; without it, SQLite alone). The whole suite also runs on PostgreSQL once.
 @Suite("Store conformance: SQLite and PostgreSQL")
 struct StoreConformanceTests {
-    @Test("CI runs the store suite on PostgreSQL too")
-    func postgresInCI() {
-        // A missing server must fail CI, not quietly shrink the suite to SQLite.
-        if ProcessInfo.processInfo.environment["CI"] != nil {
-            #expect(TestBackend.available.contains(.postgres), "set TEAMGATE_TEST_POSTGRES (scripts/test does)")
+    @Test("a run that asks for PostgreSQL gets it: the backend named exists, and the server named answers")
+    func postgresAskedForIsThere() async {
+        // A missing, misspelt or dead server must fail the run, not quietly shrink it to SQLite.
+        for problem in TestBackend.problems(in: ProcessInfo.processInfo.environment) {
+            Issue.record(Comment(rawValue: problem))
         }
+        if let server = TestBackend.postgresServer {
+            do {
+                try await PostgresTestServer.ping(server)
+            } catch {
+                Issue.record("TEAMGATE_TEST_POSTGRES=\(server) does not answer: \(String(reflecting: error))")
+            }
+        }
+    }
+
+    @Test(
+        "settings that would quietly test less are problems naming what is wrong",
+        arguments: [
+            (["TEAMGATE_TEST_BACKEND": "postgress"], "TEAMGATE_TEST_BACKEND=postgress"),
+            (
+                ["TEAMGATE_TEST_BACKEND": "PostgreSQL", "TEAMGATE_TEST_POSTGRES": "postgres://postgres@127.0.0.1:5432/postgres"],
+                "TEAMGATE_TEST_BACKEND=PostgreSQL"
+            ),
+            (["TEAMGATE_TEST_BACKEND": ""], "TEAMGATE_TEST_BACKEND="),
+            (["TEAMGATE_TEST_BACKEND": "postgres"], "TEAMGATE_TEST_POSTGRES is not set"),
+            (["TEAMGATE_TEST_POSTGRES": "localhost:5432"], "TEAMGATE_TEST_POSTGRES is set but is not a postgres:// URL"),
+            (["CI": "true"], "TEAMGATE_TEST_POSTGRES is not"),
+        ]
+    )
+    func misconfiguredRunsAreProblems(environment: [String: String], named: String) {
+        let problems = TestBackend.problems(in: environment)
+        #expect(problems.contains { $0.contains(named) }, "\(problems)")
+    }
+
+    @Test("an unknown TEAMGATE_TEST_BACKEND is an error naming it, never SQLite; unset is SQLite, and both names are taken")
+    func unknownBackendIsAnError() throws {
+        #expect(throws: UnknownTestBackend(value: "postgress")) { try TestBackend.requested(in: ["TEAMGATE_TEST_BACKEND": "postgress"]) }
+        #expect(try TestBackend.requested(in: [:]) == .sqlite)
+        #expect(try TestBackend.requested(in: ["TEAMGATE_TEST_BACKEND": "sqlite"]) == .sqlite)
+        #expect(try TestBackend.requested(in: ["TEAMGATE_TEST_BACKEND": "postgres"]) == .postgres)
+        let scriptsTest = ["TEAMGATE_TEST_BACKEND": "postgres", "TEAMGATE_TEST_POSTGRES": "postgres://postgres@127.0.0.1:55431/postgres"]
+        #expect(TestBackend.problems(in: scriptsTest).isEmpty)
+    }
+
+    @Test("a PostgreSQL server that does not answer is an error, not a skip")
+    func deadServerIsAnError() async throws {
+        // Port 1 on loopback: nothing listens there, so the connection is refused at once.
+        let dead = try #require(PostgresURL("postgres://postgres@127.0.0.1:1/postgres"))
+        await #expect(throws: (any Error).self) { try await PostgresTestServer.ping(dead) }
     }
 
     @Test("a restart keeps ended sessions ended, live ones live, and keys valid", arguments: TestBackend.available)

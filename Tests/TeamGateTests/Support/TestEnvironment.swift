@@ -37,15 +37,48 @@ enum TestBackend: String, Sendable, CaseIterable, CustomTestStringConvertible {
     }
 
     /// The backend every test uses unless it names one: PostgreSQL when `TEAMGATE_TEST_BACKEND=postgres`
-    /// (scripts/test runs the whole suite once on each).
-    static var `default`: TestBackend {
-        ProcessInfo.processInfo.environment["TEAMGATE_TEST_BACKEND"].flatMap(TestBackend.init(rawValue:)) ?? .sqlite
+    /// (scripts/test runs the whole suite once on each), SQLite when it is unset. Any other value is an
+    /// error naming it: a misspelt `postgress` must fail the run, not quietly test SQLite twice.
+    static func requested(in environment: [String: String] = ProcessInfo.processInfo.environment) throws -> TestBackend {
+        guard let value = environment["TEAMGATE_TEST_BACKEND"] else { return .sqlite }
+        guard let backend = TestBackend(rawValue: value) else { throw UnknownTestBackend(value: value) }
+        return backend
+    }
+
+    /// Why a run with these settings would test less than it seems to; empty when nothing is wrong.
+    /// Whether the named PostgreSQL server answers is `PostgresTestServer.ping`'s to say.
+    static func problems(in environment: [String: String]) -> [String] {
+        var problems: [String] = []
+        let backend: TestBackend?
+        do {
+            backend = try requested(in: environment)
+        } catch {
+            problems.append("\(error)")
+            backend = nil
+        }
+        let server = environment["TEAMGATE_TEST_POSTGRES"]
+        if let server, PostgresURL(server) == nil {
+            problems.append("TEAMGATE_TEST_POSTGRES is set but is not a postgres:// URL with a user, a host and a database")
+        }
+        if backend == .postgres, server == nil {
+            problems.append("TEAMGATE_TEST_BACKEND=postgres but TEAMGATE_TEST_POSTGRES is not set: no PostgreSQL server to test on")
+        }
+        if environment["CI"] != nil, server == nil {
+            problems.append("CI is set but TEAMGATE_TEST_POSTGRES is not: the store suite would run on SQLite alone (scripts/test sets it)")
+        }
+        return problems
     }
 
     /// The backends this run can reach: both in CI, SQLite alone when no PostgreSQL was started.
     static var available: [TestBackend] { postgresServer == nil ? [.sqlite] : [.sqlite, .postgres] }
 
     var testDescription: String { self == .sqlite ? "SQLite" : "PostgreSQL" }
+}
+
+/// `TEAMGATE_TEST_BACKEND` set to something that is not a backend.
+struct UnknownTestBackend: Error, Equatable, CustomStringConvertible {
+    let value: String
+    var description: String { "TEAMGATE_TEST_BACKEND=\(value) names no backend: use sqlite or postgres, or leave it unset for sqlite" }
 }
 
 /// A real database (a SQLite file in a fresh folder, or a fresh database on the test PostgreSQL server),
@@ -57,7 +90,10 @@ struct TestEnvironment {
     let clock = TestClock()
     var configuration = TeamGateConfiguration()
 
-    init(backend: TestBackend = .default) throws {
+    /// On `backend`, or on the one the run asked for (`TestBackend.requested`): an unknown
+    /// `TEAMGATE_TEST_BACKEND` fails every test that uses it, naming the value.
+    init(backend: TestBackend? = nil) throws {
+        let backend = try backend ?? TestBackend.requested()
         self.backend = backend
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("teamgate-tests-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
