@@ -19,13 +19,14 @@ public struct TeamGateServices: Sendable {
         otpSender: any OTPSender,
         clock: WallClock = .system,
         policy: SignIn.Policy = SignIn.Policy(),
-        webhookTargets: WebhookTargets = WebhookTargets()
+        webhookTargets: WebhookTargets = WebhookTargets(),
+        unknownCredentialsPerMinute: Int = 100
     ) {
         self.store = store
         self.clock = clock
         self.directory = TeamDirectory(store: store, clock: clock)
-        self.logout = Logout(store: store, clock: clock)
-        self.signIn = SignIn(store: store, sender: otpSender, clock: clock, policy: policy)
+        self.logout = Logout(store: store, clock: clock, unknownKeysPerMinute: unknownCredentialsPerMinute)
+        self.signIn = SignIn(store: store, sender: otpSender, clock: clock, policy: policy, unknownTokensPerMinute: unknownCredentialsPerMinute)
         self.webhooks = Webhooks(store: store, clock: clock, targets: webhookTargets)
     }
 
@@ -56,7 +57,8 @@ public struct TeamGateServices: Sendable {
         policy.wrongCodesPerAddress = configuration.wrongCodesPerAddress
         return TeamGateServices(
             store: store, otpSender: sender, clock: clock, policy: policy,
-            webhookTargets: WebhookTargets(allowedHosts: configuration.webhookAllowedHosts))
+            webhookTargets: WebhookTargets(allowedHosts: configuration.webhookAllowedHosts),
+            unknownCredentialsPerMinute: configuration.unknownCredentialsPerMinute)
     }
 }
 
@@ -73,7 +75,6 @@ public func buildRouter(services: TeamGateServices, configuration: TeamGateConfi
     let routes = RouteTable()
     router.add(middleware: ErrorMiddleware(routes: routes))
     router.add(middleware: ClientAddressMiddleware(trustedProxies: configuration.trustedProxies))
-    router.add(middleware: UnknownCredentialsMiddleware(perMinute: configuration.unknownCredentialsPerMinute, clock: services.clock))
     SystemController().register(on: router, routes: routes)
     let limiter = RateLimiter(perSecond: configuration.rateLimitPerSecond, burst: configuration.rateLimitBurst)
     let gate = AdminGate(logout: services.logout, store: services.store, clock: services.clock, bodyLimit: configuration.bodyLimit, limiter: limiter)

@@ -138,17 +138,21 @@ def cli(binary, database, *args):
 
 # --- HTTP ------------------------------------------------------------------------------------------
 
+def answer(response):
+    """(status, body): the body as JSON, or as text when it is not JSON."""
+    raw = response.read()
+    try:
+        return response.status, json.loads(raw or b"null")
+    except ValueError:
+        return response.status, raw.decode(errors="replace")
+
+
 def call(port, method, path, body=None, headers=None, timeout=10):
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
         connection.request(method, path, body=json.dumps(body) if body is not None else None,
                            headers={"content-type": "application/json", **(headers or {})})
-        response = connection.getresponse()
-        raw = response.read()
-        try:
-            return response.status, json.loads(raw or b"null")
-        except ValueError:
-            return response.status, raw.decode(errors="replace")
+        return answer(connection.getresponse())
     finally:
         connection.close()
 
@@ -434,12 +438,7 @@ def refused_at_once(label, a, b, key, devices, cutter=None):
 
     def status_on(connection, method, path, headers, body=None):
         connection.request(method, path, body=body, headers=headers)
-        response = connection.getresponse()
-        raw = response.read()
-        try:
-            return response.status, json.loads(raw or b"null")
-        except ValueError:
-            return response.status, raw.decode(errors="replace")
+        return answer(connection.getresponse())
 
     try:
         # B reads each session from disk once and keeps it in its index: the refusal below must come from the index.

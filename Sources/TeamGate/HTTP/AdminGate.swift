@@ -44,7 +44,7 @@ struct AdminGate: Sendable {
     ) async throws -> Response {
         guard let secret = Credentials.apiKey(in: request.headers) else { throw TeamGateError.invalidAPIKey }
         try limiter.take(secret: secret)
-        let key = try await logout.authenticate(apiKey: secret)
+        let key = try await logout.authenticate(apiKey: secret, clientAddress: context.clientIP)
         let raw = readsBody ? try await JSONObjectBody.readBytes(request, limit: bodyLimit) : Data()
         let origin = RequestOrigin(actor: key.actorLabel, requestID: context.id, clientIP: context.clientIP)
 

@@ -45,7 +45,7 @@ struct LogoutController: Sendable {
             fields = try Fields(try await JSONObjectBody.read(request, limit: bodyLimit))
         } catch let error as APIError {
             // As in NestJS, a wrong key is reported before anything wrong with the body.
-            _ = try await logout.authenticate(apiKey: secret)
+            _ = try await logout.authenticate(apiKey: secret, clientAddress: context.clientIP)
             throw error
         }
         return try await perform(fields, secret: secret, context: context).response
@@ -60,7 +60,7 @@ struct LogoutController: Sendable {
 
     private func perform(_ fields: Fields, secret: String, context: TeamGateRequestContext) async throws -> Reply {
         if fields.dryRun {
-            let key = try await logout.authenticate(apiKey: secret)
+            let key = try await logout.authenticate(apiKey: secret, clientAddress: context.clientIP)
             let preview = try await logout.dryRun(organizationID: key.organizationID, phone: fields.phone)
             return try .json(.ok, DryRunBody(sessionsToEnd: preview.sessions.count, sessions: preview.sessions.map(SessionBody.init)))
         }

@@ -68,7 +68,7 @@ struct MemberController: Sendable {
     }
 
     @Sendable func me(_ request: Request, context: TeamGateRequestContext) async throws -> Response {
-        let live = try await signIn.currentSession(token: try sessionToken(request))
+        let live = try await signIn.currentSession(token: try sessionToken(request), clientAddress: context.clientIP)
         // Written by hand: every member request pays this check, and JSONEncoder costs more than the
         // lookup itself (measured with scripts/bench). The shape is MeBody's, keys sorted as JSONResponse sorts them.
         let member = live.member

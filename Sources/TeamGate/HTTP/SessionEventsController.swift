@@ -28,7 +28,7 @@ struct SessionEventsController: Sendable {
         router.ws("/me/events") { request, context in
             // The session is checked before the upgrade, so an ended one gets an HTTP 401 with its reason.
             do {
-                _ = try await signIn.currentSession(token: try Self.token(request))
+                _ = try await signIn.currentSession(token: try Self.token(request), clientAddress: context.clientIP)
             } catch {
                 UpgradeRefusals.shared.record(error, channel: context.channelID)
                 throw error

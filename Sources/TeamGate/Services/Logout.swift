@@ -6,10 +6,25 @@ public struct Logout: Sendable {
     let store: any TeamGateStore
     let clock: WallClock
     let knownKeys = KnownAPIKeys()
+    let unknownKeys: UnknownCredentials
 
-    public init(store: any TeamGateStore, clock: WallClock = .system) {
+    public init(store: any TeamGateStore, clock: WallClock = .system, unknownKeysPerMinute: Int = 100) {
         self.store = store
         self.clock = clock
+        self.unknownKeys = UnknownCredentials(perMinute: unknownKeysPerMinute)
+    }
+
+    /// The key behind `secretHash` if it is known and not revoked, read on a read connection within
+    /// `clientAddress`'s allowance for unknown keys.
+    private func lookUpKey(secretHash: Data, clientAddress: String?) async throws -> APIKey {
+        let now = clock.now()
+        try unknownKeys.admitLookup(from: clientAddress, at: now)
+        guard let key = try await store.apiKey(secretHash: secretHash), !key.isRevoked else {
+            unknownKeys.recordUnknown(from: clientAddress, at: now)
+            throw TeamGateError.invalidAPIKey
+        }
+        knownKeys.insert(secretHash)
+        return key
     }
 
     /// Refuses what `admin`'s role does not allow on `target` (`Role.manages`); a member may always act on themselves.
@@ -54,10 +69,8 @@ public struct Logout: Sendable {
     }
 
     /// The key behind a presented secret, if it is known and not revoked; its use is recorded.
-    public func authenticate(apiKey secret: String) async throws -> APIKey {
-        guard let key = try await store.apiKey(secretHash: SecretToken.hash(secret)), !key.isRevoked else {
-            throw TeamGateError.invalidAPIKey
-        }
+    public func authenticate(apiKey secret: String, clientAddress: String? = nil) async throws -> APIKey {
+        let key = try await lookUpKey(secretHash: SecretToken.hash(secret), clientAddress: clientAddress)
         try await store.touchAPIKey(id: key.id, at: clock.now())
         return key
     }
@@ -128,8 +141,7 @@ public struct Logout: Sendable {
         // are refused without waiting in line with real logouts. The transaction checks the key again
         // either way: one revoked since it was seen is refused there.
         if !knownKeys.contains(secretHash) || lockForMinutes != nil {
-            guard let key = try await store.apiKey(secretHash: secretHash), !key.isRevoked else { throw TeamGateError.invalidAPIKey }
-            knownKeys.insert(secretHash)
+            let key = try await lookUpKey(secretHash: secretHash, clientAddress: clientIP)
             if let target = try await store.member(organizationID: key.organizationID, phone: phone) {
                 try Self.checkLock(minutes: lockForMinutes, of: target)
             }

@@ -59,14 +59,18 @@ public struct SignIn: Sendable {
     let limits: Limits
     /// Numbers whose code is still to be sent, drained by `CodeSender`.
     let outgoing: CodeQueue
+    let unknownTokens: UnknownCredentials
 
-    public init(store: any TeamGateStore, sender: any OTPSender, clock: WallClock = .system, policy: Policy = Policy()) {
+    public init(
+        store: any TeamGateStore, sender: any OTPSender, clock: WallClock = .system, policy: Policy = Policy(), unknownTokensPerMinute: Int = 100
+    ) {
         self.store = store
         self.sender = sender
         self.clock = clock
         self.policy = policy
         self.limits = Limits(policy)
         self.outgoing = CodeQueue()
+        self.unknownTokens = UnknownCredentials(perMinute: unknownTokensPerMinute)
     }
 
     /// Takes a code request from `clientAddress`. The answer is the same for members, strangers, locked
@@ -184,21 +188,24 @@ public struct SignIn: Sendable {
     }
 
     /// The live session behind a token, from memory. When it is not live, says why (reading the disk,
-    /// which only refused requests pay).
-    public func currentSession(token: String) async throws -> LiveSession {
+    /// which only refused requests pay, within `clientAddress`'s allowance for unknown tokens).
+    public func currentSession(token: String, clientAddress: String? = nil) async throws -> LiveSession {
         let hash = SecretToken.hash(token)
         let now = clock.now()
         if let live = try await store.liveSession(tokenHash: hash, at: now) { return live }
+        try unknownTokens.admitLookup(from: clientAddress, at: now)
         switch try await store.loadSession(tokenHash: hash, at: now) {
         case .live(let live): return live
         case .ended(let stored): throw TeamGateError.sessionEnded(stored.endReason ?? (stored.expiresAt <= now ? .expired : .memberRemoved))
-        case .unknown: throw TeamGateError.sessionUnknown
+        case .unknown:
+            unknownTokens.recordUnknown(from: clientAddress, at: now)
+            throw TeamGateError.sessionUnknown
         }
     }
 
     /// Ends the caller's own session.
     public func signOut(token: String, clientIP: String?) async throws {
-        let live = try await currentSession(token: token)
+        let live = try await currentSession(token: token, clientAddress: clientIP)
         _ = try await store.endSession(
             tokenHash: SecretToken.hash(token),
             reason: .signedOut,

@@ -75,7 +75,7 @@ struct ConsoleController: Sendable {
     }
 
     private func access(_ request: Request, _ context: TeamGateRequestContext) async -> Access {
-        guard let token = ConsoleAdmin.token(in: request), let live = try? await services.signIn.currentSession(token: token) else { return .signedOut }
+        guard let token = ConsoleAdmin.token(in: request), let live = try? await services.signIn.currentSession(token: token, clientAddress: context.clientIP) else { return .signedOut }
         guard ConsoleAdmin.roles.contains(live.member.role) else { return .refused(live) }
         return .admin(ConsoleAdmin(live: live, token: token, origin: RequestOrigin(actor: "member:\(live.member.id)", requestID: context.id, clientIP: context.clientIP)))
     }
