@@ -36,10 +36,7 @@ struct WebhookDeliveryTests {
             }
             return Response(status: refuse ? .serviceUnavailable : .noContent)
         }
-        let receiver = Application(
-            router: receiverRouter, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: TestEnvironment.logger)
-        try await receiver.test(.live) { receiverClient in
-            let port = try #require(receiverClient.port)
+        try await withLoopbackServer(receiverRouter) { port in
             var environment = try TestEnvironment()
             environment.configuration.webhookRetrySeconds = 0.05
             // The receiver is on loopback, which only a host the operator allows by name may be.
@@ -104,10 +101,7 @@ struct WebhookDeliveryTests {
             arrivals.withLock { $0 += 1 }
             return Response(status: .serviceUnavailable)
         }
-        let receiver = Application(
-            router: receiverRouter, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: TestEnvironment.logger)
-        try await receiver.test(.live) { receiverClient in
-            let port = try #require(receiverClient.port)
+        try await withLoopbackServer(receiverRouter) { port in
             var configured = try TestEnvironment()
             configured.configuration.webhookRetrySeconds = 10
             configured.configuration.webhookAllowedHosts = ["127.0.0.1"]

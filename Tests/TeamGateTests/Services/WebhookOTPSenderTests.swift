@@ -22,10 +22,7 @@ struct WebhookOTPSenderTests {
             received.withLock { $0.append((Data(body.readableBytesView), request.headers[HTTPField.Name("X-TeamGate-Signature")!])) }
             return Response(status: refuse.withLock { $0 } ? .badGateway : .noContent)
         }
-        let gateway = Application(
-            router: gatewayRouter, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: TestEnvironment.logger)
-        try await gateway.test(.live) { gatewayClient in
-            let port = try #require(gatewayClient.port)
+        try await withLoopbackServer(gatewayRouter) { port in
             var environment = try TestEnvironment()
             environment.configuration.otpSender = .webhook(URL(string: "http://127.0.0.1:\(port)/otp")!)
             environment.configuration.otpWebhookSecret = "gateway-secret"

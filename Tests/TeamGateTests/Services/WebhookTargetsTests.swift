@@ -47,9 +47,7 @@ struct WebhookTargetsTests {
             reached.withLock { $0 += 1 }
             return Response(status: .ok)
         }
-        let inside = Application(router: insideRouter, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: TestEnvironment.logger)
-        try await inside.test(.live) { insideClient in
-            let port = try #require(insideClient.port)
+        try await withLoopbackServer(insideRouter) { port in
             let environment = try TestEnvironment()
             let opened = try await environment.openServices()
             let services = TeamGateServices(

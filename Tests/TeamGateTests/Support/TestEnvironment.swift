@@ -156,6 +156,14 @@ struct CodeNotSent: Error {
     let phone: String
 }
 
+/// Runs `test` with a real HTTP server for `router` on a free loopback port: a webhook receiver or an SMS gateway.
+func withLoopbackServer<Value: Sendable>(_ router: Router<BasicRequestContext>, _ test: @Sendable (_ port: Int) async throws -> Value)
+    async throws -> Value
+{
+    let server = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: TestEnvironment.logger)
+    return try await server.test(.live) { client in try await test(try #require(client.port)) }
+}
+
 /// An organisation with an owner and two members, each signed in on some devices.
 struct SeededTeam: Sendable {
     let organization: Organization
