@@ -9,9 +9,12 @@ import NIOCore
 public struct TeamGateServices: Sendable {
     public let store: any TeamGateStore
     public let directory: TeamDirectory
+    public let apiKeys: APIKeys
     public let logout: Logout
     public let signIn: SignIn
     public let webhooks: Webhooks
+    /// Where connected devices hear that their session ended.
+    public let sessionEvents: SessionEventHub
     public let clock: WallClock
 
     public init(
@@ -22,12 +25,19 @@ public struct TeamGateServices: Sendable {
         webhookTargets: WebhookTargets = WebhookTargets(),
         unknownCredentialsPerMinute: Int = 100
     ) {
+        let sessionEvents = SessionEventHub()
+        // Sessions other instances ended reach their devices here; this instance's own, through `Transactions`.
+        store.observeSessionsEndedElsewhere { ended in sessionEvents.publish(ended) }
+        let transactions = Transactions(store: store, sessionEvents: sessionEvents)
         self.store = store
         self.clock = clock
-        self.directory = TeamDirectory(store: store, clock: clock)
-        self.logout = Logout(store: store, clock: clock, unknownKeysPerMinute: unknownCredentialsPerMinute)
-        self.signIn = SignIn(store: store, sender: otpSender, clock: clock, policy: policy, unknownTokensPerMinute: unknownCredentialsPerMinute)
-        self.webhooks = Webhooks(store: store, clock: clock, targets: webhookTargets)
+        self.sessionEvents = sessionEvents
+        self.directory = TeamDirectory(store: store, transactions: transactions, clock: clock)
+        self.apiKeys = APIKeys(store: store, transactions: transactions, clock: clock, unknownKeysPerMinute: unknownCredentialsPerMinute)
+        self.logout = Logout(store: store, transactions: transactions, clock: clock)
+        self.signIn = SignIn(
+            store: store, transactions: transactions, sender: otpSender, clock: clock, policy: policy, unknownTokensPerMinute: unknownCredentialsPerMinute)
+        self.webhooks = Webhooks(store: store, transactions: transactions, clock: clock, targets: webhookTargets)
     }
 
     /// Opens the configured database and code sender. `otpSender` replaces the configured one (embedding, tests).
@@ -70,24 +80,34 @@ extension TeamGateServices {
 }
 
 /// Every route of the server, behind the error mapping. Throws when the library's resources are missing.
+///
+/// The API-key routes form one group: the per-key rate, then the key (`APIKeyMiddleware`), then a child
+/// context that holds the key for sure (`AdminRequestContext`), then `Idempotency-Key` replays.
 public func buildRouter(services: TeamGateServices, configuration: TeamGateConfiguration) throws -> Router<TeamGateRequestContext> {
     let router = Router(context: TeamGateRequestContext.self)
-    let routes = RouteTable()
-    router.add(middleware: ErrorMiddleware(routes: routes))
+    let table = RouteTable()
+    router.add(middleware: ErrorMiddleware(routes: table))
     router.add(middleware: ClientAddressMiddleware(trustedProxies: configuration.trustedProxies))
-    SystemController().register(on: router, routes: routes)
-    let limiter = RateLimiter(perSecond: configuration.rateLimitPerSecond, burst: configuration.rateLimitBurst)
-    let gate = AdminGate(logout: services.logout, store: services.store, clock: services.clock, bodyLimit: configuration.bodyLimit, limiter: limiter)
-    LogoutController(logout: services.logout, gate: gate, bodyLimit: configuration.bodyLimit).register(on: router, routes: routes)
-    MemberController(signIn: services.signIn, bodyLimit: configuration.bodyLimit).register(on: router, routes: routes)
-    TeamController(directory: services.directory, gate: gate).register(on: router, routes: routes)
-    SessionsController(directory: services.directory, logout: services.logout, gate: gate).register(on: router, routes: routes)
-    AuditController(directory: services.directory, gate: gate).register(on: router, routes: routes)
-    WebhooksController(webhooks: services.webhooks, gate: gate).register(on: router, routes: routes)
-    ConsoleController(services: services, bodyLimit: configuration.bodyLimit).register(on: router, routes: routes)
-    SessionEventsController(signIn: services.signIn, store: services.store).register(on: router, routes: routes)
-    RevocationsController(store: services.store, gate: gate).register(on: router, routes: routes)
-    try DocsController().register(on: router, routes: routes)
+    let routes = Routes(router: router, table: table)
+    SystemController().addRoutes(to: routes)
+    MemberController(signIn: services.signIn, bodyLimit: configuration.bodyLimit).addRoutes(to: routes)
+    ConsoleController(services: services, bodyLimit: configuration.bodyLimit).addRoutes(to: routes)
+    SessionEventsController(signIn: services.signIn, sessionEvents: services.sessionEvents).addRoutes(to: router, routes: table)
+    try DocsController().addRoutes(to: routes)
+
+    let admin = router.group()
+        .add(middleware: RateLimitMiddleware(limiter: RateLimiter(perSecond: configuration.rateLimitPerSecond, burst: configuration.rateLimitBurst)))
+        .add(middleware: APIKeyMiddleware(apiKeys: services.apiKeys))
+        .group(context: AdminRequestContext.self)
+        .add(middleware: IdempotencyMiddleware(store: services.store, clock: services.clock, bodyLimit: configuration.bodyLimit))
+    let adminRoutes = Routes(router: admin, table: table)
+    let bodyLimit = configuration.bodyLimit
+    LogoutController(logout: services.logout, bodyLimit: bodyLimit).addRoutes(to: adminRoutes)
+    TeamController(directory: services.directory, bodyLimit: bodyLimit).addRoutes(to: adminRoutes)
+    SessionsController(directory: services.directory, logout: services.logout, bodyLimit: bodyLimit).addRoutes(to: adminRoutes)
+    AuditController(directory: services.directory).addRoutes(to: adminRoutes)
+    WebhooksController(webhooks: services.webhooks, bodyLimit: bodyLimit).addRoutes(to: adminRoutes)
+    RevocationsController(logout: services.logout).addRoutes(to: adminRoutes)
     return router
 }
 

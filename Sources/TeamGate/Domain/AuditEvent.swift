@@ -45,6 +45,35 @@ public struct AuditEvent: Sendable, Equatable {
     }
 }
 
+extension AuditEvent {
+    /// An event for `origin`, with a fresh id.
+    static func make(
+        _ action: AuditAction,
+        organizationID: String,
+        at date: Date,
+        origin: RequestOrigin,
+        member: TeamMember? = nil,
+        reason: String? = nil,
+        sessionsEnded: Int? = nil,
+        revocationID: String? = nil
+    ) -> AuditEvent {
+        AuditEvent(
+            id: SecretToken.identifier(prefix: "evt_"),
+            organizationID: organizationID,
+            occurredAt: date,
+            actor: origin.actor,
+            action: action,
+            memberID: member?.id,
+            memberPhone: member?.phone,
+            reason: reason,
+            sessionsEnded: sessionsEnded,
+            revocationID: revocationID,
+            requestID: origin.requestID,
+            clientIP: origin.clientIP
+        )
+    }
+}
+
 public enum AuditAction: String, Sendable, Codable, CaseIterable {
     case organizationCreated = "organization.created"
     case memberAdded = "member.added"

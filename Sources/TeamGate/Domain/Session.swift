@@ -71,3 +71,20 @@ public enum SessionEndReason: String, Sendable, Codable, CaseIterable {
         }
     }
 }
+
+/// What a member request needs to know about a live session, kept in memory so `GET /me` skips the disk.
+public struct LiveSession: Sendable, Equatable {
+    public let sessionID: String
+    public let expiresAt: Date
+    public let member: TeamMember
+    public let organizationName: String
+}
+
+/// A session a unit of work ended: which token stops working, and what its devices are told.
+public struct EndedSession: Sendable, Equatable {
+    public let tokenHash: Data
+    public let sessionID: String
+    public let memberID: String
+    public let reason: SessionEndReason
+    public let revocationID: String?
+}

@@ -72,6 +72,15 @@ struct APIError: Error, Sendable {
 }
 
 extension APIError {
+    /// The answer to an error that is one (a domain rule or an `APIError`); nil for anything unexpected.
+    init?(mapping error: any Error) {
+        switch error {
+        case let error as APIError: self = error
+        case let error as TeamGateError: self.init(error)
+        default: return nil
+        }
+    }
+
     /// The one place domain errors become statuses and bodies.
     init(_ error: TeamGateError) {
         switch error {

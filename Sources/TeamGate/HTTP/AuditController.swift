@@ -4,12 +4,9 @@ import Hummingbird
 /// `GET /audit-events`: the organisation's audit log, newest first, with cursor pagination.
 struct AuditController: Sendable {
     let directory: TeamDirectory
-    let gate: AdminGate
 
-    func register(on router: Router<TeamGateRequestContext>, routes: RouteTable) {
-        router.on(.get, "/audit-events", routes: routes) { request, context in
-            try await gate.handle(request, context, readsBody: false) { call in try await events(call) }
-        }
+    func addRoutes(to routes: Routes<AdminRequestContext>) {
+        routes.on(.get, "/audit-events", use: events)
     }
 
     struct EventBody: Encodable {
@@ -63,10 +60,10 @@ struct AuditController: Sendable {
         return formatter.date(from: text)
     }
 
-    private func events(_ call: AdminCall) async throws -> Reply {
-        let query = call.request.uri.queryParameters
+    @Sendable func events(_ request: Request, context: AdminRequestContext) async throws -> Reply {
+        let query = request.uri.queryParameters
         var problems: [String] = []
-        var audit = AuditQuery(organizationID: call.key.organizationID, limit: 20)
+        var audit = AuditQuery(organizationID: context.organizationID, limit: 20)
         if let text = query.get("limit") {
             if let limit = Int(text), (1...100).contains(limit) { audit.limit = limit } else { problems.append("limit must be a whole number from 1 to 100") }
         }

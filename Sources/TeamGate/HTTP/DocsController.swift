@@ -40,19 +40,19 @@ struct DocsController: Sendable {
     /// Everything the page needs comes from this origin; the policy makes the browser enforce it.
     static let pagePolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'"
 
-    func register(on router: Router<TeamGateRequestContext>, routes: RouteTable) {
-        router.on(.get, "/openapi.json", routes: routes) { _, _ in
+    func addRoutes(to routes: Routes<TeamGateRequestContext>) {
+        routes.on(.get, "/openapi.json") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-cache"], body: .init(byteBuffer: openAPI))
         }
-        router.on(.get, "/docs", routes: routes) { _, _ in htmlPage() }
-        router.get("/docs/reference/{operationID}") { _, context -> Response in
-            guard let id = context.parameters.get("operationID"), operationIDs.contains(id) else {
+        routes.on(.get, "/docs") { _, _ in htmlPage() }
+        routes.on(.get, "/docs/reference/{operationID}") { _, context -> Response in
+            guard operationIDs.contains(try context.parameters.require("operationID")) else {
                 throw APIError(.notFound, "No operation with this id in the API reference")
             }
             return htmlPage()
         }
-        router.get("/docs/assets/{file}") { _, context -> Response in
-            guard let name = context.parameters.get("file"), let asset = assets[name] else {
+        routes.on(.get, "/docs/assets/{file}") { _, context -> Response in
+            guard let asset = assets[try context.parameters.require("file")] else {
                 throw APIError(.notFound, "No such asset")
             }
             return Response(status: .ok, headers: [.contentType: asset.contentType, .cacheControl: "no-cache"], body: .init(byteBuffer: asset.body))

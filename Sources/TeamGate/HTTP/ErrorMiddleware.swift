@@ -12,13 +12,10 @@ struct ErrorMiddleware: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
-        } catch let error as APIError {
-            return error.response()
-        } catch let error as TeamGateError {
-            return APIError(error).response()
         } catch let error as HTTPError {
             return map(error, request: request, context: context).response()
         } catch {
+            if let answer = APIError(mapping: error) { return answer.response() }
             context.logger.error("Unhandled error", metadata: ["error": "\(String(reflecting: error))"])
             return APIError(.internalServerError, "Internal server error", extra: ["requestId": context.id]).response()
         }
@@ -44,44 +41,5 @@ struct ErrorMiddleware: RouterMiddleware {
             }
             return APIError(error.status, error.body ?? error.status.reasonPhrase)
         }
-    }
-}
-
-/// Which methods each registered path answers, so a wrong method gets 405 with `Allow` instead of 404.
-/// Paths may have `{parameter}` segments, which match any one segment.
-final class RouteTable: Sendable {
-    private let table = Mutex<[String: Set<HTTPRequest.Method>]>([:])
-
-    func register(_ method: HTTPRequest.Method, _ path: String) {
-        _ = table.withLock { $0[path, default: []].insert(method) }
-    }
-
-    func methods(for path: String) -> Set<HTTPRequest.Method>? {
-        let segments = path.split(separator: "/", omittingEmptySubsequences: true)
-        return table.withLock { table in
-            var found: Set<HTTPRequest.Method>?
-            for (pattern, methods) in table {
-                let parts = pattern.split(separator: "/", omittingEmptySubsequences: true)
-                guard parts.count == segments.count,
-                    zip(parts, segments).allSatisfy({ $0.0.hasPrefix("{") || $0.0 == $0.1 })
-                else { continue }
-                found = (found ?? []).union(methods)
-            }
-            return found
-        }
-    }
-}
-
-extension Router where Context == TeamGateRequestContext {
-    /// Adds a route and records it in `routes`.
-    @discardableResult
-    func on(
-        _ method: HTTPRequest.Method,
-        _ path: String,
-        routes: RouteTable,
-        use handler: @escaping @Sendable (Request, Context) async throws -> Response
-    ) -> Self {
-        routes.register(method, path)
-        return on(RouterPath(path), method: method, use: handler)
     }
 }

@@ -55,6 +55,13 @@ struct JSONObjectBody: Sendable {
         return Data(buffer.readableBytesView)
     }
 
+    /// The raw body, with the same checks, left in `request` for the handler to read again.
+    static func collectBytes(_ request: inout Request, limit: Int) async throws -> Data {
+        let data = try await readBytes(request, limit: limit)
+        request.body = .init(buffer: ByteBuffer(bytes: data))
+        return data
+    }
+
     /// How long a client may take to send a body: a slow trickle must not hold a request open for ever.
     static let bodyTimeout: Duration = .seconds(10)
 

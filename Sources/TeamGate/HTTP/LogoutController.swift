@@ -6,11 +6,10 @@ import NIOCore
 /// with TeamGate's optional `reason`, `lockForMinutes` and `dryRun`.
 struct LogoutController: Sendable {
     let logout: Logout
-    let gate: AdminGate
     let bodyLimit: Int
 
-    func register(on router: Router<TeamGateRequestContext>, routes: RouteTable) {
-        router.on(.post, "/team-member/logout", routes: routes, use: handle)
+    func addRoutes(to routes: Routes<AdminRequestContext>) {
+        routes.on(.post, "/team-member/logout", use: logOut)
     }
 
     /// The request's fields, checked.
@@ -31,26 +30,6 @@ struct LogoutController: Sendable {
         }
     }
 
-    @Sendable func handle(_ request: Request, context: TeamGateRequestContext) async throws -> Response {
-        if request.headers[AdminGate.idempotencyHeader] != nil {
-            return try await gate.handle(request, context, readsBody: true) { call in
-                try await perform(Fields(call.body!), secret: call.secret, context: context)
-            }
-        }
-        // The hot path: the key is checked inside the logout's own transaction, so a logout costs one commit.
-        guard let secret = Credentials.apiKey(in: request.headers) else { throw TeamGateError.invalidAPIKey }
-        try gate.limiter.take(secret: secret)
-        let fields: Fields
-        do {
-            fields = try Fields(try await JSONObjectBody.read(request, limit: bodyLimit))
-        } catch let error as APIError {
-            // As in NestJS, a wrong key is reported before anything wrong with the body.
-            _ = try await logout.authenticate(apiKey: secret, clientAddress: context.clientIP)
-            throw error
-        }
-        return try await perform(fields, secret: secret, context: context).response
-    }
-
     struct DryRunBody: Encodable {
         let success = true
         let dryRun = true
@@ -58,15 +37,14 @@ struct LogoutController: Sendable {
         let sessions: [SessionBody]
     }
 
-    private func perform(_ fields: Fields, secret: String, context: TeamGateRequestContext) async throws -> Reply {
+    @Sendable func logOut(_ request: Request, context: AdminRequestContext) async throws -> Reply {
+        let fields = try Fields(try await JSONObjectBody.read(request, limit: bodyLimit))
         if fields.dryRun {
-            let key = try await logout.authenticate(apiKey: secret, clientAddress: context.clientIP)
-            let preview = try await logout.dryRun(organizationID: key.organizationID, phone: fields.phone)
+            let preview = try await logout.dryRun(organizationID: context.organizationID, phone: fields.phone)
             return try .json(.ok, DryRunBody(sessionsToEnd: preview.sessions.count, sessions: preview.sessions.map(SessionBody.init)))
         }
         let ended = try await logout.logOut(
-            apiKey: secret, phone: fields.phone, reason: fields.reason, lockForMinutes: fields.lockForMinutes, requestID: context.id,
-            clientIP: context.clientIP)
+            fields.phone, by: context.key, reason: fields.reason, lockForMinutes: fields.lockForMinutes, origin: context.origin)
         // Written by hand: this is the hot route, and the body is numbers and ids of safe characters.
         var body = #"{"success":true,"sessionsEnded":\#(ended.sessionsEnded),"revocationId":"\#(ended.revocationID)""#
         if let minutes = fields.lockForMinutes {

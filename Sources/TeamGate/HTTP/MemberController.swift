@@ -7,11 +7,11 @@ struct MemberController: Sendable {
     let signIn: SignIn
     let bodyLimit: Int
 
-    func register(on router: Router<TeamGateRequestContext>, routes: RouteTable) {
-        router.on(.post, "/auth/otp", routes: routes, use: requestCode)
-        router.on(.post, "/auth/login", routes: routes, use: logIn)
-        router.on(.get, "/me", routes: routes, use: me)
-        router.on(.post, "/auth/logout", routes: routes, use: logOut)
+    func addRoutes(to routes: Routes<TeamGateRequestContext>) {
+        routes.on(.post, "/auth/otp", use: requestCode)
+        routes.on(.post, "/auth/login", use: logIn)
+        routes.on(.get, "/me", use: me)
+        routes.on(.post, "/auth/logout", use: logOut)
     }
 
     struct CodeRequested: Encodable {

@@ -4,7 +4,7 @@ import HTTPTypes
 
 /// A token bucket per API key: `burst` requests at once, refilled at `perSecond`. Keys are told apart by
 /// the hash of the presented secret, so the limiter keeps no secret. Unknown keys never get this far in
-/// numbers: they are limited per client address (`UnknownCredentialsMiddleware`).
+/// numbers: they are limited per client address (`UnknownCredentials`, in `APIKeys`).
 final class RateLimiter: Sendable {
     let perSecond: Double
     let burst: Int

@@ -3,8 +3,11 @@ import Hummingbird
 
 /// `GET /revocations/{id}`: which devices a logout ended, and which of them were told and confirmed.
 struct RevocationsController: Sendable {
-    let store: any TeamGateStore
-    let gate: AdminGate
+    let logout: Logout
+
+    func addRoutes(to routes: Routes<AdminRequestContext>) {
+        routes.on(.get, "/revocations/{id}", use: revocation)
+    }
 
     struct RevocationBody: Encodable {
         struct Device: Encodable {
@@ -21,23 +24,17 @@ struct RevocationsController: Sendable {
         let sessions: [Device]
     }
 
-    func register(on router: Router<TeamGateRequestContext>, routes: RouteTable) {
-        router.on(.get, "/revocations/{id}", routes: routes) { request, context in
-            let id = context.parameters.get("id") ?? ""
-            return try await gate.handle(request, context, readsBody: false) { call in
-                guard let sessions = try await store.revocation(id: id, organizationID: call.key.organizationID) else {
-                    throw TeamGateError.notFound("Revocation not found")
-                }
-                return try .json(
-                    .ok,
-                    RevocationBody(
-                        id: id,
-                        sessions: sessions.map {
-                            .init(
-                                sessionId: $0.sessionID, deviceName: $0.deviceName, memberPhoneNumber: $0.memberPhone.e164, reason: $0.reason?.rawValue,
-                                endedAt: $0.endedAt, notifiedAt: $0.notifiedAt, acknowledgedAt: $0.acknowledgedAt)
-                        }))
-            }
-        }
+    @Sendable func revocation(_ request: Request, context: AdminRequestContext) async throws -> Reply {
+        let id = try context.parameters.require("id")
+        let sessions = try await logout.revocation(id: id, organizationID: context.organizationID)
+        return try .json(
+            .ok,
+            RevocationBody(
+                id: id,
+                sessions: sessions.map {
+                    .init(
+                        sessionId: $0.sessionID, deviceName: $0.deviceName, memberPhoneNumber: $0.memberPhone.e164, reason: $0.reason?.rawValue,
+                        endedAt: $0.endedAt, notifiedAt: $0.notifiedAt, acknowledgedAt: $0.acknowledgedAt)
+                }))
     }
 }

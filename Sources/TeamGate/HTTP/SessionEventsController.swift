@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdWebSocket
+import Logging
 import NIOCore
 import NIOWebSocket
 
@@ -13,7 +14,7 @@ import NIOWebSocket
 /// refused at upgrade with 401.
 struct SessionEventsController: Sendable {
     let signIn: SignIn
-    let store: any TeamGateStore
+    let sessionEvents: SessionEventHub
 
     static let closeCode = WebSocketErrorCode.unknown(4001)
     /// The socket was replaced by newer ones of the same session (`SessionEventHub.socketsPerSession`).
@@ -23,7 +24,7 @@ struct SessionEventsController: Sendable {
     struct SocketReplaced: Error {}
     static let ackWindow: Duration = .seconds(2)
 
-    func register(on router: Router<TeamGateRequestContext>, routes: RouteTable) {
+    func addRoutes(to router: Router<TeamGateRequestContext>, routes: RouteTable) {
         routes.register(.get, "/me/events")
         router.ws("/me/events") { request, context in
             // The session is checked before the upgrade, so an ended one gets an HTTP 401 with its reason.
@@ -35,11 +36,17 @@ struct SessionEventsController: Sendable {
             }
             return .upgrade([:])
         } onUpgrade: { inbound, outbound, context in
-            guard let token = try? Self.token(context.request), let live = try? await signIn.currentSession(token: token) else {
-                try await outbound.close(Self.closeCode, reason: "session ended")
+            let token: String
+            let live: LiveSession
+            do {
+                token = try Self.token(context.request)
+                live = try await signIn.currentSession(token: token)
+            } catch let refusal as TeamGateError {
+                // Ended between the upgrade's check and now.
+                try await outbound.close(Self.closeCode, reason: "session ended: \(refusal)")
                 return
             }
-            try await serve(live: live, token: token, inbound: inbound, outbound: outbound)
+            try await serve(live: live, token: token, inbound: inbound, outbound: outbound, logger: context.logger)
         }
     }
 
@@ -50,8 +57,8 @@ struct SessionEventsController: Sendable {
         throw APIError(.unauthorized, "Missing session token: send Authorization: Bearer <token> or ?token=", extra: ["reason": "missing_token"])
     }
 
-    private func serve(live: LiveSession, token: String, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async throws {
-        let hub = store.sessionEvents
+    private func serve(live: LiveSession, token: String, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, logger: Logger) async throws {
+        let hub = sessionEvents
         let subscription = hub.subscribe(sessionID: live.sessionID)
         defer { hub.unsubscribe(sessionID: live.sessionID, id: subscription.id) }
         // The inbound stream can be read once: one reader passes the device's acks on, and ends when the device leaves.
@@ -64,16 +71,14 @@ struct SessionEventsController: Sendable {
                     leftContinuation.finish()
                 }
                 for try await message in inbound.messages(maxSize: 4096) {
-                    guard case .text(let text) = message,
-                        let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
-                        object["type"] as? String == "ack", let revocationID = object["revocationId"] as? String
-                    else { continue }
+                    guard case .text(let text) = message, let revocationID = Self.acknowledgedRevocation(in: text) else { continue }
                     ackContinuation.yield(revocationID)
                 }
             }
             group.addTask {
                 do {
-                    try await notify(live: live, token: token, subscription: subscription.events, acks: acks, left: left, outbound: outbound)
+                    try await notify(
+                        live: live, token: token, subscription: subscription.events, acks: acks, left: left, outbound: outbound, logger: logger)
                 } catch is SocketReplaced {
                     try await outbound.writeTextMessage(#"{"type":"socket.replaced","reason":"too_many_sockets"}"#)
                     try await outbound.close(Self.replacedCloseCode, reason: "too many sockets for this session")
@@ -87,7 +92,7 @@ struct SessionEventsController: Sendable {
 
     private func notify(
         live: LiveSession, token: String, subscription: AsyncStream<SessionEndedEvent>, acks: AsyncStream<String>, left: AsyncStream<Void>,
-        outbound: WebSocketOutboundWriter
+        outbound: WebSocketOutboundWriter, logger: Logger
     ) async throws {
         try await outbound.writeTextMessage(
             #"{"type":"session.active","sessionId":\#(JSONText.string(live.sessionID)),"expiresAt":"\#(live.expiresAt.formatted(.iso8601))","memberId":\#(JSONText.string(live.member.id))}"#
@@ -95,8 +100,8 @@ struct SessionEventsController: Sendable {
         let ended: SessionEndedEvent? = try await withThrowingTaskGroup(of: SessionEndedEvent?.self) { group in
             group.addTask {
                 // A revocation that committed between the upgrade's check and the subscription is not missed.
-                if (try? await signIn.currentSession(token: token)) == nil {
-                    return SessionEndedEvent(sessionID: live.sessionID, reason: await Self.reason(signIn, token), revocationID: nil)
+                if let reason = try await Self.endReason(signIn, token) {
+                    return SessionEndedEvent(sessionID: live.sessionID, reason: reason, revocationID: nil)
                 }
                 for await event in subscription { return event }
                 if Task.isCancelled { return nil }
@@ -118,19 +123,28 @@ struct SessionEventsController: Sendable {
         try await outbound.writeTextMessage(
             #"{"type":"session.ended","sessionId":\#(JSONText.string(ended.sessionID)),"reason":"\#(ended.reason.rawValue)","revocationId":\#(ended.revocationID.map(JSONText.string) ?? "null")}"#
         )
-        try? await store.markNotified(sessionID: live.sessionID, at: Date())
+        do {
+            try await signIn.recordDeviceNotified(sessionID: live.sessionID)
+        } catch {
+            // The device was told all the same; only the revocation's report misses the time.
+            logger.warning("Recording that a device was told failed", metadata: ["error": "\(String(reflecting: error))"])
+        }
         if let revocationID = ended.revocationID {
-            await awaitAck(revocationID: revocationID, sessionID: live.sessionID, acks: acks)
+            await awaitAck(revocationID: revocationID, sessionID: live.sessionID, acks: acks, logger: logger)
         }
         try await outbound.close(Self.closeCode, reason: ended.reason.rawValue)
     }
 
     /// Gives the device a moment to confirm, and records it when it does.
-    private func awaitAck(revocationID: String, sessionID: String, acks: AsyncStream<String>) async {
+    private func awaitAck(revocationID: String, sessionID: String, acks: AsyncStream<String>, logger: Logger) async {
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 for await ack in acks where ack == revocationID {
-                    _ = try? await store.markAcknowledged(sessionID: sessionID, revocationID: revocationID, at: Date())
+                    do {
+                        try await signIn.recordDeviceAcknowledged(sessionID: sessionID, revocationID: revocationID)
+                    } catch {
+                        logger.warning("Recording a device's acknowledgement failed", metadata: ["error": "\(String(reflecting: error))"])
+                    }
                     return
                 }
             }
@@ -140,14 +154,26 @@ struct SessionEventsController: Sendable {
         }
     }
 
-    private static func reason(_ signIn: SignIn, _ token: String) async -> SessionEndReason {
+    /// Why the token's session is no longer live; nil while it is.
+    private static func endReason(_ signIn: SignIn, _ token: String) async throws -> SessionEndReason? {
         do {
             _ = try await signIn.currentSession(token: token)
-            return .sessionRevoked
+            return nil
         } catch TeamGateError.sessionEnded(let reason) {
             return reason
-        } catch {
+        } catch TeamGateError.sessionUnknown {
             return .sessionRevoked
         }
+    }
+
+    /// The revocation a device's `{"type":"ack","revocationId":…}` confirms; nil for any other message,
+    /// which a device may send and is ignored.
+    static func acknowledgedRevocation(in text: String) -> String? {
+        struct Ack: Decodable {
+            let type: String
+            let revocationId: String
+        }
+        guard let ack = try? JSONDecoder().decode(Ack.self, from: Data(text.utf8)), ack.type == "ack" else { return nil }
+        return ack.revocationId
     }
 }

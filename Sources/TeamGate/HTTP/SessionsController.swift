@@ -5,32 +5,24 @@ import Hummingbird
 struct SessionsController: Sendable {
     let directory: TeamDirectory
     let logout: Logout
-    let gate: AdminGate
+    let bodyLimit: Int
 
-    func register(on router: Router<TeamGateRequestContext>, routes: RouteTable) {
-        router.on(.get, "/team-member/sessions", routes: routes) { request, context in
-            try await gate.handle(request, context, readsBody: false) { call in try await sessions(call) }
-        }
-        router.on(.post, "/team-member/sessions/end", routes: routes) { request, context in
-            try await gate.handle(request, context, readsBody: true) { call in try await endSession(call) }
-        }
-        router.on(.post, "/team-member/unlock", routes: routes) { request, context in
-            try await gate.handle(request, context, readsBody: true) { call in try await unlock(call) }
-        }
-        router.on(.post, "/team/logout-all", routes: routes) { request, context in
-            try await gate.handle(request, context, readsBody: true) { call in try await logOutEveryone(call) }
-        }
+    func addRoutes(to routes: Routes<AdminRequestContext>) {
+        routes.on(.get, "/team-member/sessions", use: sessions)
+        routes.on(.post, "/team-member/sessions/end", use: endSession)
+        routes.on(.post, "/team-member/unlock", use: unlock)
+        routes.on(.post, "/team/logout-all", use: logOutEveryone)
     }
 
     struct SessionList: Encodable {
         let data: [SessionBody]
     }
 
-    private func sessions(_ call: AdminCall) async throws -> Reply {
-        guard let text = call.request.uri.queryParameters.get("userPhoneNumber"), let phone = try? PhoneNumber(parsing: text) else {
+    @Sendable func sessions(_ request: Request, context: AdminRequestContext) async throws -> Reply {
+        guard let text = request.uri.queryParameters.get("userPhoneNumber"), let phone = try? PhoneNumber(parsing: text) else {
             throw APIError.badRequest(["userPhoneNumber must be a valid phone number with country code"])
         }
-        guard let sessions = try? await directory.sessions(organizationID: call.key.organizationID, phone: phone) else { throw TeamGateError.notATeamMember }
+        let sessions = try await directory.sessions(organizationID: context.organizationID, phone: phone)
         return try .json(.ok, SessionList(data: sessions.map(SessionBody.init)))
     }
 
@@ -40,11 +32,11 @@ struct SessionsController: Sendable {
         let revocationId: String
     }
 
-    private func endSession(_ call: AdminCall) async throws -> Reply {
+    @Sendable func endSession(_ request: Request, context: AdminRequestContext) async throws -> Reply {
         var problems: [String] = []
-        let id = call.body!.requiredString("sessionId", problems: &problems)
+        let id = try await JSONObjectBody.read(request, limit: bodyLimit).requiredString("sessionId", problems: &problems)
         guard problems.isEmpty, let id else { throw APIError.badRequest(problems) }
-        let ended = try await logout.endSession(organizationID: call.key.organizationID, sessionID: id, origin: call.origin)
+        let ended = try await logout.endSession(id, organizationID: context.organizationID, origin: context.origin)
         return try .json(.created, Ended(sessionsEnded: ended.sessionsEnded, revocationId: ended.revocationID))
     }
 
@@ -53,10 +45,10 @@ struct SessionsController: Sendable {
         let wasLocked: Bool
     }
 
-    private func unlock(_ call: AdminCall) async throws -> Reply {
+    @Sendable func unlock(_ request: Request, context: AdminRequestContext) async throws -> Reply {
         var problems: [String] = []
-        guard let phone = call.body!.requiredPhone("userPhoneNumber", problems: &problems) else { throw APIError.badRequest(problems) }
-        return try .json(.ok, Unlocked(wasLocked: try await logout.unlock(organizationID: call.key.organizationID, phone: phone, origin: call.origin)))
+        guard let phone = try await JSONObjectBody.read(request, limit: bodyLimit).requiredPhone("userPhoneNumber", problems: &problems) else { throw APIError.badRequest(problems) }
+        return try .json(.ok, Unlocked(wasLocked: try await logout.unlock(organizationID: context.organizationID, phone: phone, origin: context.origin)))
     }
 
     struct EveryoneLoggedOut: Encodable {
@@ -66,14 +58,14 @@ struct SessionsController: Sendable {
         let revocationId: String
     }
 
-    private func logOutEveryone(_ call: AdminCall) async throws -> Reply {
-        let body = call.body!
+    @Sendable func logOutEveryone(_ request: Request, context: AdminRequestContext) async throws -> Reply {
+        let body = try await JSONObjectBody.read(request, limit: bodyLimit)
         var problems: [String] = []
         let reason = body.requiredString("reason", problems: &problems)
         if let reason, reason.count > 500 { problems.append("reason must be at most 500 characters") }
         let includeOwner = body.optionalBool("includeOwner", problems: &problems) ?? false
         guard problems.isEmpty, let reason else { throw APIError.badRequest(problems) }
-        let result = try await logout.logOutEveryone(organizationID: call.key.organizationID, reason: reason, includeOwner: includeOwner, origin: call.origin)
+        let result = try await logout.logOutEveryone(organizationID: context.organizationID, reason: reason, includeOwner: includeOwner, origin: context.origin)
         return try .json(
             .created, EveryoneLoggedOut(membersAffected: result.membersAffected, sessionsEnded: result.sessionsEnded, revocationId: result.revocationID))
     }

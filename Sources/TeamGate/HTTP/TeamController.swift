@@ -5,27 +5,15 @@ import Hummingbird
 /// `DELETE /team-member`, `PATCH /team-member/role`, `GET /roles`.
 struct TeamController: Sendable {
     let directory: TeamDirectory
-    let gate: AdminGate
+    let bodyLimit: Int
 
-    func register(on router: Router<TeamGateRequestContext>, routes: RouteTable) {
-        router.on(.get, "/team", routes: routes) { request, context in
-            try await gate.handle(request, context, readsBody: false) { call in try await team(call) }
-        }
-        router.on(.get, "/team/member", routes: routes) { request, context in
-            try await gate.handle(request, context, readsBody: false) { call in try await member(call) }
-        }
-        router.on(.post, "/team/members", routes: routes) { request, context in
-            try await gate.handle(request, context, readsBody: true) { call in try await addMembers(call) }
-        }
-        router.on(.delete, "/team-member", routes: routes) { request, context in
-            try await gate.handle(request, context, readsBody: true) { call in try await removeMember(call) }
-        }
-        router.on(.patch, "/team-member/role", routes: routes) { request, context in
-            try await gate.handle(request, context, readsBody: true) { call in try await changeRole(call) }
-        }
-        router.on(.get, "/roles", routes: routes) { request, context in
-            try await gate.handle(request, context, readsBody: false) { call in try await roles(call) }
-        }
+    func addRoutes(to routes: Routes<AdminRequestContext>) {
+        routes.on(.get, "/team", use: team)
+        routes.on(.get, "/team/member", use: member)
+        routes.on(.post, "/team/members", use: addMembers)
+        routes.on(.delete, "/team-member", use: removeMember)
+        routes.on(.patch, "/team-member/role", use: changeRole)
+        routes.on(.get, "/roles", use: roles)
     }
 
     /// A member in DoubleTick's shape (numbers as digits, as DoubleTick writes them).
@@ -92,8 +80,8 @@ struct TeamController: Sendable {
     }
 
     /// Without `limit`, the whole team as DoubleTick answers it, up to `TeamDirectory.unpagedTeamLimit` members.
-    private func team(_ call: AdminCall) async throws -> Reply {
-        let query = call.request.uri.queryParameters
+    @Sendable func team(_ request: Request, context: AdminRequestContext) async throws -> Reply {
+        let query = request.uri.queryParameters
         var problems: [String] = []
         var limit = TeamDirectory.unpagedTeamLimit
         if let text = query.get("limit") {
@@ -102,25 +90,25 @@ struct TeamController: Sendable {
         let cursor = query.get("cursor")
         if let cursor, !(1...100).contains(cursor.count) { problems.append("cursor must be a nextCursor from an earlier page") }
         guard problems.isEmpty else { throw APIError.badRequest(problems) }
-        let page = try await directory.teamPage(organizationID: call.key.organizationID, after: cursor, limit: limit)
+        let page = try await directory.teamPage(organizationID: context.organizationID, after: cursor, limit: limit)
         return try .json(
             .ok,
             TeamPageBody(data: page.members.map { MemberBody($0, manager: $0.reportingManagerID.flatMap { page.managers[$0] }) }, nextCursor: page.nextCursor))
     }
 
-    private func member(_ call: AdminCall) async throws -> Reply {
-        guard let text = call.request.uri.queryParameters.get("agentNumber"), let phone = try? PhoneNumber(parsing: text) else {
+    @Sendable func member(_ request: Request, context: AdminRequestContext) async throws -> Reply {
+        guard let text = request.uri.queryParameters.get("agentNumber"), let phone = try? PhoneNumber(parsing: text) else {
             throw APIError.badRequest(["agentNumber must be a valid phone number"])
         }
-        let member = try await directory.member(organizationID: call.key.organizationID, phone: phone)
+        let member = try await directory.member(organizationID: context.organizationID, phone: phone)
         let manager = try await member.reportingManagerID.asyncFlatMap { id in
-            try await directory.members(organizationID: call.key.organizationID).first { $0.id == id }
+            try await directory.members(organizationID: context.organizationID).first { $0.id == id }
         }
         return try .json(.ok, MemberBody(member, manager: manager))
     }
 
-    private func addMembers(_ call: AdminCall) async throws -> Reply {
-        let body = call.body!
+    @Sendable func addMembers(_ request: Request, context: AdminRequestContext) async throws -> Reply {
+        let body = try await JSONObjectBody.read(request, limit: bodyLimit)
         var problems: [String] = []
         let managerText = body.optionalString("reportingManagerPhoneNumber", problems: &problems)
         var manager: PhoneNumber?
@@ -155,14 +143,14 @@ struct TeamController: Sendable {
             problems.append("members must be an array of 1–500 members")
         }
         guard problems.isEmpty else { throw APIError.badRequest(problems) }
-        try await directory.addMembers(organizationID: call.key.organizationID, reportingManagerPhone: manager, members: members, origin: call.origin)
+        try await directory.addMembers(organizationID: context.organizationID, reportingManagerPhone: manager, members: members, origin: context.origin)
         return try .json(.ok, Success())
     }
 
-    private func removeMember(_ call: AdminCall) async throws -> Reply {
+    @Sendable func removeMember(_ request: Request, context: AdminRequestContext) async throws -> Reply {
         var problems: [String] = []
-        guard let phone = call.body!.requiredPhone("memberPhoneNumber", problems: &problems) else { throw APIError.badRequest(problems) }
-        _ = try await directory.removeMember(organizationID: call.key.organizationID, phone: phone, origin: call.origin)
+        guard let phone = try await JSONObjectBody.read(request, limit: bodyLimit).requiredPhone("memberPhoneNumber", problems: &problems) else { throw APIError.badRequest(problems) }
+        _ = try await directory.removeMember(organizationID: context.organizationID, phone: phone, origin: context.origin)
         return try .json(.ok, Success())
     }
 
@@ -173,8 +161,8 @@ struct TeamController: Sendable {
         let orgRoleName: String
     }
 
-    private func changeRole(_ call: AdminCall) async throws -> Reply {
-        let body = call.body!
+    @Sendable func changeRole(_ request: Request, context: AdminRequestContext) async throws -> Reply {
+        let body = try await JSONObjectBody.read(request, limit: bodyLimit)
         var problems: [String] = []
         let phone = body.requiredPhone("memberPhoneNumber", problems: &problems)
         var role: Role?
@@ -192,7 +180,7 @@ struct TeamController: Sendable {
             problems.append("orgRole must be an object with roleId or roleName")
         }
         guard problems.isEmpty, let phone, let role else { throw APIError.badRequest(problems) }
-        let member = try await directory.changeRole(organizationID: call.key.organizationID, phone: phone, to: role, origin: call.origin)
+        let member = try await directory.changeRole(organizationID: context.organizationID, phone: phone, to: role, origin: context.origin)
         return try .json(.ok, RoleChanged(memberPhoneNumber: member.phone.digits, orgRoleId: member.role.id, orgRoleName: member.role.name))
     }
 
@@ -207,8 +195,8 @@ struct TeamController: Sendable {
         let dateUpdated: Date
     }
 
-    private func roles(_ call: AdminCall) async throws -> Reply {
-        let created = try await directory.organization(id: call.key.organizationID).createdAt
+    @Sendable func roles(_ request: Request, context: AdminRequestContext) async throws -> Reply {
+        let created = try await directory.organization(id: context.organizationID).createdAt
         return try .json(
             .ok,
             Role.allCases.map { RoleBody(id: $0.id, name: $0.name, description: $0.summary, permissions: $0.permissions, dateCreated: created, dateUpdated: created) })

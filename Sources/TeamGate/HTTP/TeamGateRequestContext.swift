@@ -22,4 +22,6 @@ public struct TeamGateRequestContext: RequestContext, RemoteAddressRequestContex
     /// The client's IP, as the audit records it and the per-address limits count it: the peer's, or the
     /// one a trusted proxy forwarded (`ClientAddressMiddleware`).
     var clientIP: String?
+    /// The caller's API key, once `APIKeyMiddleware` has checked it; `AdminRequestContext` requires it.
+    var apiKey: APIKey?
 }

@@ -4,28 +4,13 @@ import Hummingbird
 /// `POST /webhooks`, `GET /webhooks`, `DELETE /webhooks/{id}`, `GET /webhooks/{id}/deliveries`.
 struct WebhooksController: Sendable {
     let webhooks: Webhooks
-    let gate: AdminGate
+    let bodyLimit: Int
 
-    func register(on router: Router<TeamGateRequestContext>, routes: RouteTable) {
-        router.on(.post, "/webhooks", routes: routes) { request, context in
-            try await gate.handle(request, context, readsBody: true) { call in try await create(call) }
-        }
-        router.on(.get, "/webhooks", routes: routes) { request, context in
-            try await gate.handle(request, context, readsBody: false) { call in try await list(call) }
-        }
-        router.on(.delete, "/webhooks/{id}", routes: routes) { request, context in
-            let id = context.parameters.get("id") ?? ""
-            return try await gate.handle(request, context, readsBody: false) { call in
-                try await webhooks.delete(organizationID: call.key.organizationID, id: id, origin: call.origin)
-                return try .json(.ok, TeamController.Success())
-            }
-        }
-        router.on(.get, "/webhooks/{id}/deliveries", routes: routes) { request, context in
-            let id = context.parameters.get("id") ?? ""
-            return try await gate.handle(request, context, readsBody: false) { call in
-                try .json(.ok, DeliveryList(data: try await webhooks.deliveries(organizationID: call.key.organizationID, id: id).map(DeliveryBody.init)))
-            }
-        }
+    func addRoutes(to routes: Routes<AdminRequestContext>) {
+        routes.on(.post, "/webhooks", use: create)
+        routes.on(.get, "/webhooks", use: list)
+        routes.on(.delete, "/webhooks/{id}", use: delete)
+        routes.on(.get, "/webhooks/{id}/deliveries", use: deliveries)
     }
 
     struct WebhookBody: Encodable {
@@ -76,8 +61,8 @@ struct WebhooksController: Sendable {
         let data: [DeliveryBody]
     }
 
-    private func create(_ call: AdminCall) async throws -> Reply {
-        let body = call.body!
+    @Sendable func create(_ request: Request, context: AdminRequestContext) async throws -> Reply {
+        let body = try await JSONObjectBody.read(request, limit: bodyLimit)
         var problems: [String] = []
         let url = body.requiredString("url", problems: &problems)
         var events: [WebhookEvent] = []
@@ -94,11 +79,21 @@ struct WebhooksController: Sendable {
             problems.append("events must be a non-empty array")
         }
         guard problems.isEmpty, let url else { throw APIError.badRequest(problems) }
-        let webhook = try await webhooks.create(organizationID: call.key.organizationID, url: url, events: events, origin: call.origin)
+        let webhook = try await webhooks.create(organizationID: context.organizationID, url: url, events: events, origin: context.origin)
         return try .json(.created, WebhookBody(webhook, showingSecret: true))
     }
 
-    private func list(_ call: AdminCall) async throws -> Reply {
-        try .json(.ok, WebhookList(data: try await webhooks.list(organizationID: call.key.organizationID).map { WebhookBody($0) }))
+    @Sendable func delete(_ request: Request, context: AdminRequestContext) async throws -> Reply {
+        try await webhooks.delete(organizationID: context.organizationID, id: try context.parameters.require("id"), origin: context.origin)
+        return try .json(.ok, TeamController.Success())
+    }
+
+    @Sendable func deliveries(_ request: Request, context: AdminRequestContext) async throws -> Reply {
+        let deliveries = try await webhooks.deliveries(organizationID: context.organizationID, id: try context.parameters.require("id"))
+        return try .json(.ok, DeliveryList(data: deliveries.map(DeliveryBody.init)))
+    }
+
+    @Sendable func list(_ request: Request, context: AdminRequestContext) async throws -> Reply {
+        try .json(.ok, WebhookList(data: try await webhooks.list(organizationID: context.organizationID).map { WebhookBody($0) }))
     }
 }

@@ -9,8 +9,9 @@ public struct SessionEndedEvent: Sendable, Equatable {
 }
 
 /// Who is listening for which session's end: each connected device's socket subscribes to its own
-/// session. The store's writer publishes right after the commit that ended sessions, so a device hears
-/// it within the same moment the admin's 201 is sent.
+/// session. `Transactions` publishes right after the commit that ended sessions, so a device hears it
+/// within the same moment the admin's 201 is sent; sessions other instances ended arrive through the
+/// store's observer (`TeamGateServices`).
 ///
 /// One token may hold at most `socketsPerSession` sockets: a further one replaces the oldest, whose
 /// stream then ends without an event, so a leaked token cannot pin unbounded sockets on the server.
@@ -48,6 +49,10 @@ public final class SessionEventHub: Sendable {
             return removed
         }
         listener?.continuation.finish()
+    }
+
+    func publish(_ ended: [EndedSession]) {
+        publish(ended.map { SessionEndedEvent(sessionID: $0.sessionID, reason: $0.reason, revocationID: $0.revocationID) })
     }
 
     func publish(_ events: [SessionEndedEvent]) {

@@ -61,7 +61,7 @@ public enum Demo {
         let now = clock.now()
         for person in people {
             guard let member = members.first(where: { $0.phone.e164 == person.phone }) else { continue }
-            let live = try await services.store.sessions(memberID: member.id).filter { $0.isLive(at: now) }.count
+            let live = try await services.directory.sessions(of: member).filter { $0.isLive(at: now) }.count
             var tokens: [(String, String)] = []
             if live == 0 {
                 for device in person.devices {

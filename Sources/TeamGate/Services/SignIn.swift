@@ -53,6 +53,7 @@ public struct SignIn: Sendable {
     }
 
     let store: any TeamGateStore
+    let transactions: Transactions
     let sender: any OTPSender
     let clock: WallClock
     let policy: Policy
@@ -61,10 +62,9 @@ public struct SignIn: Sendable {
     let outgoing: CodeQueue
     let unknownTokens: UnknownCredentials
 
-    public init(
-        store: any TeamGateStore, sender: any OTPSender, clock: WallClock = .system, policy: Policy = Policy(), unknownTokensPerMinute: Int = 100
-    ) {
+    init(store: any TeamGateStore, transactions: Transactions, sender: any OTPSender, clock: WallClock, policy: Policy, unknownTokensPerMinute: Int) {
         self.store = store
+        self.transactions = transactions
         self.sender = sender
         self.clock = clock
         self.policy = policy
@@ -183,7 +183,17 @@ public struct SignIn: Sendable {
             createdAt: now,
             expiresAt: now.addingTimeInterval(policy.sessionLifetime)
         )
-        try await store.insertSession(session, tokenHash: SecretToken.hash(token), origin: origin)
+        let tokenHash = SecretToken.hash(token)
+        try await transactions.run { work in
+            // The member is read again in the transaction: a session is never made for a member removed or
+            // locked out since the sign-in's first look.
+            guard let (member, organizationName) = try work.activeMember(id: member.id) else { throw TeamGateError.notATeamMember }
+            if member.isLocked(at: now), let until = member.lockedUntil { throw TeamGateError.memberLocked(until: until) }
+            let live = LiveSession(sessionID: session.id, expiresAt: session.expiresAt, member: member, organizationName: organizationName)
+            try work.insertSession(session, tokenHash: tokenHash, live: live)
+            try work.appendAudit(
+                .make(.memberSignedIn, organizationID: member.organizationID, at: now, origin: origin, member: member, reason: deviceName))
+        }
         return (token, session)
     }
 
@@ -205,13 +215,24 @@ public struct SignIn: Sendable {
 
     /// Ends the caller's own session.
     public func signOut(token: String, clientIP: String?) async throws {
-        let live = try await currentSession(token: token, clientAddress: clientIP)
-        _ = try await store.endSession(
-            tokenHash: SecretToken.hash(token),
-            reason: .signedOut,
-            at: clock.now(),
-            origin: RequestOrigin(actor: "member:\(live.member.id)", clientIP: clientIP)
-        )
+        let member = try await currentSession(token: token, clientAddress: clientIP).member
+        let now = clock.now()
+        let origin = RequestOrigin(actor: "member:\(member.id)", clientIP: clientIP)
+        try await transactions.run { work in
+            let ended = try work.endSessions(.token(hash: SecretToken.hash(token)), reason: .signedOut, revocationID: nil, at: now)
+            guard !ended.isEmpty else { return }
+            try work.appendAudit(.make(.memberSignedOut, organizationID: member.organizationID, at: now, origin: origin, member: member, sessionsEnded: 1))
+        }
+    }
+
+    /// Records that a connected device was told its session ended.
+    func recordDeviceNotified(sessionID: String) async throws {
+        try await store.markNotified(sessionID: sessionID, at: clock.now())
+    }
+
+    /// Records that a device confirmed the end; a confirmation of another revocation is ignored.
+    func recordDeviceAcknowledged(sessionID: String, revocationID: String) async throws {
+        _ = try await store.markAcknowledged(sessionID: sessionID, revocationID: revocationID, at: clock.now())
     }
 
     /// Codes are hashed with the number they were sent to, so one stored hash never matches another number's code.

@@ -39,38 +39,81 @@ extension TeamDirectory {
             guard seen.insert(member.phone).inserted else {
                 throw TeamGateError.validation(["members.\(index).phone appears more than once in the request"])
             }
-            if member.role == .owner { throw TeamGateError.unprocessable("The Owner role cannot be assigned.") }
+            try TeamRules.checkAssignable(member.role)
         }
         let now = clock.now()
-        try await store.insertMembers(
-            members.map {
-                TeamMember(
-                    id: SecretToken.identifier(prefix: "mem_"), organizationID: organizationID, name: $0.name, phone: $0.phone, email: $0.email,
-                    role: $0.role, createdAt: now, reportingManagerID: managerID)
-            },
-            origin: origin
-        )
+        let newMembers = members.map {
+            TeamMember(
+                id: SecretToken.identifier(prefix: "mem_"), organizationID: organizationID, name: $0.name, phone: $0.phone, email: $0.email,
+                role: $0.role, createdAt: now, reportingManagerID: managerID)
+        }
+        try await transactions.run { work in
+            for member in newMembers {
+                do {
+                    try work.insertMember(member)
+                } catch TeamGateError.memberExists {
+                    throw TeamGateError.unprocessable("Team member with phone \(member.phone.e164) already exists.")
+                }
+                try work.appendAudit(.make(.memberAdded, organizationID: organizationID, at: now, origin: origin, member: member))
+            }
+        }
     }
 
     /// Takes a member off the team and ends their sessions; they can never sign in again.
     public func removeMember(organizationID: String, phone: PhoneNumber, origin: RequestOrigin) async throws -> EndedMemberSessions {
-        guard
-            let ended = try await store.removeMember(
-                organizationID: organizationID, phone: phone, at: clock.now(), revocationID: SecretToken.identifier(prefix: "rev_"), origin: origin)
-        else { throw TeamGateError.unprocessable("User not found") }
-        return ended
+        let now = clock.now()
+        let revocationID = SecretToken.identifier(prefix: "rev_")
+        return try await transactions.run { work in
+            guard let member = try work.activeMember(organizationID: organizationID, phone: phone) else { throw TeamGateError.unprocessable("User not found") }
+            try TeamRules.checkRemovable(member)
+            try work.markRemoved(memberID: member.id, at: now)
+            let ended = try work.endSessions(.member(id: member.id), reason: .memberRemoved, revocationID: revocationID, at: now)
+            try work.appendAudit(
+                .make(
+                    .memberRemoved, organizationID: organizationID, at: now, origin: origin, member: member, sessionsEnded: ended.count,
+                    revocationID: revocationID))
+            var data = member.webhookData
+            data["sessionsEnded"] = .int(ended.count)
+            data["revocationId"] = .string(revocationID)
+            try work.enqueueWebhook(WebhookMessage(organizationID: organizationID, event: .teamMemberRemoved, data: data, at: now))
+            return EndedMemberSessions(member: member, sessionsEnded: ended.count, revocationID: revocationID)
+        }
     }
 
     public func changeRole(organizationID: String, phone: PhoneNumber, to role: Role, origin: RequestOrigin) async throws -> TeamMember {
-        guard let member = try await store.changeRole(organizationID: organizationID, phone: phone, to: role, at: clock.now(), origin: origin)
-        else { throw TeamGateError.unprocessable("User not found") }
-        return member
+        let now = clock.now()
+        return try await transactions.run { work in
+            guard var member = try work.activeMember(organizationID: organizationID, phone: phone) else { throw TeamGateError.unprocessable("User not found") }
+            try TeamRules.checkRoleChange(of: member, to: role)
+            let previous = member.role
+            member.role = role
+            try work.updateRole(of: member)
+            try work.appendAudit(
+                .make(.memberRoleChanged, organizationID: organizationID, at: now, origin: origin, member: member, reason: "\(previous.name) → \(role.name)"))
+            return member
+        }
+    }
+
+    /// The organisation's active member with this id, if any.
+    public func member(organizationID: String, id: String) async throws -> TeamMember? {
+        try await store.members(organizationID: organizationID, ids: [id]).first(where: \.isActive)
     }
 
     /// A member's sessions, newest first.
+    public func sessions(of member: TeamMember) async throws -> [Session] {
+        try await store.sessions(memberID: member.id).sorted { $0.createdAt > $1.createdAt }
+    }
+
+    /// Every member's live sessions and latest activity, in one read however large the team.
+    public func sessionSummaries(organizationID: String) async throws -> [String: SessionSummary] {
+        try await store.sessionSummaries(organizationID: organizationID, at: clock.now())
+    }
+
+    /// A member's sessions, newest first. A number not on the team is refused as the seed's logout
+    /// refuses it (`notATeamMember`, 422), so the session tools answer alike.
     public func sessions(organizationID: String, phone: PhoneNumber) async throws -> [Session] {
-        let member = try await member(organizationID: organizationID, phone: phone)
-        return try await store.sessions(memberID: member.id).sorted { $0.createdAt > $1.createdAt }
+        guard let member = try await store.member(organizationID: organizationID, phone: phone) else { throw TeamGateError.notATeamMember }
+        return try await sessions(of: member)
     }
 
     /// A page of the audit log; a cursor that is no event of the organisation is refused.

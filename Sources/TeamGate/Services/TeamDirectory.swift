@@ -3,10 +3,12 @@ import Foundation
 /// Setting up organisations, their keys and their members (the CLI's and the demo's use cases).
 public struct TeamDirectory: Sendable {
     let store: any TeamGateStore
+    let transactions: Transactions
     let clock: WallClock
 
-    public init(store: any TeamGateStore, clock: WallClock = .system) {
+    init(store: any TeamGateStore, transactions: Transactions, clock: WallClock) {
         self.store = store
+        self.transactions = transactions
         self.clock = clock
     }
 
@@ -29,7 +31,14 @@ public struct TeamDirectory: Sendable {
             createdAt: now
         )
         let (newKey, issued) = Self.makeKey(organizationID: organization.id, name: "first key", at: now)
-        try await store.createOrganization(organization, owner: owner, firstKey: newKey, origin: origin)
+        try await transactions.run { work in
+            try work.insertOrganization(organization)
+            try work.insertMember(owner)
+            try work.insertAPIKey(newKey)
+            try work.appendAudit(.make(.organizationCreated, organizationID: organization.id, at: now, origin: origin))
+            try work.appendAudit(.make(.memberAdded, organizationID: organization.id, at: now, origin: origin, member: owner))
+            try work.appendAudit(.make(.apiKeyCreated, organizationID: organization.id, at: now, origin: origin, reason: newKey.key.prefix))
+        }
         return (organization, owner, issued)
     }
 
@@ -44,8 +53,12 @@ public struct TeamDirectory: Sendable {
 
     public func createAPIKey(organizationID: String, name: String, origin: RequestOrigin = .cli) async throws -> IssuedAPIKey {
         _ = try await organization(id: organizationID)
-        let (newKey, issued) = Self.makeKey(organizationID: organizationID, name: try Self.validName(name, field: "name"), at: clock.now())
-        try await store.insertAPIKey(newKey, origin: origin)
+        let now = clock.now()
+        let (newKey, issued) = Self.makeKey(organizationID: organizationID, name: try Self.validName(name, field: "name"), at: now)
+        try await transactions.run { work in
+            try work.insertAPIKey(newKey)
+            try work.appendAudit(.make(.apiKeyCreated, organizationID: organizationID, at: now, origin: origin, reason: newKey.key.prefix))
+        }
         return issued
     }
 
@@ -55,9 +68,17 @@ public struct TeamDirectory: Sendable {
 
     /// Revokes a key by id or prefix; requests made with it are refused from then on.
     public func revokeAPIKey(organizationID: String, idOrPrefix: String, origin: RequestOrigin = .cli) async throws -> APIKey {
-        guard let key = try await store.revokeAPIKey(idOrPrefix: idOrPrefix, organizationID: organizationID, at: clock.now(), origin: origin)
-        else { throw TeamGateError.notFound("API key \(idOrPrefix) not found") }
-        return key
+        let now = clock.now()
+        return try await transactions.run { work in
+            guard var key = try work.apiKey(idOrPrefix: idOrPrefix, organizationID: organizationID) else {
+                throw TeamGateError.notFound("API key \(idOrPrefix) not found")
+            }
+            guard !key.isRevoked else { return key }
+            try work.revokeAPIKey(id: key.id, at: now)
+            key.revokedAt = now
+            try work.appendAudit(.make(.apiKeyRevoked, organizationID: organizationID, at: now, origin: origin, reason: key.prefix))
+            return key
+        }
     }
 
     public func addMember(
@@ -78,7 +99,10 @@ public struct TeamDirectory: Sendable {
             role: role,
             createdAt: clock.now()
         )
-        try await store.insertMember(member, origin: origin)
+        try await transactions.run { work in
+            try work.insertMember(member)
+            try work.appendAudit(.make(.memberAdded, organizationID: organizationID, at: member.createdAt, origin: origin, member: member))
+        }
         return member
     }
 

@@ -3,11 +3,13 @@ import Foundation
 /// Managing an organisation's webhooks.
 public struct Webhooks: Sendable {
     let store: any TeamGateStore
+    let transactions: Transactions
     let clock: WallClock
     let targets: WebhookTargets
 
-    public init(store: any TeamGateStore, clock: WallClock = .system, targets: WebhookTargets = WebhookTargets()) {
+    init(store: any TeamGateStore, transactions: Transactions, clock: WallClock, targets: WebhookTargets) {
         self.store = store
+        self.transactions = transactions
         self.clock = clock
         self.targets = targets
     }
@@ -27,7 +29,11 @@ public struct Webhooks: Sendable {
             id: SecretToken.identifier(prefix: "whk_"), organizationID: organizationID, url: url,
             events: Array(Set(events)).sorted { $0.rawValue < $1.rawValue },
             secret: SecretToken.make(prefix: "whsec_"), createdAt: clock.now())
-        try await store.insertWebhook(webhook, origin: origin)
+        try await transactions.run { work in
+            try work.insertWebhook(webhook)
+            try work.appendAudit(
+                .make(.webhookCreated, organizationID: organizationID, at: webhook.createdAt, origin: origin, reason: webhook.url.absoluteString))
+        }
         return webhook
     }
 
@@ -36,8 +42,10 @@ public struct Webhooks: Sendable {
     }
 
     public func delete(organizationID: String, id: String, origin: RequestOrigin) async throws {
-        guard try await store.deleteWebhook(id: id, organizationID: organizationID, at: clock.now(), origin: origin) else {
-            throw TeamGateError.notFound("Webhook not found")
+        let now = clock.now()
+        try await transactions.run { work in
+            guard try work.deleteWebhook(id: id, organizationID: organizationID, at: now) else { throw TeamGateError.notFound("Webhook not found") }
+            try work.appendAudit(.make(.webhookDeleted, organizationID: organizationID, at: now, origin: origin, reason: id))
         }
     }
 

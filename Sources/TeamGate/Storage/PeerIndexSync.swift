@@ -20,7 +20,7 @@ final class PeerIndexSync: Sendable {
     /// What other instances changed since the last catch-up.
     private struct Changes: Sendable {
         let epoch: Int64
-        let ended: [SessionIndex.Ended]
+        let ended: [EndedSession]
         let members: [TeamMember]
     }
 
@@ -29,6 +29,8 @@ final class PeerIndexSync: Sendable {
     private let logger: Logger
     private let state = Mutex(State())
     private let background = Mutex<[Task<Void, Never>]>([])
+    /// Told which sessions other instances ended, once the index has dropped them.
+    private let endedSessionsObserver = Mutex<(@Sendable ([EndedSession]) -> Void)?>(nil)
 
     init(backend: PostgresBackend, index: SessionIndex, logger: Logger) {
         self.backend = backend
@@ -102,10 +104,10 @@ final class PeerIndexSync: Sendable {
             let current = try IndexEpoch.current(db)
             guard current > applied else { return nil }
             let ended = try db.rows(
-                "SELECT token_hash, id, end_reason, revocation_id FROM sessions WHERE end_epoch > ? AND end_epoch <= ?", [applied, current]
+                "SELECT token_hash, id, member_id, end_reason, revocation_id FROM sessions WHERE end_epoch > ? AND end_epoch <= ?", [applied, current]
             ).map { row in
-                SessionIndex.Ended(
-                    tokenHash: row["token_hash"], sessionID: row["id"],
+                EndedSession(
+                    tokenHash: row["token_hash"], sessionID: row["id"], memberID: row["member_id"],
                     reason: (row["end_reason"] as String?).flatMap(SessionEndReason.init(rawValue:)) ?? .sessionRevoked,
                     revocationID: row["revocation_id"])
             }
@@ -114,12 +116,19 @@ final class PeerIndexSync: Sendable {
             return Changes(epoch: current, ended: ended, members: members)
         }
         guard let changes else { return }
-        state.withLock { state in
-            guard changes.epoch > state.applied else { return }
-            index.end(changes.ended)
+        let applied = state.withLock { state in
+            guard changes.epoch > state.applied else { return false }
+            index.remove(tokenHashes: changes.ended.map(\.tokenHash))
             for member in changes.members { index.updateMember(member) }
             state.applied = changes.epoch
+            return true
         }
+        // This instance's own ends come back here too; a device acts on the first word it hears.
+        if applied, !changes.ended.isEmpty, let observer = endedSessionsObserver.withLock({ $0 }) { observer(changes.ended) }
+    }
+
+    func observeEndedSessions(_ observer: @escaping @Sendable ([EndedSession]) -> Void) {
+        endedSessionsObserver.withLock { $0 = observer }
     }
 
     /// Puts a session found live into the index, unless changes numbered after `epoch` (when its

@@ -2,8 +2,6 @@ import Foundation
 import GRDB
 
 extension SQLStore {
-    public var sessionEvents: SessionEventHub { index.events }
-
     public func markNotified(sessionID: String, at date: Date) async throws {
         try await writer.write { db in
             try db.execute(

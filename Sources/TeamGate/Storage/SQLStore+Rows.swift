@@ -90,33 +90,6 @@ extension AuditEvent {
             ]
         )
     }
-
-    /// An event for `origin`, with a fresh id.
-    static func make(
-        _ action: AuditAction,
-        organizationID: String,
-        at date: Date,
-        origin: RequestOrigin,
-        member: TeamMember? = nil,
-        reason: String? = nil,
-        sessionsEnded: Int? = nil,
-        revocationID: String? = nil
-    ) -> AuditEvent {
-        AuditEvent(
-            id: SecretToken.identifier(prefix: "evt_"),
-            organizationID: organizationID,
-            occurredAt: date,
-            actor: origin.actor,
-            action: action,
-            memberID: member?.id,
-            memberPhone: member?.phone,
-            reason: reason,
-            sessionsEnded: sessionsEnded,
-            revocationID: revocationID,
-            requestID: origin.requestID,
-            clientIP: origin.clientIP
-        )
-    }
 }
 
 extension TeamMember {

@@ -2,43 +2,11 @@ import Foundation
 import GRDB
 
 extension SQLStore: WebhookStore, IdempotencyStore {
-    public func insertWebhook(_ webhook: Webhook, origin: RequestOrigin) async throws {
-        try await writer.write { db in
-            try db.execute(
-                "INSERT INTO webhooks (id, organization_id, url, events, secret, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                [
-                    webhook.id, webhook.organizationID, webhook.url.absoluteString, webhook.events.map(\.rawValue).joined(separator: ","),
-                    webhook.secret, webhook.createdAt.millisecondsSince1970,
-                ]
-            )
-            try AuditEvent.make(
-                .webhookCreated, organizationID: webhook.organizationID, at: webhook.createdAt, origin: origin, reason: webhook.url.absoluteString
-            )
-            .insert(db)
-        }
-    }
-
     public func webhooks(organizationID: String) async throws -> [Webhook] {
         try await backend.read { db in
             try db.rows(
                 "SELECT * FROM webhooks WHERE organization_id = ? AND deleted_at IS NULL ORDER BY created_at, id", [organizationID]
             ).map(Webhook.init(row:))
-        }
-    }
-
-    public func deleteWebhook(id: String, organizationID: String, at date: Date, origin: RequestOrigin) async throws -> Bool {
-        try await writer.write { db in
-            let deleted = try db.rows(
-                "UPDATE webhooks SET deleted_at = ? WHERE id = ? AND organization_id = ? AND deleted_at IS NULL RETURNING id",
-                [date.millisecondsSince1970, id, organizationID]
-            )
-            guard !deleted.isEmpty else { return false }
-            // Deliveries still queued for it are dropped: the organisation asked not to be told any more.
-            try db.execute(
-                "UPDATE webhook_deliveries SET state = 'failed', last_error = 'webhook deleted' WHERE webhook_id = ? AND state = 'pending'",
-                [id])
-            try AuditEvent.make(.webhookDeleted, organizationID: organizationID, at: date, origin: origin, reason: id).insert(db)
-            return true
         }
     }
 

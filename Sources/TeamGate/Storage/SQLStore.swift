@@ -85,9 +85,6 @@ public final class SQLStore: Sendable {
         }
         return entries
     }
-
-    /// How many sessions the in-memory index holds.
-    public var liveSessionCount: Int { index.count }
 }
 
 extension Date {

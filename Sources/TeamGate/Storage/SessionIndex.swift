@@ -1,19 +1,11 @@
 import Foundation
 import Synchronization
 
-/// What the session check needs to answer `GET /me` without the disk.
-public struct LiveSession: Sendable, Equatable {
-    public let sessionID: String
-    public let expiresAt: Date
-    public let member: TeamMember
-    public let organizationName: String
-}
-
 /// The in-memory index of live sessions, keyed by token hash.
 ///
-/// Filled from the store at start-up; afterwards changed only by the store's writer, right after the
-/// commit that made the change and before the next commit starts, so it follows the database's own
-/// order and is never stale on this instance.
+/// Filled from the store at start-up; afterwards changed right after each commit of this instance's
+/// writer, before the next commit starts (`SQLStore.perform`), and by `PeerIndexSync` with what other
+/// instances committed, so it follows the database's own order and is never stale on this instance.
 final class SessionIndex: Sendable {
     /// A SHA-256 kept inline in four words: no heap allocation per entry, unlike `Data`.
     struct TokenKey: Hashable, Sendable {
@@ -32,24 +24,6 @@ final class SessionIndex: Sendable {
     }
 
     private let sessions = Mutex<[TokenKey: LiveSession]>([:])
-    /// Told about every session this index drops because it ended.
-    let events = SessionEventHub()
-
-    /// A session the writer just ended: which token to forget and what to tell its devices.
-    struct Ended: Sendable {
-        let tokenHash: Data
-        let sessionID: String
-        let reason: SessionEndReason
-        let revocationID: String?
-    }
-
-    /// Forgets ended sessions and tells their connected devices. An end can be heard twice (from this
-    /// instance's writer and again from the database's change feed); a device acts on the first.
-    func end(_ ended: [Ended]) {
-        remove(tokenHashes: ended.map(\.tokenHash))
-        events.publish(ended.map { SessionEndedEvent(sessionID: $0.sessionID, reason: $0.reason, revocationID: $0.revocationID) })
-    }
-
     func lookup(tokenHash: Data, at date: Date) -> LiveSession? {
         let key = TokenKey(tokenHash)
         guard let live = sessions.withLock({ $0[key] }), live.expiresAt > date else { return nil }
@@ -80,6 +54,4 @@ final class SessionIndex: Sendable {
     func replaceAll(with entries: [TokenKey: LiveSession]) {
         sessions.withLock { $0 = entries }
     }
-
-    var count: Int { sessions.withLock { $0.count } }
 }

@@ -10,11 +10,11 @@ struct ConsoleController: Sendable {
     let services: TeamGateServices
     let bodyLimit: Int
 
-    func register(on router: Router<TeamGateRequestContext>, routes: RouteTable) {
-        router.on(.get, "/console", routes: routes) { request, context in try await home(request, context) }
-        router.on(.post, "/console/otp", routes: routes) { request, context in try await requestCode(request, context) }
-        router.on(.post, "/console/login", routes: routes) { request, context in try await logIn(request, context) }
-        router.on(.post, "/console/logout", routes: routes) { request, context in
+    func addRoutes(to routes: Routes<TeamGateRequestContext>) {
+        routes.on(.get, "/console") { request, context in try await home(request, context) }
+        routes.on(.post, "/console/otp") { request, context in try await requestCode(request, context) }
+        routes.on(.post, "/console/login") { request, context in try await logIn(request, context) }
+        routes.on(.post, "/console/logout") { request, context in
             try await change(request, context) { admin, _ in
                 try await services.signIn.signOut(token: admin.token, clientIP: context.clientIP)
                 var response = redirect("/console")
@@ -24,44 +24,44 @@ struct ConsoleController: Sendable {
         }
         let team = ConsoleTeamPages(services: services)
         let settings = ConsoleSettingsPages(services: services)
-        router.on(.get, "/console/team", routes: routes) { request, context in
+        routes.on(.get, "/console/team") { request, context in
             try await page(request, context) { admin in try await team.team(admin, request) }
         }
-        router.on(.get, "/console/members/{id}", routes: routes) { request, context in
-            try await page(request, context) { admin in try await team.member(admin, id: context.parameters.get("id") ?? "") }
+        routes.on(.get, "/console/members/{id}") { request, context in
+            try await page(request, context) { admin in try await team.member(admin, id: try context.parameters.require("id")) }
         }
-        router.on(.get, "/console/members/{id}/logout", routes: routes) { request, context in
-            try await page(request, context) { admin in try await team.confirmLogout(admin, id: context.parameters.get("id") ?? "") }
+        routes.on(.get, "/console/members/{id}/logout") { request, context in
+            try await page(request, context) { admin in try await team.confirmLogout(admin, id: try context.parameters.require("id")) }
         }
-        router.on(.post, "/console/members/{id}/logout", routes: routes) { request, context in
-            try await change(request, context) { admin, form in try await team.logOut(admin, id: context.parameters.get("id") ?? "", form: form) }
+        routes.on(.post, "/console/members/{id}/logout") { request, context in
+            try await change(request, context) { admin, form in try await team.logOut(admin, id: try context.parameters.require("id"), form: form) }
         }
-        router.on(.post, "/console/members/{id}/unlock", routes: routes) { request, context in
-            try await change(request, context) { admin, _ in try await team.unlock(admin, id: context.parameters.get("id") ?? "") }
+        routes.on(.post, "/console/members/{id}/unlock") { request, context in
+            try await change(request, context) { admin, _ in try await team.unlock(admin, id: try context.parameters.require("id")) }
         }
-        router.on(.post, "/console/sessions/{id}/end", routes: routes) { request, context in
-            try await change(request, context) { admin, form in try await team.endSession(admin, id: context.parameters.get("id") ?? "", form: form) }
+        routes.on(.post, "/console/sessions/{id}/end") { request, context in
+            try await change(request, context) { admin, form in try await team.endSession(admin, id: try context.parameters.require("id"), form: form) }
         }
-        router.on(.get, "/console/audit", routes: routes) { request, context in
+        routes.on(.get, "/console/audit") { request, context in
             try await page(request, context) { admin in try await settings.audit(admin, request) }
         }
-        router.on(.get, "/console/settings/developer", routes: routes) { request, context in
+        routes.on(.get, "/console/settings/developer") { request, context in
             try await page(request, context) { admin in try await settings.developer(admin, request) }
         }
-        router.on(.post, "/console/keys", routes: routes) { request, context in
+        routes.on(.post, "/console/keys") { request, context in
             try await change(request, context) { admin, form in try await settings.createKey(admin, form: form) }
         }
-        router.on(.post, "/console/keys/{id}/revoke", routes: routes) { request, context in
-            try await change(request, context) { admin, _ in try await settings.revokeKey(admin, id: context.parameters.get("id") ?? "") }
+        routes.on(.post, "/console/keys/{id}/revoke") { request, context in
+            try await change(request, context) { admin, _ in try await settings.revokeKey(admin, id: try context.parameters.require("id")) }
         }
-        router.on(.get, "/console/webhooks", routes: routes) { request, context in
+        routes.on(.get, "/console/webhooks") { request, context in
             try await page(request, context) { admin in try await settings.webhooks(admin, request) }
         }
-        router.on(.post, "/console/webhooks", routes: routes) { request, context in
+        routes.on(.post, "/console/webhooks") { request, context in
             try await change(request, context) { admin, form in try await settings.createWebhook(admin, form: form) }
         }
-        router.on(.post, "/console/webhooks/{id}/delete", routes: routes) { request, context in
-            try await change(request, context) { admin, _ in try await settings.deleteWebhook(admin, id: context.parameters.get("id") ?? "") }
+        routes.on(.post, "/console/webhooks/{id}/delete") { request, context in
+            try await change(request, context) { admin, _ in try await settings.deleteWebhook(admin, id: try context.parameters.require("id")) }
         }
     }
 

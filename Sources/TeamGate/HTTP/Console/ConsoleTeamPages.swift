@@ -6,7 +6,7 @@ struct ConsoleTeamPages: Sendable {
     let services: TeamGateServices
 
     private func member(_ admin: ConsoleAdmin, id: String) async throws -> TeamMember? {
-        try await services.directory.members(organizationID: admin.organizationID).first { $0.id == id }
+        try await services.directory.member(organizationID: admin.organizationID, id: id)
     }
 
     private func status(_ member: TeamMember) -> String {
@@ -19,7 +19,7 @@ struct ConsoleTeamPages: Sendable {
         let now = services.clock.now()
         // Two queries however large the team: the members, and every member's session summary at once.
         let members = try await services.directory.members(organizationID: admin.organizationID)
-        let summaries = try await services.store.sessionSummaries(organizationID: admin.organizationID, at: now)
+        let summaries = try await services.directory.sessionSummaries(organizationID: admin.organizationID)
         var rows = ""
         for member in members {
             if !query.isEmpty, !member.name.localizedCaseInsensitiveContains(query), digits.isEmpty || !member.phone.digits.contains(digits) { continue }
@@ -65,7 +65,7 @@ struct ConsoleTeamPages: Sendable {
     func member(_ admin: ConsoleAdmin, id: String) async throws -> Response {
         guard let member = try await member(admin, id: id) else { return notFound(admin) }
         let now = services.clock.now()
-        let sessions = try await services.store.sessions(memberID: member.id).sorted { $0.createdAt > $1.createdAt }
+        let sessions = try await services.directory.sessions(of: member)
         let sessionRows = sessions.map { session in
             let state = session.isLive(at: now) ? "Active" : (session.endReason.map { "Ended (\($0.rawValue.replacingOccurrences(of: "_", with: " ")))" } ?? "Expired")
             let end =
@@ -99,7 +99,7 @@ struct ConsoleTeamPages: Sendable {
     func confirmLogout(_ admin: ConsoleAdmin, id: String) async throws -> Response {
         guard let member = try await member(admin, id: id) else { return notFound(admin) }
         do {
-            try Logout.authorize(admin.live.member, over: member)
+            try TeamRules.authorize(admin.live.member, over: member)
         } catch let error as TeamGateError {
             return refused(admin, error)
         }
@@ -140,7 +140,7 @@ struct ConsoleTeamPages: Sendable {
     func unlock(_ admin: ConsoleAdmin, id: String) async throws -> Response {
         guard let member = try await member(admin, id: id) else { return notFound(admin) }
         do {
-            _ = try await services.logout.unlock(member, by: admin.live.member, origin: admin.origin)
+            _ = try await services.logout.unlock(organizationID: admin.organizationID, phone: member.phone, by: admin.live.member, origin: admin.origin)
         } catch let error as TeamGateError {
             return refused(admin, error)
         }
@@ -151,7 +151,8 @@ struct ConsoleTeamPages: Sendable {
     func endSession(_ admin: ConsoleAdmin, id: String, form: [String: String]) async throws -> Response {
         guard let memberID = form["member"], let member = try await member(admin, id: memberID) else { return notFound(admin) }
         do {
-            _ = try await services.logout.endSession(id, of: member, by: admin.live.member, origin: admin.origin)
+            _ = try await services.logout.endSession(
+                id, organizationID: admin.organizationID, by: admin.live.member, memberID: member.id, origin: admin.origin)
         } catch TeamGateError.unprocessable {
             return notFound(admin)
         } catch let error as TeamGateError {

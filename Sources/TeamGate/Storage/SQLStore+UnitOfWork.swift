@@ -1,0 +1,205 @@
+import Foundation
+import GRDB
+
+extension SQLStore: TransactionStore {
+    public func perform<Value: Sendable>(_ work: @escaping @Sendable (any UnitOfWork) throws -> Value) async throws -> Committed<Value> {
+        let (value, changes) = try await writer.write(
+            { db -> (Value, SQLUnitOfWork.IndexChanges) in
+                // A fresh unit per run: a batch retried with savepoints runs `work` again from scratch.
+                let unit = SQLUnitOfWork(db: db)
+                let value = try work(unit)
+                return (value, unit.changes)
+            },
+            afterCommit: { [self] outcome in apply(outcome.1) }
+        )
+        return Committed(value: value, endedSessions: changes.ended)
+    }
+
+    public func observeSessionsEndedElsewhere(_ observer: @escaping @Sendable ([EndedSession]) -> Void) {
+        peers?.observeEndedSessions(observer)
+    }
+
+    /// The index follows a commit before the next one starts, so it is never behind this instance's writes.
+    private func apply(_ changes: SQLUnitOfWork.IndexChanges) {
+        index.remove(tokenHashes: changes.ended.map(\.tokenHash))
+        for member in changes.members { index.updateMember(member) }
+        for opened in changes.sessions { remember(tokenHash: opened.tokenHash, opened.live, readAtEpoch: changes.readEpoch) }
+    }
+}
+
+/// A unit of work on one transaction of the store's writer. Besides writing, it collects what the
+/// in-memory index must learn once the transaction commits.
+final class SQLUnitOfWork: UnitOfWork {
+    struct OpenedSession: Sendable {
+        let tokenHash: Data
+        let live: LiveSession
+    }
+
+    struct IndexChanges: Sendable {
+        var ended: [EndedSession] = []
+        var members: [TeamMember] = []
+        var sessions: [OpenedSession] = []
+        /// The epoch at which this transaction read what its new sessions rest on.
+        var readEpoch: Int64 = 0
+    }
+
+    private let db: any SQLConnection
+    private(set) var changes = IndexChanges()
+
+    init(db: any SQLConnection) {
+        self.db = db
+    }
+
+    func insertOrganization(_ organization: Organization) throws {
+        try db.execute(
+            "INSERT INTO organizations (id, name, created_at) VALUES (?, ?, ?)",
+            [organization.id, organization.name, organization.createdAt.millisecondsSince1970])
+    }
+
+    func insertAPIKey(_ newKey: NewAPIKey) throws {
+        try newKey.insert(db)
+    }
+
+    func liveAPIKey(secretHash: Data) throws -> APIKey? {
+        try db.row("SELECT * FROM api_keys WHERE secret_hash = ? AND revoked_at IS NULL", [secretHash]).map(APIKey.init(row:))
+    }
+
+    func liveAPIKey(id: String) throws -> APIKey? {
+        try db.row("SELECT * FROM api_keys WHERE id = ? AND revoked_at IS NULL", [id]).map(APIKey.init(row:))
+    }
+
+    func apiKey(idOrPrefix: String, organizationID: String) throws -> APIKey? {
+        try db.row("SELECT * FROM api_keys WHERE organization_id = ? AND (id = ? OR prefix = ?)", [organizationID, idOrPrefix, idOrPrefix])
+            .map(APIKey.init(row:))
+    }
+
+    func revokeAPIKey(id: String, at date: Date) throws {
+        try db.execute("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", [date.millisecondsSince1970, id])
+    }
+
+    func recordAPIKeyUse(id: String, at date: Date) throws {
+        try db.execute("UPDATE api_keys SET last_used_at = ? WHERE id = ?", [date.millisecondsSince1970, id])
+    }
+
+    func activeMember(organizationID: String, phone: PhoneNumber) throws -> TeamMember? {
+        try SQLStore.activeMember(db, organizationID: organizationID, phone: phone)
+    }
+
+    func activeMember(id: String) throws -> (member: TeamMember, organizationName: String)? {
+        changes.readEpoch = try IndexEpoch.current(db)
+        return try db.row(
+            """
+            SELECT m.*, o.name AS organization_name FROM members m JOIN organizations o ON o.id = m.organization_id
+            WHERE m.id = ? AND m.removed_at IS NULL
+            """,
+            [id]
+        ).map { (TeamMember(row: $0), $0["organization_name"]) }
+    }
+
+    func insertMember(_ member: TeamMember) throws {
+        try member.insert(db)
+    }
+
+    func markRemoved(memberID: String, at date: Date) throws {
+        try db.execute("UPDATE members SET removed_at = ? WHERE id = ?", [date.millisecondsSince1970, memberID])
+    }
+
+    func updateRole(of member: TeamMember) throws {
+        let epoch = try IndexEpoch.advance(db)
+        try db.execute("UPDATE members SET role_id = ?, change_epoch = ? WHERE id = ?", [member.role.rawValue, epoch, member.id])
+        changes.members.append(member)
+    }
+
+    func setLock(memberID: String, until date: Date?) throws {
+        try db.execute("UPDATE members SET locked_until = ? WHERE id = ?", [date?.millisecondsSince1970, memberID])
+    }
+
+    func insertSession(_ session: Session, tokenHash: Data, live: LiveSession) throws {
+        try db.execute(
+            """
+            INSERT INTO sessions (id, member_id, organization_id, token_hash, device_name, user_agent, ip_address,
+                created_at, expires_at, last_seen_at, ended_at, end_reason, revocation_id)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, NULL, NULL)
+            """,
+            [
+                session.id, session.memberID, session.organizationID, tokenHash, session.deviceName, session.userAgent,
+                session.ipAddress, session.createdAt.millisecondsSince1970, session.expiresAt.millisecondsSince1970,
+            ]
+        )
+        changes.sessions.append(OpenedSession(tokenHash: tokenHash, live: live))
+    }
+
+    func session(id: String, organizationID: String) throws -> (session: Session, member: TeamMember)? {
+        guard let row = try db.row("SELECT * FROM sessions WHERE id = ? AND organization_id = ?", [id, organizationID]) else { return nil }
+        let session = Session(row: row)
+        guard let member = try db.row("SELECT * FROM members WHERE id = ?", [session.memberID]).map(TeamMember.init(row:)) else { return nil }
+        return (session, member)
+    }
+
+    func endSessions(_ selection: SessionSelection, reason: SessionEndReason, revocationID: String?, at date: Date) throws -> [EndedSession] {
+        let (condition, arguments): (String, SQLArguments) =
+            switch selection {
+            case .member(let id): ("member_id = ?", [id])
+            case .session(let id, let organizationID): ("id = ? AND organization_id = ?", [id, organizationID])
+            case .token(let hash): ("token_hash = ?", [hash])
+            case .organization(let id, nil): ("organization_id = ?", [id])
+            case .organization(let id, let sparing?):
+                ("organization_id = ? AND member_id NOT IN (SELECT id FROM members WHERE organization_id = ? AND role_id = ?)", [id, id, sparing.rawValue])
+            }
+        let now = date.millisecondsSince1970
+        let epoch = try IndexEpoch.advance(db)
+        let ended = try db.rows(
+            """
+            UPDATE sessions SET ended_at = ?, end_reason = ?, revocation_id = ?, end_epoch = ?
+            WHERE \(condition) AND ended_at IS NULL AND expires_at > ?
+            RETURNING token_hash, id, member_id
+            """,
+            [now, reason.rawValue, revocationID, epoch] + arguments + [now]
+        ).map {
+            EndedSession(tokenHash: $0["token_hash"], sessionID: $0["id"], memberID: $0["member_id"], reason: reason, revocationID: revocationID)
+        }
+        changes.ended += ended
+        return ended
+    }
+
+    func appendAudit(_ event: AuditEvent) throws {
+        try event.insert(db)
+    }
+
+    func enqueueWebhook(_ message: WebhookMessage) throws {
+        let hooks = try db.rows("SELECT id, events FROM webhooks WHERE organization_id = ? AND deleted_at IS NULL", [message.organizationID])
+        let at = message.at.millisecondsSince1970
+        for hook in hooks {
+            let events: String = hook["events"]
+            guard events.split(separator: ",").contains(Substring(message.event.rawValue)) else { continue }
+            let id = SecretToken.identifier(prefix: "dlv_")
+            try db.execute(
+                """
+                INSERT INTO webhook_deliveries (id, webhook_id, organization_id, event, payload, state, attempts, next_attempt_at, created_at)
+                VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?)
+                """,
+                [id, hook["id"] as String, message.organizationID, message.event.rawValue, message.payload(deliveryID: id), at, at]
+            )
+        }
+    }
+
+    func insertWebhook(_ webhook: Webhook) throws {
+        try db.execute(
+            "INSERT INTO webhooks (id, organization_id, url, events, secret, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                webhook.id, webhook.organizationID, webhook.url.absoluteString, webhook.events.map(\.rawValue).joined(separator: ","),
+                webhook.secret, webhook.createdAt.millisecondsSince1970,
+            ]
+        )
+    }
+
+    func deleteWebhook(id: String, organizationID: String, at date: Date) throws -> Bool {
+        let deleted = try db.rows(
+            "UPDATE webhooks SET deleted_at = ? WHERE id = ? AND organization_id = ? AND deleted_at IS NULL RETURNING id",
+            [date.millisecondsSince1970, id, organizationID])
+        guard !deleted.isEmpty else { return false }
+        // Deliveries still queued for it are dropped: the organisation asked not to be told any more.
+        try db.execute("UPDATE webhook_deliveries SET state = 'failed', last_error = 'webhook deleted' WHERE webhook_id = ? AND state = 'pending'", [id])
+        return true
+    }
+}

@@ -1,0 +1,69 @@
+import Foundation
+
+/// Which live sessions `UnitOfWork.endSessions` ends.
+public enum SessionSelection: Sendable {
+    /// Every live session of a member.
+    case member(id: String)
+    /// One session of the organisation, by id.
+    case session(id: String, organizationID: String)
+    /// The session a token opened.
+    case token(hash: Data)
+    /// Every live session of the organisation, except those of its members with the role `sparing`.
+    case organization(id: String, sparing: Role?)
+}
+
+/// The writes of one transaction, run in the store's group commit: the primitives services compose.
+/// Storage decides nothing here; every rule, message and payload is the caller's. Reads see the
+/// transaction's own writes and are ordered with every other write, so a check made here still holds
+/// when the transaction commits.
+public protocol UnitOfWork {
+    func insertOrganization(_ organization: Organization) throws
+    func insertAPIKey(_ newKey: NewAPIKey) throws
+    /// The key with this secret, if it exists and is not revoked.
+    func liveAPIKey(secretHash: Data) throws -> APIKey?
+    /// The key by id, if it exists and is not revoked.
+    func liveAPIKey(id: String) throws -> APIKey?
+    /// The organisation's key by id or prefix, revoked or not.
+    func apiKey(idOrPrefix: String, organizationID: String) throws -> APIKey?
+    func revokeAPIKey(id: String, at date: Date) throws
+    func recordAPIKeyUse(id: String, at date: Date) throws
+
+    func activeMember(organizationID: String, phone: PhoneNumber) throws -> TeamMember?
+    /// The active member and their organisation's name. Read before a session is inserted: it also fixes
+    /// the point from which other instances' changes count against the new session (`IndexEpoch`).
+    func activeMember(id: String) throws -> (member: TeamMember, organizationName: String)?
+    /// Throws `TeamGateError.memberExists` when the organisation already has the number.
+    func insertMember(_ member: TeamMember) throws
+    func markRemoved(memberID: String, at date: Date) throws
+    /// Stores the member's role; their live sessions carry the new one from the commit on.
+    func updateRole(of member: TeamMember) throws
+    func setLock(memberID: String, until date: Date?) throws
+
+    /// Stores a session; its token works from the commit on.
+    func insertSession(_ session: Session, tokenHash: Data, live: LiveSession) throws
+    /// A session of the organisation with its member, live or not.
+    func session(id: String, organizationID: String) throws -> (session: Session, member: TeamMember)?
+    /// Ends the live sessions `selection` names; the store's index and the caller learn which from the
+    /// result (`Committed.endedSessions`), once the transaction commits.
+    func endSessions(_ selection: SessionSelection, reason: SessionEndReason, revocationID: String?, at date: Date) throws -> [EndedSession]
+
+    func appendAudit(_ event: AuditEvent) throws
+    /// Queues one delivery of `message` for each of the organisation's webhooks that subscribe to its event.
+    func enqueueWebhook(_ message: WebhookMessage) throws
+    func insertWebhook(_ webhook: Webhook) throws
+    /// Deletes a live webhook and drops its queued deliveries; false when there is none.
+    func deleteWebhook(id: String, organizationID: String, at date: Date) throws -> Bool
+}
+
+/// What a unit of work returned, once committed, with the sessions it ended.
+public struct Committed<Value: Sendable>: Sendable {
+    public let value: Value
+    public let endedSessions: [EndedSession]
+}
+
+/// Runs units of work. Where several instances share the database, sessions ended by the others reach
+/// `observeSessionsEndedElsewhere`'s observer once this instance's index has dropped them.
+public protocol TransactionStore: Sendable {
+    func perform<Value: Sendable>(_ work: @escaping @Sendable (any UnitOfWork) throws -> Value) async throws -> Committed<Value>
+    func observeSessionsEndedElsewhere(_ observer: @escaping @Sendable ([EndedSession]) -> Void)
+}
