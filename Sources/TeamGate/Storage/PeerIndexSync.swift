@@ -116,7 +116,7 @@ final class PeerIndexSync: Sendable {
             return Changes(epoch: current, ended: ended, members: members)
         }
         guard let changes else { return }
-        let applied = state.withLock { state in
+        let isNew = state.withLock { state in
             guard changes.epoch > state.applied else { return false }
             index.remove(tokenHashes: changes.ended.map(\.tokenHash))
             for member in changes.members { index.updateMember(member) }
@@ -124,7 +124,7 @@ final class PeerIndexSync: Sendable {
             return true
         }
         // This instance's own ends come back here too; a device acts on the first word it hears.
-        if applied, !changes.ended.isEmpty, let observer = endedSessionsObserver.withLock({ $0 }) { observer(changes.ended) }
+        if isNew, !changes.ended.isEmpty, let observer = endedSessionsObserver.withLock({ $0 }) { observer(changes.ended) }
     }
 
     func observeEndedSessions(_ observer: @escaping @Sendable ([EndedSession]) -> Void) {

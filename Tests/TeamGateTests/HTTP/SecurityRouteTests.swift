@@ -155,7 +155,7 @@ struct SecurityRouteTests {
         let environment = try TestEnvironment()
         let services = try await environment.openServices()
         let team = try await SeededTeam.make(services)
-        _ = try await services.logout.logOut(apiKey: team.apiKey, phone: team.rohan.phone, lockForMinutes: 30)
+        _ = try await services.logout.logOut(apiKey: team.apiKey, phone: team.rohan.phone, lockForMinutes: 30, services: services)
         // The member value was read before the lock, as a sign-in racing the lockout would have it.
         await #expect(throws: TeamGateError.self) { _ = try await services.signIn.openSession(for: team.rohan, deviceName: "Racing phone") }
         #expect(try await services.store.sessions(memberID: team.rohan.id).allSatisfy { $0.endedAt != nil })

@@ -24,7 +24,7 @@ struct SharedPostgresTests {
         try #require(b.store as? SQLStore).peers?.stop()
 
         // act
-        let ended = try await a.logout.logOut(apiKey: team.apiKey, phone: team.meera.phone)
+        let ended = try await a.logout.logOut(apiKey: team.apiKey, phone: team.meera.phone, services: a)
 
         // check: refused at once on B, and after B restarts; Rohan's session still works on B
         #expect(ended.sessionsEnded == 2)
@@ -40,7 +40,7 @@ struct SharedPostgresTests {
         // setup: a device of Meera's listens on B
         let (_, a, b, team) = try await Self.twoInstances()
         let live = try await b.signIn.currentSession(token: team.meeraTokens[0])
-        let subscription = b.store.sessionEvents.subscribe(sessionID: live.sessionID)
+        let subscription = b.sessionEvents.subscribe(sessionID: live.sessionID)
         let heard = Task { () -> SessionEndedEvent? in
             for await event in subscription.events { return event }
             return nil
@@ -51,13 +51,13 @@ struct SharedPostgresTests {
         }
 
         // act
-        let ended = try await a.logout.logOut(apiKey: team.apiKey, phone: team.meera.phone)
+        let ended = try await a.logout.logOut(apiKey: team.apiKey, phone: team.meera.phone, services: a)
 
         // check: within 2 s (well under the periodic catch-up's second, in practice milliseconds)
         let event = await heard.value
         timeout.cancel()
         #expect(event == SessionEndedEvent(sessionID: live.sessionID, reason: .adminLogout, revocationID: ended.revocationID))
-        b.store.sessionEvents.unsubscribe(sessionID: live.sessionID, id: subscription.id)
+        b.sessionEvents.unsubscribe(sessionID: live.sessionID, id: subscription.id)
         for services in [a, b] { await services.close() }
     }
 

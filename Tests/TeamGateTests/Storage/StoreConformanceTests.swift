@@ -221,7 +221,7 @@ struct StoreConformanceTests {
         let team = try await SeededTeam.make(first)
         _ = try await first.webhooks.create(
             organizationID: team.organization.id, url: "https://hooks.example.com/tg", events: [.teamMemberLoggedOut], origin: .cli)
-        for _ in 0..<20 { _ = try await first.logout.logOut(apiKey: team.apiKey, phone: team.rohan.phone) }
+        for _ in 0..<20 { _ = try await first.logout.logOut(apiKey: team.apiKey, phone: team.rohan.phone, services: first) }
 
         // act: both claim at once
         let now = environment.clock.now

@@ -151,7 +151,7 @@ struct ConsoleRouteTests {
         let environment = configured
         let services = try await environment.openServices()
         let team = try await SeededTeam.make(services)
-        _ = try await services.logout.logOut(apiKey: team.apiKey, phone: team.rohan.phone, lockForMinutes: 30)
+        _ = try await services.logout.logOut(apiKey: team.apiKey, phone: team.rohan.phone, lockForMinutes: 30, services: services)
         let spare = try await services.directory.createAPIKey(organizationID: team.organization.id, name: "spare laptop")
         let webhook = try await services.webhooks.create(
             organizationID: team.organization.id, url: "http://127.0.0.1:9/hook", events: [.teamMemberRemoved], origin: .cli)
