@@ -51,15 +51,7 @@ struct APIError: Error, Sendable {
         return json + "}"
     }
 
-    private static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes]
-        return encoder
-    }()
-
-    private static func encode(_ text: String) -> String {
-        (try? encoder.encode(text)).map { String(decoding: $0, as: UTF8.self) } ?? #""""#
-    }
+    private static func encode(_ text: String) -> String { JSONText.string(text) }
 
     /// NestJS's names for the statuses whose wording changed in later HTTP specs.
     static func errorName(_ status: HTTPResponse.Status) -> String {

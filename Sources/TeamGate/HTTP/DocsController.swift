@@ -13,8 +13,12 @@ struct DocsController: Sendable {
 
     enum LoadError: Error, CustomStringConvertible {
         case missingResource(String)
+        case malformedSpec
         var description: String {
-            switch self { case .missingResource(let name): "The library's resource \(name) is missing from its bundle" }
+            switch self {
+            case .missingResource(let name): "The library's resource \(name) is missing from its bundle"
+            case .malformedSpec: "The library's openapi.json has no paths with operation ids"
+            }
         }
     }
 
@@ -34,7 +38,7 @@ struct DocsController: Sendable {
             "console.js": ("text/javascript; charset=utf-8", ByteBuffer(bytes: try load("docs/console.js"))),
             "console.css": ("text/css; charset=utf-8", ByteBuffer(bytes: try load("docs/console.css"))),
         ]
-        operationIDs = Self.operationIDs(in: spec)
+        operationIDs = try Self.operationIDs(in: spec)
     }
 
     /// Everything the page needs comes from this origin; the policy makes the browser enforce it.
@@ -67,10 +71,9 @@ struct DocsController: Sendable {
         )
     }
 
-    static func operationIDs(in spec: Data) -> Set<String> {
-        guard let document = try? JSONSerialization.jsonObject(with: spec) as? [String: Any],
-            let paths = document["paths"] as? [String: [String: Any]]
-        else { return [] }
+    static func operationIDs(in spec: Data) throws -> Set<String> {
+        guard let document = try JSONSerialization.jsonObject(with: spec) as? [String: Any], let paths = document["paths"] as? [String: [String: Any]]
+        else { throw LoadError.malformedSpec }
         return Set(paths.values.flatMap { $0.values.compactMap { ($0 as? [String: Any])?["operationId"] as? String } })
     }
 }

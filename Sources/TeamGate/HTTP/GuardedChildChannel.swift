@@ -34,6 +34,8 @@ struct GuardedChildChannel<Inner: ServerChildChannel>: ServerChildChannel {
         // hummingbird-websocket answers every refused upgrade with an empty 400; ours say why, with the
         // status the same request gets as plain HTTP (401 for an ended session).
         let channelID = ObjectIdentifier(value.channel)
+        // A failed upgrade future (the connection broke) has no refusal to answer: the inner handler sees
+        // the same failure and closes the connection.
         if let upgradeResult = Self.upgradeResult(value),
             case .failedUpgrade(let http1, _) = try? await upgradeResult.get(),
             let refusal = UpgradeRefusals.shared.take(channel: channelID)

@@ -101,7 +101,12 @@ final class PostgresBackend: SQLBackend {
                     try db.execute("COMMIT")
                     return value
                 } catch {
-                    try? db.execute("ROLLBACK")
+                    do {
+                        try db.execute("ROLLBACK")
+                    } catch let rollbackError {
+                        // The connection is then broken and the pool drops it; the first error is the one to report.
+                        logger.error("ROLLBACK failed", metadata: ["error": "\(String(reflecting: rollbackError))"])
+                    }
                     throw error
                 }
             }
@@ -152,7 +157,7 @@ struct PostgresSQLConnection: SQLConnection {
 
     func rows(_ sql: String, _ arguments: SQLArguments) throws -> [Row] {
         let query = PostgresQuery(unsafeSQL: PostgresPlaceholders.numbered(sql), binds: try Self.bindings(arguments))
-        return try connection.query(query, logger: logger).wait().rows.map(Self.row)
+        return try connection.query(query, logger: logger).wait().rows.map { try Self.row($0) }
     }
 
     func row(_ sql: String, _ arguments: SQLArguments) throws -> Row? {
@@ -165,7 +170,7 @@ struct PostgresSQLConnection: SQLConnection {
         // called concurrently nor after this function (postgres-nio may keep the closure a little longer).
         let query = PostgresQuery(unsafeSQL: PostgresPlaceholders.numbered(sql), binds: try Self.bindings(arguments))
         let visitor = UncheckedRowVisitor(visit: body)
-        _ = try connection.query(query, logger: logger) { row in try visitor.visit(Self.row(row)) }.wait()
+        _ = try connection.query(query, logger: logger) { row in try visitor.visit(try Self.row(row)) }.wait()
     }
 
     func inSavepoint(_ work: () throws -> Void) throws {
@@ -209,22 +214,23 @@ struct PostgresSQLConnection: SQLConnection {
     }
 
     /// A GRDB row, so the shared decoding reads it; the first of two same-named columns wins, as in GRDB.
-    private static func row(_ postgresRow: PostgresRow) -> Row {
+    private static func row(_ postgresRow: PostgresRow) throws -> Row {
         var columns: [String: DatabaseValue] = [:]
         for cell in postgresRow where columns[cell.columnName] == nil {
-            columns[cell.columnName] = value(cell)
+            columns[cell.columnName] = try value(cell)
         }
         return Row(columns)
     }
 
-    private static func value(_ cell: PostgresCell) -> DatabaseValue {
+    /// A cell that does not decode as its declared type is an error, never a silent NULL.
+    private static func value(_ cell: PostgresCell) throws -> DatabaseValue {
         guard cell.bytes != nil else { return .null }
         switch cell.dataType {
-        case .int2, .int4, .int8: return (try? cell.decode(Int64.self)).map { $0.databaseValue } ?? .null
-        case .bool: return (try? cell.decode(Bool.self)).map { ($0 ? 1 : 0 as Int64).databaseValue } ?? .null
-        case .float4, .float8: return (try? cell.decode(Double.self)).map { $0.databaseValue } ?? .null
-        case .bytea: return (try? cell.decode(Data.self)).map { $0.databaseValue } ?? .null
-        default: return (try? cell.decode(String.self)).map { $0.databaseValue } ?? .null
+        case .int2, .int4, .int8: return try cell.decode(Int64.self).databaseValue
+        case .bool: return (try cell.decode(Bool.self) ? 1 : 0 as Int64).databaseValue
+        case .float4, .float8: return try cell.decode(Double.self).databaseValue
+        case .bytea: return try cell.decode(Data.self).databaseValue
+        default: return try cell.decode(String.self).databaseValue
         }
     }
 }

@@ -74,15 +74,22 @@ struct ConsoleController: Sendable {
         case refused(LiveSession)
     }
 
-    private func access(_ request: Request, _ context: TeamGateRequestContext) async -> Access {
-        guard let token = ConsoleAdmin.token(in: request), let live = try? await services.signIn.currentSession(token: token, clientAddress: context.clientIP) else { return .signedOut }
+    private func access(_ request: Request, _ context: TeamGateRequestContext) async throws -> Access {
+        guard let token = ConsoleAdmin.token(in: request) else { return .signedOut }
+        let live: LiveSession
+        do {
+            live = try await services.signIn.currentSession(token: token, clientAddress: context.clientIP)
+        } catch is TeamGateError {
+            // Ended, unknown or over the unknown-token allowance: the admin signs in again.
+            return .signedOut
+        }
         guard ConsoleAdmin.roles.contains(live.member.role) else { return .refused(live) }
         return .admin(ConsoleAdmin(live: live, token: token, origin: RequestOrigin(actor: "member:\(live.member.id)", requestID: context.id, clientIP: context.clientIP)))
     }
 
     /// A page for a signed-in admin; others are sent to sign in, or refused.
     private func page(_ request: Request, _ context: TeamGateRequestContext, _ render: (ConsoleAdmin) async throws -> Response) async throws -> Response {
-        switch await access(request, context) {
+        switch try await access(request, context) {
         case .signedOut: return redirect("/console")
         case .refused: return Self.refusal()
         case .admin(let admin): return try await render(admin)
@@ -93,7 +100,7 @@ struct ConsoleController: Sendable {
     private func change(
         _ request: Request, _ context: TeamGateRequestContext, _ perform: (ConsoleAdmin, [String: String]) async throws -> Response
     ) async throws -> Response {
-        guard case .admin(let admin) = await access(request, context) else { return Self.forbidden("Sign in to the console first.") }
+        guard case .admin(let admin) = try await access(request, context) else { return Self.forbidden("Sign in to the console first.") }
         let form = FormBody.parse(try await JSONObjectBody.readBytes(request, limit: bodyLimit))
         guard Self.sameOrigin(request), let csrf = form["csrf"], csrf == admin.csrf else {
             return Self.forbidden("This form did not come from this console (its security token is missing or wrong). Reload the page and try again.")
@@ -121,7 +128,7 @@ struct ConsoleController: Sendable {
     // MARK: Sign-in
 
     private func home(_ request: Request, _ context: TeamGateRequestContext) async throws -> Response {
-        switch await access(request, context) {
+        switch try await access(request, context) {
         case .admin: return redirect("/console/team")
         case .refused: return Self.refusal()
         case .signedOut: return signInPage()
