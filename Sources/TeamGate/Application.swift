@@ -4,6 +4,8 @@ import HummingbirdCore
 import HummingbirdWebSocket
 import Logging
 import NIOCore
+import ServiceLifecycle
+import UnixSignals
 
 /// The service's parts, assembled once: the CLI, the server and the tests all start from here.
 public struct TeamGateServices: Sendable {
@@ -123,6 +125,7 @@ public func buildApplication(
         router: router,
         server: server(router: router, configuration: configuration),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "TeamGate"),
+        // On graceful shutdown the server stops first, then these in reverse order.
         services: [
             WebhookDispatcher(
                 store: services.store, clock: services.clock, logger: logger, targets: services.webhooks.targets,
@@ -133,6 +136,24 @@ public func buildApplication(
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: logger
     )
+}
+
+/// Everything `teamgate serve` runs, in one service group that SIGTERM and SIGINT shut down gracefully,
+/// in this order: the devices' sockets are told the server is going away (`SessionSockets`); the server
+/// stops accepting connections and finishes the requests in flight; the application's services stop in
+/// reverse (housekeeping, code sender, webhook dispatcher); the store's writer commits what it holds and
+/// the database closes.
+public func buildServiceGroup(
+    configuration: TeamGateConfiguration,
+    services: TeamGateServices,
+    logger: Logger,
+    onServerRunning: @escaping @Sendable (_ port: Int) async -> Void = { _ in }
+) throws -> ServiceGroup {
+    let application = try buildApplication(configuration: configuration, services: services, logger: logger, onServerRunning: onServerRunning)
+    return ServiceGroup(
+        configuration: .init(
+            services: [services.store, application, SessionSockets(hub: services.sessionEvents)], gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger))
 }
 
 /// HTTP/1.1 with the WebSocket upgrade `GET /me/events` needs, under the same limits as plain HTTP.

@@ -22,6 +22,8 @@ struct SessionEventsController: Sendable {
 
     /// The subscription ended without an event: newer sockets of the session took its place.
     struct SocketReplaced: Error {}
+    /// The subscription ended without an event: the server is shutting down (`SessionSockets`).
+    struct ServerGoingAway: Error {}
     static let ackWindow: Duration = .seconds(2)
 
     func addRoutes(to router: Router<TeamGateRequestContext>, routes: RouteTable) {
@@ -82,6 +84,9 @@ struct SessionEventsController: Sendable {
                 } catch is SocketReplaced {
                     try await outbound.writeTextMessage(#"{"type":"socket.replaced","reason":"too_many_sockets"}"#)
                     try await outbound.close(Self.replacedCloseCode, reason: "too many sockets for this session")
+                } catch is ServerGoingAway {
+                    try await outbound.writeTextMessage(#"{"type":"server.going_away"}"#)
+                    try await outbound.close(.goingAway, reason: "server shutting down; reconnect")
                 }
             }
             // When the conversation is over, whichever side ended it, the reader stops too.
@@ -105,6 +110,7 @@ struct SessionEventsController: Sendable {
                 }
                 for await event in subscription { return event }
                 if Task.isCancelled { return nil }
+                if sessionEvents.isClosed { throw ServerGoingAway() }
                 throw SocketReplaced()
             }
             group.addTask {

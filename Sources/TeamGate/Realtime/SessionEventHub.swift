@@ -22,7 +22,15 @@ public final class SessionEventHub: Sendable {
     }
 
     static let socketsPerSession = 5
-    private let state = Mutex<(listeners: [String: [UUID: Listener]], subscribed: UInt64)>(([:], 0))
+
+    private struct State {
+        var listeners: [String: [UUID: Listener]] = [:]
+        var subscribed: UInt64 = 0
+        /// Set when the server is going away: every stream has ended, and new ones end at once.
+        var closed = false
+    }
+
+    private let state = Mutex(State())
 
     public init() {}
 
@@ -31,6 +39,7 @@ public final class SessionEventHub: Sendable {
         let id = UUID()
         let (stream, continuation) = AsyncStream<SessionEndedEvent>.makeStream(bufferingPolicy: .bufferingNewest(4))
         let replaced = state.withLock { state -> [Listener] in
+            guard !state.closed else { return [Listener(order: 0, continuation: continuation)] }
             state.subscribed += 1
             state.listeners[sessionID, default: [:]][id] = Listener(order: state.subscribed, continuation: continuation)
             guard let listeners = state.listeners[sessionID], listeners.count > Self.socketsPerSession else { return [] }
@@ -40,6 +49,19 @@ public final class SessionEventHub: Sendable {
         }
         for listener in replaced { listener.continuation.finish() }
         return (id, stream)
+    }
+
+    /// Whether the server is going away (`closeAll`), which is why a subscription's stream ended.
+    var isClosed: Bool { state.withLock { $0.closed } }
+
+    /// Ends every subscription, and every later one at once: the server is going away.
+    func closeAll() {
+        let listeners = state.withLock { state -> [Listener] in
+            state.closed = true
+            defer { state.listeners = [:] }
+            return state.listeners.values.flatMap(\.values)
+        }
+        for listener in listeners { listener.continuation.finish() }
     }
 
     func unsubscribe(sessionID: String, id: UUID) {

@@ -22,6 +22,14 @@ final class GroupCommitWriter: Sendable {
     private struct State {
         var pending: [Job] = []
         var draining = false
+        var finished = false
+        /// Callers of `finish()` waiting for the queue to empty.
+        var waitingForDrain: [CheckedContinuation<Void, Never>] = []
+    }
+
+    /// A write after `finish()`: the store is closing.
+    struct Finished: Error, CustomStringConvertible {
+        var description: String { "The store is shutting down and takes no more writes" }
     }
 
     private let backend: any SQLBackend
@@ -60,32 +68,54 @@ final class GroupCommitWriter: Sendable {
                 },
                 fail: { continuation.resume(throwing: $0) }
             )
-            let mustStartDraining = state.withLock { state in
+            let outcome = state.withLock { state -> (accepted: Bool, mustStartDraining: Bool) in
+                guard !state.finished else { return (false, false) }
                 state.pending.append(job)
-                guard !state.draining else { return false }
+                guard !state.draining else { return (true, false) }
                 state.draining = true
-                return true
+                return (true, true)
             }
-            // Detached: a client that goes away must not cancel a commit others are waiting on.
-            if mustStartDraining {
+            guard outcome.accepted else { return continuation.resume(throwing: Finished()) }
+            // Started by the first write of a quiet spell and ended when the queue is empty, so the store
+            // writes without a running service (the CLI, tests). Detached: a client that goes away must not
+            // cancel a commit others are waiting on. `finish()` waits for it.
+            if outcome.mustStartDraining {
                 Task.detached { await self.drain() }
             }
         }
     }
 
+    /// Takes no more writes and returns once every write already queued is committed and answered: the
+    /// last step of a graceful shutdown before the database closes.
+    func finish() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let mustWait = state.withLock { state in
+                state.finished = true
+                guard state.draining else { return false }
+                state.waitingForDrain.append(continuation)
+                return true
+            }
+            if !mustWait { continuation.resume() }
+        }
+    }
+
     private func drain() async {
         while true {
-            let batch = state.withLock { state -> [Job] in
+            let (batch, drained) = state.withLock { state -> ([Job], [CheckedContinuation<Void, Never>]) in
                 guard !state.pending.isEmpty else {
                     state.draining = false
-                    return []
+                    defer { state.waitingForDrain = [] }
+                    return ([], state.waitingForDrain)
                 }
                 let count = min(state.pending.count, maxBatch)
                 let batch = Array(state.pending.prefix(count))
                 state.pending.removeFirst(count)
-                return batch
+                return (batch, [])
             }
-            guard !batch.isEmpty else { return }
+            guard !batch.isEmpty else {
+                for waiter in drained { waiter.resume() }
+                return
+            }
             do {
                 let completions: [@Sendable () -> Void]
                 do {

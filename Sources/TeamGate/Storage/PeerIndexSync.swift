@@ -28,7 +28,6 @@ final class PeerIndexSync: Sendable {
     private let index: SessionIndex
     private let logger: Logger
     private let state = Mutex(State())
-    private let background = Mutex<[Task<Void, Never>]>([])
     /// Told which sessions other instances ended, once the index has dropped them.
     private let endedSessionsObserver = Mutex<(@Sendable ([EndedSession]) -> Void)?>(nil)
 
@@ -38,32 +37,52 @@ final class PeerIndexSync: Sendable {
         self.logger = logger
     }
 
-    /// Starts following notifications, and a once-a-second catch-up in case the listening connection
-    /// is down (devices then hear within a second; requests are never affected).
-    func start(appliedEpoch: Int64) {
-        state.withLock { $0.applied = appliedEpoch }
-        let listener = Task { [self] in
-            while !Task.isCancelled {
-                do {
-                    try await backend.listenForIndexChanges { [self] in try? await catchUp() }
-                } catch {
-                    if Task.isCancelled { return }
-                    logger.warning("Listening for other instances' changes failed; retrying", metadata: ["error": "\(error)"])
-                }
-                try? await Task.sleep(for: .seconds(1))
-            }
-        }
-        let poller = Task { [self] in
-            while !Task.isCancelled {
-                try? await Task.sleep(for: .seconds(1))
-                try? await catchUp()
-            }
-        }
-        background.withLock { $0 = [listener, poller] }
+    /// The epoch the index was loaded at: changes numbered above it are still to apply.
+    func loaded(atEpoch epoch: Int64) {
+        state.withLock { $0.applied = epoch }
     }
 
-    func stop() {
-        for task in background.withLock({ $0 }) { task.cancel() }
+    /// Follows the other instances until cancelled: notifications as they come, and a catch-up once a
+    /// second in case the listening connection is down (devices then hear within a second; requests are
+    /// never affected, they catch up themselves). Failures are logged and retried, never fatal.
+    func follow() async {
+        await withDiscardingTaskGroup { group in
+            group.addTask { [self] in
+                while !Task.isCancelled {
+                    do {
+                        try await backend.listenForIndexChanges { [self] in await catchUpLogged() }
+                    } catch {
+                        if Task.isCancelled { return }
+                        logger.warning("Listening for other instances' changes failed; retrying", metadata: ["error": "\(error)"])
+                    }
+                    await pause(.seconds(1))
+                }
+            }
+            group.addTask { [self] in
+                while !Task.isCancelled {
+                    await pause(.seconds(1))
+                    await catchUpLogged()
+                }
+            }
+        }
+    }
+
+    private func catchUpLogged() async {
+        do {
+            try await catchUp()
+        } catch {
+            if Task.isCancelled { return }
+            logger.warning("Catching up with other instances' changes failed; retrying", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Waits, or returns early when cancelled (the loops then see the cancellation and end).
+    private func pause(_ duration: Duration) async {
+        do {
+            try await Task.sleep(for: duration)
+        } catch {
+            return
+        }
     }
 
     /// Returns once the index holds every change committed before the call.

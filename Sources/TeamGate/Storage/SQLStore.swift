@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Logging
+import ServiceLifecycle
 
 /// The store: the same statements over SQLite (one process owns the file) or PostgreSQL (several
 /// instances share the database), one group-committing writer, and the in-memory index of live sessions.
@@ -32,7 +33,7 @@ public final class SQLStore: Sendable {
             // The epoch is read first: whatever changes after it is numbered above it, and caught up.
             let (epoch, entries) = try await backend.read { db in (try IndexEpoch.current(db), try Self.liveSessions(db, at: Date())) }
             store.index.replaceAll(with: entries)
-            store.peers?.start(appliedEpoch: epoch)
+            store.peers?.loaded(atEpoch: epoch)
         } catch {
             await store.close()
             throw error
@@ -46,9 +47,9 @@ public final class SQLStore: Sendable {
         self.peers = peers(index)
     }
 
-    /// Stops following other instances and closes the database connections.
+    /// Lets the writer commit what it was given, then closes the database connections. Writes after it fail.
     public func close() async {
-        peers?.stop()
+        await writer.finish()
         await backend.close()
     }
 
@@ -99,4 +100,27 @@ extension Date {
         guard let milliseconds else { return nil }
         self.init(millisecondsSince1970: milliseconds)
     }
+}
+
+/// The store's part of the service group. Where instances share a database it follows the others' changes
+/// (for connected devices; requests catch up by themselves); on graceful shutdown, which comes after the
+/// server has finished its requests and the other services have stopped, it lets the writer commit what
+/// it holds and closes the database.
+extension SQLStore: Service {
+    public func run() async throws {
+        if let peers {
+            await cancelWhenGracefulShutdown { await peers.follow() }
+        } else {
+            do {
+                try await gracefulShutdown()
+            } catch is CancellationError {
+                // Cancelled rather than shut down gracefully: the writer is let finish all the same.
+            }
+        }
+        await close()
+    }
+}
+
+extension SQLStore: CustomStringConvertible {
+    public var description: String { "SQLStore" }
 }

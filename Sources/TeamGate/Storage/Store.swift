@@ -1,9 +1,11 @@
 import Foundation
+import ServiceLifecycle
 
 /// Everything TeamGate keeps: reads per aggregate, and `TransactionStore` for every change a service
 /// composes. `SQLStore` implements them over SQLite or PostgreSQL, and both pass the same conformance
-/// suite; services see only these protocols.
-public typealias TeamGateStore = TransactionStore & OrganizationStore & APIKeyStore & MemberStore & SessionStore & OTPStore & AuditStore
+/// suite; services see only these protocols. As a `Service`, the store runs its background work in the
+/// server's service group and closes last (`SQLStore.run`).
+public typealias TeamGateStore = Service & TransactionStore & OrganizationStore & APIKeyStore & MemberStore & SessionStore & OTPStore & AuditStore
     & WebhookStore & IdempotencyStore
 
 public protocol OrganizationStore: Sendable {
