@@ -110,6 +110,7 @@ public func buildRouter(services: TeamGateServices, configuration: TeamGateConfi
     AuditController(directory: services.directory).addRoutes(to: adminRoutes)
     WebhooksController(webhooks: services.webhooks, bodyLimit: bodyLimit).addRoutes(to: adminRoutes)
     RevocationsController(logout: services.logout).addRoutes(to: adminRoutes)
+    APIKeysController(directory: services.directory).addRoutes(to: adminRoutes)
     return router
 }
 

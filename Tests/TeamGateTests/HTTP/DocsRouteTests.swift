@@ -20,6 +20,7 @@ struct DocsRouteTests {
                     "/team-member/logout", "/auth/otp", "/auth/login", "/me", "/auth/logout", "/health", "/team", "/team/member", "/team/members",
                     "/team-member", "/team-member/role", "/roles", "/team-member/sessions", "/team-member/sessions/end", "/team-member/unlock",
                     "/team/logout-all", "/audit-events", "/webhooks", "/webhooks/{id}", "/webhooks/{id}/deliveries", "/revocations/{id}",
+                    "/api-keys",
                 ])
             let logout = try #require(paths["/team-member/logout"]?["post"] as? [String: Any])
             #expect(logout["operationId"] as? String == "logout-team-member")
