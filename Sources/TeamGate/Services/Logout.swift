@@ -8,12 +8,6 @@ public struct Logout: Sendable {
     let transactions: Transactions
     let clock: WallClock
 
-    init(store: any TeamGateStore, transactions: Transactions, clock: WallClock) {
-        self.store = store
-        self.transactions = transactions
-        self.clock = clock
-    }
-
     /// The seed's call: ends every live session of the member with `phone` in `key`'s organisation,
     /// durably. Idempotent: a member with no live session gets `sessionsEnded == 0`. `reason` goes into
     /// the audit; `lockForMinutes` keeps the member from signing in again until then.

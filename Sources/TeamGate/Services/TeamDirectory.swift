@@ -6,12 +6,6 @@ public struct TeamDirectory: Sendable {
     let transactions: Transactions
     let clock: WallClock
 
-    init(store: any TeamGateStore, transactions: Transactions, clock: WallClock) {
-        self.store = store
-        self.transactions = transactions
-        self.clock = clock
-    }
-
     /// Creates an organisation with its owner and a first API key, whose secret is returned once.
     public func createOrganization(
         name: String,

@@ -7,13 +7,6 @@ public struct Webhooks: Sendable {
     let clock: WallClock
     let targets: WebhookTargets
 
-    init(store: any TeamGateStore, transactions: Transactions, clock: WallClock, targets: WebhookTargets) {
-        self.store = store
-        self.transactions = transactions
-        self.clock = clock
-        self.targets = targets
-    }
-
     /// Registers a webhook; its signing secret is in the returned value, and shown only now.
     public func create(organizationID: String, url text: String, events: [WebhookEvent], origin: RequestOrigin) async throws -> Webhook {
         var problems: [String] = []
