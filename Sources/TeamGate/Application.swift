@@ -75,9 +75,9 @@ public struct TeamGateServices: Sendable {
 }
 
 extension TeamGateServices {
-    /// Stops following other instances and closes the database connections (PostgreSQL); SQLite needs nothing.
+    /// Lets the writer commit what it holds and closes the database, for users without a service group (the CLI, tests).
     public func close() async {
-        await (store as? SQLStore)?.close()
+        await store.close()
     }
 }
 

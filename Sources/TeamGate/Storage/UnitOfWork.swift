@@ -66,4 +66,6 @@ public struct Committed<Value: Sendable>: Sendable {
 public protocol TransactionStore: Sendable {
     func perform<Value: Sendable>(_ work: @escaping @Sendable (any UnitOfWork) throws -> Value) async throws -> Committed<Value>
     func observeSessionsEndedElsewhere(_ observer: @escaping @Sendable ([EndedSession]) -> Void)
+    /// Lets the writer commit what it holds, then closes the database; writes after it fail.
+    func close() async
 }
