@@ -106,7 +106,7 @@ public struct SignIn: Sendable {
             createdAt: now,
             expiresAt: now.addingTimeInterval(policy.codeLifetime)
         )
-        try await store.insertOTPChallenge(challenge)
+        try await transactions.run { work in try work.insertCode(challenge) }
         try await sender.send(.code(code, to: phone, expiresAt: challenge.expiresAt, validFor: policy.codeLifetime))
     }
 
@@ -132,14 +132,8 @@ public struct SignIn: Sendable {
         let locked = !candidates.isEmpty && candidates.allSatisfy { $0.isLocked(at: now) }
         // The code is checked before anything about the number is said (a lock included), and kept for
         // a retry when the organisation still has to be chosen.
-        let verification = try await store.verifyOTP(
-            phone: phone,
-            codeHash: Self.codeHash(code, phone: phone),
-            at: now,
-            maxAttempts: policy.maxAttemptsPerCode,
-            consume: candidates.count == 1 && !locked
-        )
-        guard verification == .accepted, !members.isEmpty else {
+        let accepted = try await checkCode(code, phone: phone, at: now, consume: candidates.count == 1 && !locked)
+        guard accepted, !members.isEmpty else {
             _ = limits.wrongCodesPerAddress.take(address, at: now)
             _ = limits.wrongCodesPerNumberAndAddress.take(numberAtAddress, at: now)
             throw TeamGateError.invalidCode
@@ -158,6 +152,22 @@ public struct SignIn: Sendable {
             for: member, deviceName: deviceName, userAgent: userAgent, ipAddress: ipAddress,
             origin: RequestOrigin(actor: "member:\(member.id)", clientIP: ipAddress))
         return SignedIn(token: token, session: session, member: member, organization: organization)
+    }
+
+    /// Checks `code` against the number's newest code: only that one counts, while it is open. A wrong
+    /// code uses up one of the code's tries; a right one is used up only when `consume` is true.
+    private func checkCode(_ code: String, phone: PhoneNumber, at now: Date, consume: Bool) async throws -> Bool {
+        let codeHash = Self.codeHash(code, phone: phone)
+        let maxAttempts = policy.maxAttemptsPerCode
+        return try await transactions.run { work in
+            guard let stored = try work.newestCode(phone: phone), stored.isOpen(at: now, maxAttempts: maxAttempts) else { return false }
+            guard stored.codeHash == codeHash else {
+                try work.recordWrongCode(id: stored.id)
+                return false
+            }
+            if consume { try work.consumeCode(id: stored.id, at: now) }
+            return true
+        }
     }
 
     /// Starts a session without a code, for the demo, seeding and the bench: the caller vouches for the member.

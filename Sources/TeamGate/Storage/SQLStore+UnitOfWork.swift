@@ -43,7 +43,7 @@ final class SQLUnitOfWork: UnitOfWork {
         var readEpoch: Int64 = 0
     }
 
-    private let db: any SQLConnection
+    let db: any SQLConnection
     private(set) var changes = IndexChanges()
 
     init(db: any SQLConnection) {

@@ -84,34 +84,7 @@ public struct RevokedSession: Sendable, Equatable {
     public let acknowledgedAt: Date?
 }
 
-/// A one-time sign-in code as stored: its hash, never the code.
-public struct OTPChallenge: Sendable, Equatable {
-    public let id: String
-    public let phone: PhoneNumber
-    public let codeHash: Data
-    public let createdAt: Date
-    public let expiresAt: Date
-
-    public init(id: String, phone: PhoneNumber, codeHash: Data, createdAt: Date, expiresAt: Date) {
-        self.id = id
-        self.phone = phone
-        self.codeHash = codeHash
-        self.createdAt = createdAt
-        self.expiresAt = expiresAt
-    }
-}
-
-public enum OTPVerification: Sendable, Equatable {
-    case accepted
-    /// Wrong, expired, used up or never sent; the failed try is recorded.
-    case rejected
-}
-
 public protocol OTPStore: Sendable {
-    func insertOTPChallenge(_ challenge: OTPChallenge) async throws
-    /// Checks `codeHash` against the number's newest open code. A wrong code uses up one of
-    /// `maxAttempts` tries; a right one is consumed only when `consume` is true.
-    func verifyOTP(phone: PhoneNumber, codeHash: Data, at date: Date, maxAttempts: Int, consume: Bool) async throws -> OTPVerification
     /// Deletes up to `limit` codes that expired before `date`; returns how many it deleted.
     func pruneOTPChallenges(expiredBefore date: Date, limit: Int) async throws -> Int
 }

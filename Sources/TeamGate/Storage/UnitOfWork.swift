@@ -47,6 +47,12 @@ public protocol UnitOfWork {
     /// result (`Committed.endedSessions`), once the transaction commits.
     func endSessions(_ selection: SessionSelection, reason: SessionEndReason, revocationID: String?, at date: Date) throws -> [EndedSession]
 
+    func insertCode(_ challenge: OTPChallenge) throws
+    /// The number's newest code, open or not: asking for a new code retires the older ones.
+    func newestCode(phone: PhoneNumber) throws -> OTPChallenge?
+    func recordWrongCode(id: String) throws
+    func consumeCode(id: String, at date: Date) throws
+
     func appendAudit(_ event: AuditEvent) throws
     /// Queues one delivery of `message` for each of the organisation's webhooks that subscribe to its event.
     func enqueueWebhook(_ message: WebhookMessage) throws
