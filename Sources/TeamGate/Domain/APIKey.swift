@@ -45,3 +45,14 @@ public struct IssuedAPIKey: Sendable {
         self.secret = secret
     }
 }
+
+/// A key about to be stored: its record and the hash of its secret.
+public struct NewAPIKey: Sendable {
+    public let key: APIKey
+    public let secretHash: Data
+
+    public init(key: APIKey, secretHash: Data) {
+        self.key = key
+        self.secretHash = secretHash
+    }
+}

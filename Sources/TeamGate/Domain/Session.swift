@@ -88,3 +88,20 @@ public struct EndedSession: Sendable, Equatable {
     public let reason: SessionEndReason
     public let revocationID: String?
 }
+
+/// A member's sessions at a glance, for the console's team page.
+public struct SessionSummary: Sendable, Equatable {
+    public let live: Int
+    public let lastSeen: Date?
+}
+
+/// One session of a revocation: when it ended, when its device was told, when the device confirmed.
+public struct RevokedSession: Sendable, Equatable {
+    public let sessionID: String
+    public let deviceName: String
+    public let memberPhone: PhoneNumber
+    public let reason: SessionEndReason?
+    public let endedAt: Date?
+    public let notifiedAt: Date?
+    public let acknowledgedAt: Date?
+}

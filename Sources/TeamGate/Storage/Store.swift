@@ -13,17 +13,6 @@ public protocol OrganizationStore: Sendable {
     func organization(id: String) async throws -> Organization?
 }
 
-/// A key about to be stored: its record and the hash of its secret.
-public struct NewAPIKey: Sendable {
-    public let key: APIKey
-    public let secretHash: Data
-
-    public init(key: APIKey, secretHash: Data) {
-        self.key = key
-        self.secretHash = secretHash
-    }
-}
-
 public protocol APIKeyStore: Sendable {
     func apiKeys(organizationID: String) async throws -> [APIKey]
     /// The key whose secret hashes to `secretHash`, revoked or not.
@@ -67,22 +56,6 @@ public protocol SessionStore: Sendable {
     func revocation(id: String, organizationID: String) async throws -> [RevokedSession]?
 }
 
-/// A member's sessions at a glance, for the console's team page.
-public struct SessionSummary: Sendable, Equatable {
-    public let live: Int
-    public let lastSeen: Date?
-}
-
-/// One session of a revocation: when it ended, when its device was told, when the device confirmed.
-public struct RevokedSession: Sendable, Equatable {
-    public let sessionID: String
-    public let deviceName: String
-    public let memberPhone: PhoneNumber
-    public let reason: SessionEndReason?
-    public let endedAt: Date?
-    public let notifiedAt: Date?
-    public let acknowledgedAt: Date?
-}
 
 public protocol OTPStore: Sendable {
     /// Deletes up to `limit` codes that expired before `date`; returns how many it deleted.
