@@ -32,6 +32,7 @@ public protocol MemberStore: Sendable {
     func activeMembers(phone: PhoneNumber) async throws -> [TeamMember]
 }
 
+/// What the disk says of a token the index does not know.
 public enum SessionLookup: Sendable, Equatable {
     case live(LiveSession)
     case ended(Session)
@@ -55,7 +56,6 @@ public protocol SessionStore: Sendable {
     /// The sessions a revocation ended, with what their devices were told; nil when the organisation has none by that id.
     func revocation(id: String, organizationID: String) async throws -> [RevokedSession]?
 }
-
 
 public protocol OTPStore: Sendable {
     /// Deletes up to `limit` codes that expired before `date`; returns how many it deleted.
