@@ -137,14 +137,17 @@ struct ConfigurationTests {
         let rooted = try #require(PostgresURL(base + "?sslmode=verify-full&sslrootcert=/etc/teamgate/root.pem"))
         #expect(rooted.tls == .verifyFull(rootCertificate: "/etc/teamgate/root.pem"))
         #expect(rooted.description == "postgres://tg@db.internal:5432/teamgate?sslmode=verify-full&sslrootcert=/etc/teamgate/root.pem")
-        // The root is read when connecting: a missing file stops the start instead of trusting nothing.
-        #expect(throws: (any Error).self) { try PostgresURL(base + "?sslmode=verify-full&sslrootcert=/nonexistent/root.pem")?.tls.client() }
+        // The root is read before connecting: a missing file stops the start instead of trusting nothing more.
+        #expect(throws: PostgresURLError.unreadableRootCertificate("/nonexistent/root.pem")) {
+            try PostgresURL(base + "?sslmode=verify-full&sslrootcert=/nonexistent/root.pem")?.tls.client()
+        }
         #expect(throws: Never.self) { try PostgresURL(base + "?sslmode=require")?.tls.client() }
+        #expect(PostgresURL(base + "?sslmode=allow") == nil && PostgresURL(base + "?sslmode=require&sslrootcert=/x.pem") == nil)
         for (query, phrase) in [
             ("?sslmode=allow", "database must name an sslmode of disable, prefer, require, verify-ca, verify-full, not allow"),
             ("?sslmode=require&sslrootcert=/x.pem", "database must not give sslrootcert with sslmode=require"),
+            ("?sslmode=verify-full&sslrootcert=/nonexistent/root.pem", "database must name an sslrootcert file of PEM certificates"),
         ] {
-            #expect(PostgresURL(base + query) == nil)
             #expect {
                 try TeamGateConfiguration(arguments: ["--database", base + query, "--demo"], environment: [:])
             } throws: { error in

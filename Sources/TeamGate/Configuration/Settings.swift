@@ -18,7 +18,8 @@ extension TeamGateConfiguration {
             // Only text that means to be a PostgreSQL URL must be one; anything else is a SQLite path.
             guard text.lowercased().hasPrefix("postgres"), text.contains("://") else { return text }
             do throws(PostgresURLError) {
-                _ = try PostgresURL(parsing: text)
+                // Building the TLS setting reads sslrootcert now, so a missing file is one more problem listed.
+                _ = try PostgresURL(parsing: text).tls.client()
             } catch {
                 throw Setting.Requirement(error.phrase)
             }

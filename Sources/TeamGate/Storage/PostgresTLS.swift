@@ -42,7 +42,7 @@ public enum PostgresTLSMode: Sendable, Equatable {
     }
 
     /// postgres-nio's setting for this mode. Reads the `sslrootcert` file, so a missing or unreadable one stops the start.
-    func client() throws -> PostgresClient.Configuration.TLS {
+    func client() throws(PostgresURLError) -> PostgresClient.Configuration.TLS {
         switch self {
         case .disable: return .disable
         case .prefer: return .prefer(Self.unchecked())
@@ -61,18 +61,27 @@ public enum PostgresTLSMode: Sendable, Equatable {
         return configuration
     }
 
-    private static func checked(trusting root: String?) throws -> TLSConfiguration {
+    private static func checked(trusting root: String?) throws(PostgresURLError) -> TLSConfiguration {
         var configuration = TLSConfiguration.makeClientConfiguration()
-        if let root { configuration.additionalTrustRoots = [.certificates(try NIOSSLCertificate.fromPEMFile(root))] }
+        guard let root else { return configuration }
+        do {
+            configuration.additionalTrustRoots = [.certificates(try NIOSSLCertificate.fromPEMFile(root))]
+        } catch {
+            // NIOSSL's error names no file; this one does.
+            throw .unreadableRootCertificate(root)
+        }
         return configuration
     }
 }
 
 /// What a PostgreSQL URL lacks, worded to follow "database must …".
-public enum PostgresURLError: Error, Equatable {
+public enum PostgresURLError: Error, Equatable, CustomStringConvertible {
     case malformed
     case unknownMode(String)
     case rootCertificateUnchecked(mode: String)
+    case unreadableRootCertificate(String)
+
+    public var description: String { "the PostgreSQL URL \(phrase)" }
 
     public var phrase: String {
         switch self {
@@ -81,6 +90,7 @@ public enum PostgresURLError: Error, Equatable {
             "must name an sslmode of \(PostgresTLSMode.modes.joined(separator: ", ")), not \(mode)"
         case .rootCertificateUnchecked(let mode):
             "must not give sslrootcert with sslmode=\(mode), which checks no certificate: use verify-full (or verify-ca)"
+        case .unreadableRootCertificate(let path): "must name an sslrootcert file of PEM certificates; \(path) cannot be read as one"
         }
     }
 }
