@@ -20,10 +20,10 @@ public struct Setting: Sendable {
     }
 
     /// What a value must be, worded to follow the key: "must be a whole number of at least 1".
-    public struct Requirement: Error, Equatable {
-        public let phrase: String
+    struct Requirement: Error, Equatable {
+        let phrase: String
 
-        public init(_ phrase: String) {
+        init(_ phrase: String) {
             self.phrase = phrase
         }
     }

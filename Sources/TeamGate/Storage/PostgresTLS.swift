@@ -20,14 +20,15 @@ public enum PostgresTLSMode: Sendable, Equatable {
         let mode = query.last(where: { $0.name == "sslmode" })?.value ?? "disable"
         let root = query.last(where: { $0.name == "sslrootcert" })?.value
         switch mode {
+        case "disable": self = .disable
+        case "prefer": self = .prefer
+        case "require": self = .require
         case "verify-ca": self = .verifyCA(rootCertificate: root)
         case "verify-full": self = .verifyFull(rootCertificate: root)
-        case "disable", "prefer", "require":
-            // A root the mode would not check against would only look like protection.
-            guard root == nil else { throw .rootCertificateUnchecked(mode: mode) }
-            self = mode == "disable" ? .disable : mode == "prefer" ? .prefer : .require
         default: throw .unknownMode(mode)
         }
+        // A root that the mode never checks against would only look like protection.
+        if root != nil, [.disable, .prefer, .require].contains(self) { throw .rootCertificateUnchecked(mode: mode) }
     }
 
     /// The URL query that reads back as this mode: empty for `disable`.
