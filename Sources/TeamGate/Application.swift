@@ -53,7 +53,7 @@ public struct TeamGateServices: Sendable {
         let store: SQLStore
         switch configuration.databaseLocation {
         case .sqlite(let path): store = try SQLStore(sqlitePath: path, synchronous: configuration.sqliteSynchronous)
-        case .postgres(let url): store = try await SQLStore.postgres(url: url, logger: logger)
+        case .postgres(let url): store = try await SQLStore.postgres(url: url, poolSize: configuration.postgresPoolSize, logger: logger)
         }
         let sender: any OTPSender =
             otpSender

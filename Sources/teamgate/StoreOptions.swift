@@ -5,15 +5,27 @@ import TeamGate
 
 /// Options every setup command shares: which database, and whether to print JSON for scripts.
 struct StoreOptions: ParsableArguments {
-    @Option(help: "SQLite file, or postgres://user@host:port/database (TEAMGATE_DATABASE).")
-    var database: String?
+    // The database settings of the table (TeamGateConfiguration.databaseSettings), each under its own key's flag.
+    @Option(help: StoreOptions.help("database")) var database: String?
+    @Option(help: StoreOptions.help("postgresPoolSize")) var postgresPoolSize: String?
 
     @Flag(help: "Print JSON instead of text.")
     var json = false
 
+    /// The table's help for the setting `key`, with its variable.
+    private static func help(_ key: String) -> ArgumentHelp {
+        let setting = TeamGateConfiguration.databaseSettings.first { $0.key == key }
+        return ArgumentHelp(setting.map { "\($0.help) (\($0.environmentVariable))".replacingOccurrences(of: "`", with: "") } ?? "")
+    }
+
+    /// Opens the database the flags name, else `TEAMGATE_DATABASE`, else the default, as `serve` would.
     func openServices() async throws -> TeamGateServices {
-        var configuration = TeamGateConfiguration()
-        configuration.database = database ?? ProcessInfo.processInfo.environment["TEAMGATE_DATABASE"] ?? configuration.database
+        var flags: [String: String] = [:]
+        flags["database"] = database
+        flags["postgresPoolSize"] = postgresPoolSize
+        let configuration = try readConfiguration { () throws(ConfigurationError) in
+            try TeamGateConfiguration(reader: TeamGateConfiguration.reader(flags: flags), settings: TeamGateConfiguration.databaseSettings)
+        }
         return try await TeamGateServices.open(configuration, logger: Logger(label: "teamgate"), otpSender: OTPOutbox())
     }
 

@@ -6,32 +6,44 @@ import NIOPosix
 import PostgresNIO
 import Synchronization
 
-/// Where a PostgreSQL database is: `postgres://user[:password]@host[:port]/database`.
+/// Where a PostgreSQL database is: `postgres://user[:password]@host[:port]/database[?sslmode=…]`.
 public struct PostgresURL: Sendable, Equatable, CustomStringConvertible {
     public let host: String
     public let port: Int
     public let username: String
     public let password: String?
     public let database: String
+    /// `sslmode` (and `sslrootcert`) from the query, as libpq names them; plain TCP without them.
+    public let tls: PostgresTLSMode
 
-    /// Nil unless `text` is a postgres:// or postgresql:// URL with a user, a host and a database.
+    /// Nil unless `text` is a postgres:// or postgresql:// URL with a user, a host, a database and a known `sslmode`, if any.
     public init?(_ text: String) {
+        do {
+            self = try PostgresURL(parsing: text)
+        } catch {
+            return nil
+        }
+    }
+
+    /// Throws what `text` lacks, for the configuration's problem list.
+    public init(parsing text: String) throws(PostgresURLError) {
         guard let components = URLComponents(string: text), let scheme = components.scheme?.lowercased(),
             scheme == "postgres" || scheme == "postgresql",
             let host = components.host, !host.isEmpty,
             let username = components.user, !username.isEmpty
-        else { return nil }
+        else { throw .malformed }
         let database = String(components.path.drop(while: { $0 == "/" }))
-        guard !database.isEmpty, !database.contains("/") else { return nil }
+        guard !database.isEmpty, !database.contains("/") else { throw .malformed }
         self.host = host
         self.port = components.port ?? 5432
         self.username = username
         self.password = components.password
         self.database = database
+        self.tls = try PostgresTLSMode(query: components.queryItems ?? [])
     }
 
     /// The URL without its password, for logs and error messages.
-    public var description: String { "postgres://\(username)@\(host):\(port)/\(database)" }
+    public var description: String { "postgres://\(username)@\(host):\(port)/\(database)\(tls.query)" }
 }
 
 /// PostgreSQL through postgres-nio's `PostgresClient` (a connection pool). The store's statements are
@@ -58,10 +70,10 @@ final class PostgresBackend: SQLBackend {
     }
 
     /// Connects, then applies the migrations this database lacks (one instance at a time).
-    static func connect(url: PostgresURL, logger: Logger) async throws -> PostgresBackend {
+    static func connect(url: PostgresURL, poolSize: Int, logger: Logger) async throws -> PostgresBackend {
         var configuration = PostgresClient.Configuration(
-            host: url.host, port: url.port, username: url.username, password: url.password, database: url.database, tls: .disable)
-        configuration.options.maximumConnections = 32
+            host: url.host, port: url.port, username: url.username, password: url.password, database: url.database, tls: try url.tls.client())
+        configuration.options.maximumConnections = poolSize
         configuration.options.connectionIdleTimeout = .seconds(300)
         // At trace level the driver logs every row it receives, in hex, secrets included (a webhook's
         // signing secret, read for each delivery): it never logs below debug.

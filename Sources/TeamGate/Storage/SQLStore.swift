@@ -25,9 +25,9 @@ public final class SQLStore: Sendable {
     }
 
     /// Connects to PostgreSQL at `url`, migrates it, loads the live sessions and starts following the
-    /// other instances' changes. `close()` ends the connections.
-    public static func postgres(url: PostgresURL, logger: Logger) async throws -> SQLStore {
-        let backend = try await PostgresBackend.connect(url: url, logger: logger)
+    /// other instances' changes, over at most `poolSize` connections. `close()` ends the connections.
+    public static func postgres(url: PostgresURL, poolSize: Int, logger: Logger) async throws -> SQLStore {
+        let backend = try await PostgresBackend.connect(url: url, poolSize: poolSize, logger: logger)
         let store = SQLStore(backend: backend, peers: { PeerIndexSync(backend: backend, index: $0, logger: logger) })
         do {
             // The epoch is read first: whatever changes after it is numbered above it, and caught up.

@@ -1,0 +1,79 @@
+import Foundation
+import Logging
+
+extension TeamGateConfiguration {
+    /// Every setting, in the order the help and the README list them. The flags, the environment variables, the
+    /// checks, `serve --help` and the README's table all come from here; the defaults are the properties' own.
+    public static let settings: [Setting] = [
+        Setting("host", .string, \.host, help: "Address to listen on", shown: { .value($0) }) { $0 },
+        .int("port", \.port, 0...65535, help: "Port to listen on"),
+        Setting(
+            "database", .secret, \.database,
+            help: "SQLite file, or `postgres://user[:password]@host[:port]/database` for instances sharing one PostgreSQL; "
+                + "`?sslmode=require` encrypts the connection, `?sslmode=verify-full` also checks the server's certificate "
+                + "(and `&sslrootcert=PATH` trusts one more root). Without `sslmode` the connection is plain: keep the database "
+                + "on a private network. A password belongs in `TEAMGATE_DATABASE`, not on the command line",
+            shown: { .value($0) }
+        ) { text throws(Setting.Requirement) in
+            // Only text that means to be a PostgreSQL URL must be one; anything else is a SQLite path.
+            guard text.lowercased().hasPrefix("postgres"), text.contains("://") else { return text }
+            do throws(PostgresURLError) {
+                // Building the TLS setting reads sslrootcert now, so a missing file is one more problem listed.
+                _ = try PostgresURL(parsing: text).tls.client()
+            } catch {
+                throw Setting.Requirement(error.phrase)
+            }
+            return text
+        },
+        .int("postgresPoolSize", \.postgresPoolSize, 1...Int.max, help: "Connections one instance opens to PostgreSQL at most"),
+        .choice(
+            "sqliteSynchronous", \.sqliteSynchronous, named: { $0.rawValue.lowercased() },
+            help: "`full`: an answered write survives a power loss; `normal`: it survives a process crash only"),
+        Setting(
+            "otpSender", .string, \.otpSender, help: "Where sign-in codes go: `log` (the server log: local use only) or `webhook:URL`",
+            shown: { _ in .note("`log` with `--demo`, otherwise required") },
+            whenUnset: { configuration throws(Setting.Requirement) in
+                // The demo's members sign in on this machine, so its codes may go to the log.
+                guard configuration.demo else { throw Setting.Requirement("is required: log (local use) or webhook:URL") }
+                configuration.otpSender = .log
+            }
+        ) { text throws(Setting.Requirement) in
+            if text == "log" { return .log }
+            guard text.hasPrefix("webhook:") else { throw Setting.Requirement("must be log or webhook:URL") }
+            guard let url = URL(string: String(text.dropFirst("webhook:".count))), ["http", "https"].contains(url.scheme ?? "") else {
+                throw Setting.Requirement("must be webhook: followed by an http(s) URL")
+            }
+            return .webhook(url)
+        },
+        Setting("otpWebhookSecret", .secret, \.otpWebhookSecret, help: "HMAC secret for the webhook sender", shown: { _ in .note("none") }) { $0 },
+        .int("bodyLimit", \.bodyLimit, 1024...Int.max, help: "Largest request body in bytes (413 above)"),
+        .int("sessionLifetimeHours", \.sessionLifetimeHours, 1...Int.max, help: "Hours a session lasts unless it is ended sooner"),
+        .choice("logLevel", \.logLevel, named: \.rawValue, help: "Least severe messages the log keeps: `trace` … `critical`"),
+        .bool("demo", \.demo, help: "Prepare and print a demo team: members signed in, an API key and a cURL to try"),
+        .list("webhookAllowedHosts", \.webhookAllowedHosts, unset: "any public host",
+            help: "Comma-separated hosts (names or addresses, exact) webhooks may point at; these are reached even on a private address"
+        ) { entries in Set(entries.map { $0.lowercased() }) },
+        .list("trustedProxies", \.trustedProxies, unset: "none",
+            help: "Comma-separated addresses or CIDR ranges of proxies whose `X-Forwarded-For` names the client"
+        ) { entries throws(Setting.Requirement) in
+            let networks = entries.compactMap(IPNetwork.init)
+            guard networks.count == entries.count else { throw Setting.Requirement("must be IP addresses or CIDR ranges, comma-separated") }
+            return networks
+        },
+        .int("signInCodesPerAddress", \.signInCodesPerAddress, 1...Int.max,
+            help: "Sign-in codes one client address may ask for per 15 minutes, all numbers together"),
+        .int("wrongCodesPerAddress", \.wrongCodesPerAddress, 1...Int.max,
+            help: "Wrong sign-in codes one client address may try per hour, all numbers together"),
+        .int("unknownCredentialsPerMinute", \.unknownCredentialsPerMinute, 1...Int.max,
+            help: "Unknown API keys and session tokens one client address may present per minute"),
+        .double("webhookRetrySeconds", \.webhookRetrySeconds, minimum: 0, minimumAllowed: false,
+            help: "Seconds before a failed webhook delivery's first retry; each later wait doubles"),
+        .double("rateLimitPerSecond", \.rateLimitPerSecond, minimum: 0, minimumAllowed: true,
+            help: "Requests per second per API key on each instance; 0 turns the limit off"),
+        .int("rateLimitBurst", \.rateLimitBurst, 1...Int.max, help: "Requests an API key may make at once before the rate applies"),
+        .int("idleTimeoutSeconds", \.idleTimeoutSeconds, 1...Int.max, help: "Seconds a connection may stay silent before it is closed"),
+    ]
+
+    /// The settings the setup commands (`org`, `keys`, `members`) read: which database, and how to reach it.
+    public static let databaseSettings = settings.filter { ["database", "postgresPoolSize"].contains($0.key) }
+}
