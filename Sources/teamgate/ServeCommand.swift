@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
-import Hummingbird
 import Logging
+import ServiceLifecycle
 import TeamGate
 
 struct ServeCommand: AsyncParsableCommand {
@@ -19,7 +19,7 @@ struct ServeCommand: AsyncParsableCommand {
         logger.logLevel = configuration.logLevel
         let services = try await TeamGateServices.open(configuration, logger: logger)
         let summary = configuration.demo ? try await Demo.prepare(services) : nil
-        let app = try buildApplication(configuration: configuration, services: services, logger: logger) { port in
+        let serviceGroup = try buildServiceGroup(configuration: configuration, services: services, logger: logger) { port in
             let base = "http://\(configuration.host):\(port)"
             if let summary {
                 DemoBanner.print(summary, baseURL: base)
@@ -27,13 +27,9 @@ struct ServeCommand: AsyncParsableCommand {
                 FileHandle.standardOutput.write(Data("TeamGate listening on \(base)\n".utf8))
             }
         }
-        do {
-            try await app.runService()
-        } catch {
-            await services.close()
-            throw error
-        }
-        await services.close()
+        // The store is in the group: on SIGTERM or SIGINT it closes last, once the server and the other
+        // services have stopped and its writer has committed everything it was given.
+        try await serviceGroup.run()
     }
 }
 
