@@ -31,11 +31,13 @@ public struct TeamGateServices: Sendable {
         // Sessions other instances ended reach their devices here; this instance's own, through `Transactions`.
         store.observeSessionsEndedElsewhere { ended in sessionEvents.publish(ended) }
         let transactions = Transactions(store: store, sessionEvents: sessionEvents)
+        let seenKeys = SeenAPIKeys()
         self.store = store
         self.clock = clock
         self.sessionEvents = sessionEvents
-        self.directory = TeamDirectory(store: store, transactions: transactions, clock: clock)
-        self.apiKeys = APIKeys(store: store, transactions: transactions, clock: clock, unknownKeysPerMinute: unknownCredentialsPerMinute)
+        self.directory = TeamDirectory(store: store, transactions: transactions, clock: clock, seenKeys: seenKeys)
+        self.apiKeys = APIKeys(
+            store: store, transactions: transactions, clock: clock, seenKeys: seenKeys, unknownKeysPerMinute: unknownCredentialsPerMinute)
         self.logout = Logout(store: store, transactions: transactions, clock: clock)
         self.signIn = SignIn(
             store: store, transactions: transactions, sender: otpSender, clock: clock, policy: policy, unknownTokensPerMinute: unknownCredentialsPerMinute)

@@ -7,50 +7,84 @@ public struct APIKeys: Sendable {
     let transactions: Transactions
     let clock: WallClock
     let unknownKeys: UnknownCredentials
-    let knownKeys = KnownAPIKeys()
+    let seenKeys: SeenAPIKeys
     let usage = APIKeyUsage()
 
-    init(store: any TeamGateStore, transactions: Transactions, clock: WallClock, unknownKeysPerMinute: Int) {
+    init(store: any TeamGateStore, transactions: Transactions, clock: WallClock, seenKeys: SeenAPIKeys, unknownKeysPerMinute: Int) {
         self.store = store
         self.transactions = transactions
         self.clock = clock
+        self.seenKeys = seenKeys
         self.unknownKeys = UnknownCredentials(perMinute: unknownKeysPerMinute)
     }
 
-    /// The key behind a presented secret, if it exists and is not revoked. It is read on a read connection,
-    /// so made-up keys never wait in line with writes; a key not seen valid before counts against
-    /// `clientAddress`'s allowance for unknown credentials, and past it is refused without a lookup.
+    /// The key behind a presented secret, if it exists and is not revoked. A key checked within the last
+    /// `SeenAPIKeys.freshFor` is taken from memory (the logout re-checks it in its own transaction);
+    /// otherwise it is read on a read connection, so made-up keys never wait in line with writes. A key
+    /// never seen valid counts against `clientAddress`'s allowance for unknown credentials, and past it
+    /// is refused without a lookup.
     public func authenticate(secret: String, clientAddress: String? = nil) async throws -> APIKey {
         let now = clock.now()
         let secretHash = SecretToken.hash(secret)
-        if !knownKeys.contains(secretHash) { try unknownKeys.admitLookup(from: clientAddress, at: now) }
-        guard let key = try await store.apiKey(secretHash: secretHash), !key.isRevoked else {
-            unknownKeys.recordUnknown(from: clientAddress, at: now)
-            throw TeamGateError.invalidAPIKey
-        }
-        knownKeys.insert(secretHash)
+        let key = try await lookUp(secretHash, at: now, clientAddress: clientAddress)
         if usage.isDue(keyID: key.id, at: now) {
             try await transactions.run { work in try work.recordAPIKeyUse(id: key.id, at: now) }
         }
         return key
     }
+
+    private func lookUp(_ secretHash: Data, at now: Date, clientAddress: String?) async throws -> APIKey {
+        let seen = seenKeys.lookup(secretHash, at: now)
+        if case .fresh(let key) = seen { return key }
+        if case .unknown = seen { try unknownKeys.admitLookup(from: clientAddress, at: now) }
+        guard let key = try await store.apiKey(secretHash: secretHash), !key.isRevoked else {
+            seenKeys.forget(secretHash)
+            unknownKeys.recordUnknown(from: clientAddress, at: now)
+            throw TeamGateError.invalidAPIKey
+        }
+        seenKeys.remember(key, secretHash: secretHash, at: now)
+        return key
+    }
 }
 
-/// Hashes of API keys this instance has seen valid: they are spared the unknown-credentials limit, so a
-/// flood from a shared address does not shut out the integrations there. Never the last word: the key is
-/// looked up all the same.
-final class KnownAPIKeys: Sendable {
+/// API keys this instance has seen valid, by the hash of their secret. A key seen within `freshFor` is
+/// trusted without a read: requests in a burst then cost no lookup each. Revoking a key here forgets it
+/// at once (`TeamDirectory.revokeAPIKey`); one revoked by another process is refused within `freshFor`,
+/// and a logout checks its key again in its own transaction whatever this says. Keys seen valid before
+/// are also spared the unknown-credentials limit, so a flood from a shared address does not shut out
+/// the integrations there.
+final class SeenAPIKeys: Sendable {
     static let capacity = 10_000
-    private let hashes = Mutex<Set<Data>>([])
+    static let freshFor: TimeInterval = 1
 
-    func contains(_ hash: Data) -> Bool { hashes.withLock { $0.contains(hash) } }
+    enum Lookup {
+        case fresh(APIKey)
+        /// Seen valid before, but long enough ago that it must be read again.
+        case known
+        case unknown
+    }
 
-    func insert(_ hash: Data) {
-        hashes.withLock { hashes in
+    private let keys = Mutex<[Data: (key: APIKey, checkedAt: Date)]>([:])
+
+    func lookup(_ secretHash: Data, at date: Date) -> Lookup {
+        guard let seen = keys.withLock({ $0[secretHash] }) else { return .unknown }
+        return date.timeIntervalSince(seen.checkedAt) < Self.freshFor ? .fresh(seen.key) : .known
+    }
+
+    func remember(_ key: APIKey, secretHash: Data, at date: Date) {
+        keys.withLock { keys in
             // Keys are few; past the capacity something is odd, and starting over costs only reads.
-            if hashes.count >= Self.capacity { hashes.removeAll() }
-            hashes.insert(hash)
+            if keys.count >= Self.capacity { keys.removeAll() }
+            keys[secretHash] = (key, date)
         }
+    }
+
+    func forget(_ secretHash: Data) {
+        _ = keys.withLock { $0.removeValue(forKey: secretHash) }
+    }
+
+    func forget(keyID: String) {
+        keys.withLock { keys in keys = keys.filter { $0.value.key.id != keyID } }
     }
 }
 
@@ -64,7 +98,7 @@ final class APIKeyUsage: Sendable {
     func isDue(keyID: String, at date: Date) -> Bool {
         recorded.withLock { recorded in
             if let last = recorded[keyID], date.timeIntervalSince(last) < Self.interval { return false }
-            if recorded.count >= KnownAPIKeys.capacity { recorded.removeAll() }
+            if recorded.count >= SeenAPIKeys.capacity { recorded.removeAll() }
             recorded[keyID] = date
             return true
         }

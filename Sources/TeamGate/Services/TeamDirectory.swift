@@ -5,6 +5,8 @@ public struct TeamDirectory: Sendable {
     let store: any TeamGateStore
     let transactions: Transactions
     let clock: WallClock
+    /// Told when a key is revoked here, so this instance refuses it from the next request on.
+    let seenKeys: SeenAPIKeys
 
     /// Creates an organisation with its owner and a first API key, whose secret is returned once.
     public func createOrganization(
@@ -63,7 +65,7 @@ public struct TeamDirectory: Sendable {
     /// Revokes a key by id or prefix; requests made with it are refused from then on.
     public func revokeAPIKey(organizationID: String, idOrPrefix: String, origin: RequestOrigin = .cli) async throws -> APIKey {
         let now = clock.now()
-        return try await transactions.run { work in
+        let revoked = try await transactions.run { work in
             guard var key = try work.apiKey(idOrPrefix: idOrPrefix, organizationID: organizationID) else {
                 throw TeamGateError.notFound("API key \(idOrPrefix) not found")
             }
@@ -73,6 +75,8 @@ public struct TeamDirectory: Sendable {
             try work.appendAudit(.make(.apiKeyRevoked, organizationID: organizationID, at: now, origin: origin, reason: key.prefix))
             return key
         }
+        seenKeys.forget(keyID: revoked.id)
+        return revoked
     }
 
     public func addMember(
