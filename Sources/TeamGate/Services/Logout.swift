@@ -15,7 +15,7 @@ public struct Logout: Sendable {
         _ phone: PhoneNumber, by key: APIKey, reason: String? = nil, lockForMinutes: Int? = nil, origin: RequestOrigin
     ) async throws -> EndedMemberSessions {
         try await endMemberSessions(
-            organizationID: key.organizationID, phone: phone, checks: .apiKey(id: key.id), reason: reason, lockForMinutes: lockForMinutes, origin: origin)
+            organizationID: key.organizationID, phone: phone, asker: .apiKey(id: key.id), reason: reason, lockForMinutes: lockForMinutes, origin: origin)
     }
 
     /// The same logout, asked for by an admin signed in to the console.
@@ -23,7 +23,7 @@ public struct Logout: Sendable {
         _ target: TeamMember, by admin: TeamMember, reason: String?, lockForMinutes: Int?, origin: RequestOrigin
     ) async throws -> EndedMemberSessions {
         try await endMemberSessions(
-            organizationID: target.organizationID, phone: target.phone, checks: .admin(admin), reason: reason, lockForMinutes: lockForMinutes,
+            organizationID: target.organizationID, phone: target.phone, asker: .admin(admin), reason: reason, lockForMinutes: lockForMinutes,
             origin: origin)
     }
 
@@ -35,7 +35,7 @@ public struct Logout: Sendable {
     }
 
     private func endMemberSessions(
-        organizationID: String, phone: PhoneNumber, checks asker: Asker, reason: String?, lockForMinutes: Int?, origin: RequestOrigin
+        organizationID: String, phone: PhoneNumber, asker: Asker, reason: String?, lockForMinutes: Int?, origin: RequestOrigin
     ) async throws -> EndedMemberSessions {
         let now = clock.now()
         let revocationID = SecretToken.identifier(prefix: "rev_")

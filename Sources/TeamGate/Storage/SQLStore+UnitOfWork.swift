@@ -60,10 +60,6 @@ final class SQLUnitOfWork: UnitOfWork {
         try newKey.insert(db)
     }
 
-    func liveAPIKey(secretHash: Data) throws -> APIKey? {
-        try db.row("SELECT * FROM api_keys WHERE secret_hash = ? AND revoked_at IS NULL", [secretHash]).map(APIKey.init(row:))
-    }
-
     func liveAPIKey(id: String) throws -> APIKey? {
         try db.row("SELECT * FROM api_keys WHERE id = ? AND revoked_at IS NULL", [id]).map(APIKey.init(row:))
     }

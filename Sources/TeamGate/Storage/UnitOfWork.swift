@@ -19,8 +19,6 @@ public enum SessionSelection: Sendable {
 public protocol UnitOfWork {
     func insertOrganization(_ organization: Organization) throws
     func insertAPIKey(_ newKey: NewAPIKey) throws
-    /// The key with this secret, if it exists and is not revoked.
-    func liveAPIKey(secretHash: Data) throws -> APIKey?
     /// The key by id, if it exists and is not revoked.
     func liveAPIKey(id: String) throws -> APIKey?
     /// The organisation's key by id or prefix, revoked or not.
