@@ -28,6 +28,8 @@ public final class SessionEventHub: Sendable {
         var subscribed: UInt64 = 0
         /// Set when the server is going away: every stream has ended, and new ones end at once.
         var closed = false
+        /// Waiting in `closeAll` for the last socket to unsubscribe.
+        var waitingForLastSocket: [CheckedContinuation<Void, Never>] = []
     }
 
     private let state = Mutex(State())
@@ -54,23 +56,39 @@ public final class SessionEventHub: Sendable {
     /// Whether the server is going away (`closeAll`), which is why a subscription's stream ended.
     var isClosed: Bool { state.withLock { $0.closed } }
 
-    /// Ends every subscription, and every later one at once: the server is going away.
-    func closeAll() {
-        let listeners = state.withLock { state -> [Listener] in
-            state.closed = true
-            defer { state.listeners = [:] }
-            return state.listeners.values.flatMap(\.values)
+    /// Ends every subscription, and every later one at once: the server is going away. Returns once every
+    /// socket has said so and unsubscribed, or when cancelled.
+    func closeAll() async {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let listeners = state.withLock { state -> [Listener]? in
+                    state.closed = true
+                    guard !state.listeners.isEmpty, !Task.isCancelled else { return nil }
+                    state.waitingForLastSocket.append(continuation)
+                    return state.listeners.values.flatMap(\.values)
+                }
+                guard let listeners else { return continuation.resume() }
+                for listener in listeners { listener.continuation.finish() }
+            }
+        } onCancel: {
+            let waiting = state.withLock { state in
+                defer { state.waitingForLastSocket = [] }
+                return state.waitingForLastSocket
+            }
+            for waiter in waiting { waiter.resume() }
         }
-        for listener in listeners { listener.continuation.finish() }
     }
 
     func unsubscribe(sessionID: String, id: UUID) {
-        let listener = state.withLock { state -> Listener? in
+        let (listener, waiting) = state.withLock { state -> (Listener?, [CheckedContinuation<Void, Never>]) in
             let removed = state.listeners[sessionID]?.removeValue(forKey: id)
             if state.listeners[sessionID]?.isEmpty == true { state.listeners.removeValue(forKey: sessionID) }
-            return removed
+            guard state.listeners.isEmpty else { return (removed, []) }
+            defer { state.waitingForLastSocket = [] }
+            return (removed, state.waitingForLastSocket)
         }
         listener?.continuation.finish()
+        for waiter in waiting { waiter.resume() }
     }
 
     func publish(_ ended: [EndedSession]) {

@@ -6,6 +6,8 @@ import ServiceLifecycle
 /// the end of its session.
 struct SessionSockets: Service, CustomStringConvertible {
     let hub: SessionEventHub
+    /// How long the sockets get to say goodbye before the server stops anyway.
+    static let goodbyeWindow: Duration = .seconds(5)
 
     var description: String { "SessionSockets" }
 
@@ -15,6 +17,19 @@ struct SessionSockets: Service, CustomStringConvertible {
         } catch is CancellationError {
             // Cancelled: the sockets go with the server all the same.
         }
-        hub.closeAll()
+        // The server's own shutdown closes any socket still open with a plain 1000, so it waits until
+        // every device has been told (or the window is over).
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await hub.closeAll() }
+            group.addTask {
+                do {
+                    try await Task.sleep(for: Self.goodbyeWindow)
+                } catch {
+                    // Cancelled because every socket closed first.
+                }
+            }
+            await group.next()
+            group.cancelAll()
+        }
     }
 }

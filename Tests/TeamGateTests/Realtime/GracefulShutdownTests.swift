@@ -1,0 +1,56 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+import Testing
+import WSClient
+
+@testable import TeamGate
+
+@Suite("Graceful shutdown")
+struct GracefulShutdownTests {
+    @Test("a connected device hears server.going_away and is closed with 1001; the store closes last and takes no more writes")
+    func shutdown() async throws {
+        // setup: the whole service group `teamgate serve` runs, and a device of Meera's connected to it
+        let environment = try TestEnvironment()
+        let services = try await environment.openServices()
+        let team = try await SeededTeam.make(services)
+        let (ports, portFound) = AsyncStream<Int>.makeStream()
+        let group = try buildServiceGroup(configuration: environment.configuration, services: services, logger: TestEnvironment.logger) { port in
+            portFound.yield(port)
+        }
+        let received = SessionEventsTests.Received()
+
+        let closeFrame = try await withThrowingTaskGroup(of: WebSocketCloseFrame?.self) { tasks in
+            tasks.addTask {
+                try await group.run()
+                return nil
+            }
+            var iterator = ports.makeAsyncIterator()
+            let port = try #require(await iterator.next())
+            // act: shut the group down once the device is connected
+            let frame = try await WebSocketClient.connect(
+                url: "ws://127.0.0.1:\(port)/me/events?token=\(team.meeraTokens[0])", logger: TestEnvironment.logger
+            ) { inbound, _, _ in
+                for try await message in inbound.messages(maxSize: 1 << 16) {
+                    guard case .text(let text) = message else { continue }
+                    received.append(text)
+                    if text.contains("session.active") { await group.triggerGracefulShutdown() }
+                }
+            }
+            // The group returns: every service stopped.
+            while let next = try await tasks.next() { #expect(next == nil) }
+            return frame
+        }
+
+        // check: the device was told to reconnect, not that its session ended; the session is still live
+        #expect(closeFrame?.closeCode == .goingAway)
+        #expect(received.contains(#""type":"server.going_away""#))
+        #expect(!received.contains("session.ended"))
+        #expect(try await services.directory.sessions(of: team.meera).contains { $0.endedAt == nil })
+        // and the store was closed as the group's last step: a write is refused
+        await #expect(throws: GroupCommitWriter.Finished.self) {
+            _ = try await services.directory.addMember(organizationID: team.organization.id, name: "Late", phone: try PhoneNumber(parsing: "+919355555555"))
+        }
+    }
+}
