@@ -8,7 +8,7 @@ struct AdminRequestContext: ChildRequestContext {
     let clientIP: String?
 
     init(context: TeamGateRequestContext) throws {
-        guard let key = context.apiKey else { throw TeamGateError.invalidAPIKey }
+        guard let key = context.apiKey?.key else { throw TeamGateError.invalidAPIKey }
         self.coreContext = context.coreContext
         self.key = key
         self.clientIP = context.clientIP
@@ -28,7 +28,7 @@ struct APIKeyMiddleware: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard let secret = Credentials.apiKey(in: request.headers) else { throw TeamGateError.invalidAPIKey }
         var context = context
-        context.apiKey = try await apiKeys.authenticate(secret: secret, clientAddress: context.clientIP)
+        context.apiKey = CheckedAPIKey(try await apiKeys.authenticate(secret: secret, clientAddress: context.clientIP))
         return try await next(request, context)
     }
 }

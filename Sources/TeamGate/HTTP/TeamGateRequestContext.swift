@@ -23,5 +23,15 @@ public struct TeamGateRequestContext: RequestContext, RemoteAddressRequestContex
     /// one a trusted proxy forwarded (`ClientAddressMiddleware`).
     var clientIP: String?
     /// The caller's API key, once `APIKeyMiddleware` has checked it; `AdminRequestContext` requires it.
-    var apiKey: APIKey?
+    /// Boxed: every request's context is copied several times, and most requests carry no key.
+    var apiKey: CheckedAPIKey?
+}
+
+/// An API key `APIKeyMiddleware` has checked, by reference.
+final class CheckedAPIKey: Sendable {
+    let key: APIKey
+
+    init(_ key: APIKey) {
+        self.key = key
+    }
 }
