@@ -47,8 +47,11 @@ struct GracefulShutdownTests {
         #expect(closeFrame?.closeCode == .goingAway)
         #expect(received.contains(#""type":"server.going_away""#))
         #expect(!received.contains("session.ended"))
-        #expect(try await services.directory.sessions(of: team.meera).contains { $0.endedAt == nil })
         // and the store was closed as the group's last step: its writer takes no more writes
         await #expect(throws: GroupCommitWriter.Finished.self) { _ = try await services.store.perform { _ in true } }
+        // after a restart, Meera's device signs straight back in: going away ended no session
+        let restarted = try await environment.openServices()
+        #expect(try await restarted.signIn.currentSession(token: team.meeraTokens[0]).member.id == team.meera.id)
+        await restarted.close()
     }
 }
