@@ -34,7 +34,8 @@ struct SessionsController: Sendable {
 
     @Sendable func endSession(_ request: Request, context: AdminRequestContext) async throws -> Reply {
         var problems: [String] = []
-        let id = try await JSONObjectBody.read(request, limit: bodyLimit).requiredString("sessionId", problems: &problems)
+        let body = try await JSONObjectBody.read(request, limit: bodyLimit)
+        let id = body.requiredString("sessionId", problems: &problems)
         guard problems.isEmpty, let id else { throw APIError.badRequest(problems) }
         let ended = try await logout.endSession(id, organizationID: context.organizationID, origin: context.origin)
         return try .json(.created, Ended(sessionsEnded: ended.sessionsEnded, revocationId: ended.revocationID))
@@ -47,7 +48,8 @@ struct SessionsController: Sendable {
 
     @Sendable func unlock(_ request: Request, context: AdminRequestContext) async throws -> Reply {
         var problems: [String] = []
-        guard let phone = try await JSONObjectBody.read(request, limit: bodyLimit).requiredPhone("userPhoneNumber", problems: &problems) else { throw APIError.badRequest(problems) }
+        let body = try await JSONObjectBody.read(request, limit: bodyLimit)
+        guard let phone = body.requiredPhone("userPhoneNumber", problems: &problems) else { throw APIError.badRequest(problems) }
         return try .json(.ok, Unlocked(wasLocked: try await logout.unlock(organizationID: context.organizationID, phone: phone, origin: context.origin)))
     }
 

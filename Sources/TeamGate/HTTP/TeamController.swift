@@ -102,7 +102,7 @@ struct TeamController: Sendable {
         }
         let member = try await directory.member(organizationID: context.organizationID, phone: phone)
         let manager = try await member.reportingManagerID.asyncFlatMap { id in
-            try await directory.members(organizationID: context.organizationID).first { $0.id == id }
+            try await directory.member(organizationID: context.organizationID, id: id)
         }
         return try .json(.ok, MemberBody(member, manager: manager))
     }
@@ -149,7 +149,8 @@ struct TeamController: Sendable {
 
     @Sendable func removeMember(_ request: Request, context: AdminRequestContext) async throws -> Reply {
         var problems: [String] = []
-        guard let phone = try await JSONObjectBody.read(request, limit: bodyLimit).requiredPhone("memberPhoneNumber", problems: &problems) else { throw APIError.badRequest(problems) }
+        let body = try await JSONObjectBody.read(request, limit: bodyLimit)
+        guard let phone = body.requiredPhone("memberPhoneNumber", problems: &problems) else { throw APIError.badRequest(problems) }
         _ = try await directory.removeMember(organizationID: context.organizationID, phone: phone, origin: context.origin)
         return try .json(.ok, Success())
     }
