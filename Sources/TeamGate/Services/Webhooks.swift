@@ -37,9 +37,17 @@ public struct Webhooks: Sendable {
     public func delete(organizationID: String, id: String, origin: RequestOrigin) async throws {
         let now = clock.now()
         try await transactions.run { work in
-            guard try work.deleteWebhook(id: id, organizationID: organizationID, at: now) else { throw TeamGateError.notFound("Webhook not found") }
+            // Deliveries still queued for it are dropped: the organisation asked not to be told any more.
+            guard try work.deleteWebhook(id: id, organizationID: organizationID, at: now, dropReason: "webhook deleted") else {
+                throw TeamGateError.notFound("Webhook not found")
+            }
             try work.appendAudit(.make(.webhookDeleted, organizationID: organizationID, at: now, origin: origin, reason: id))
         }
+    }
+
+    /// The newest `limit` deliveries of each webhook of the organisation, by webhook id.
+    public func recentDeliveries(organizationID: String, limit: Int) async throws -> [String: [WebhookDelivery]] {
+        try await store.recentDeliveries(organizationID: organizationID, limit: limit)
     }
 
     public func deliveries(organizationID: String, id: String, limit: Int = 50) async throws -> [WebhookDelivery] {

@@ -189,13 +189,12 @@ final class SQLUnitOfWork: UnitOfWork {
         )
     }
 
-    func deleteWebhook(id: String, organizationID: String, at date: Date) throws -> Bool {
+    func deleteWebhook(id: String, organizationID: String, at date: Date, dropReason: String) throws -> Bool {
         let deleted = try db.rows(
             "UPDATE webhooks SET deleted_at = ? WHERE id = ? AND organization_id = ? AND deleted_at IS NULL RETURNING id",
             [date.millisecondsSince1970, id, organizationID])
         guard !deleted.isEmpty else { return false }
-        // Deliveries still queued for it are dropped: the organisation asked not to be told any more.
-        try db.execute("UPDATE webhook_deliveries SET state = 'failed', last_error = 'webhook deleted' WHERE webhook_id = ? AND state = 'pending'", [id])
+        try db.execute("UPDATE webhook_deliveries SET state = 'failed', last_error = ? WHERE webhook_id = ? AND state = 'pending'", [dropReason, id])
         return true
     }
 }

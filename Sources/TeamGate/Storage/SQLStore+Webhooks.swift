@@ -22,6 +22,23 @@ extension SQLStore: WebhookStore, IdempotencyStore {
         }
     }
 
+    public func recentDeliveries(organizationID: String, limit: Int) async throws -> [String: [WebhookDelivery]] {
+        try await backend.read { db in
+            let rows = try db.rows(
+                """
+                SELECT * FROM (
+                    SELECT d.*, ROW_NUMBER() OVER (PARTITION BY d.webhook_id ORDER BY d.created_at DESC, d.id) AS position
+                    FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
+                    WHERE w.organization_id = ? AND w.deleted_at IS NULL
+                ) ranked
+                WHERE position <= ? ORDER BY webhook_id, created_at DESC, id
+                """,
+                [organizationID, limit]
+            )
+            return Dictionary(grouping: rows.map(WebhookDelivery.init(row:)), by: \.webhookID)
+        }
+    }
+
     public func claimDueDeliveries(at date: Date, limit: Int, lease: TimeInterval) async throws -> [(WebhookDelivery, Webhook)] {
         // Read first: most polls find nothing and then cost no write.
         let due = try await backend.read { db in

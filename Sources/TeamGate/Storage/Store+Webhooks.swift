@@ -3,6 +3,8 @@ import Foundation
 public protocol WebhookStore: Sendable {
     func webhooks(organizationID: String) async throws -> [Webhook]
     func deliveries(webhookID: String, organizationID: String, limit: Int) async throws -> [WebhookDelivery]?
+    /// The newest `limit` deliveries of each of the organisation's webhooks, by webhook id, in one read.
+    func recentDeliveries(organizationID: String, limit: Int) async throws -> [String: [WebhookDelivery]]
     /// Pending deliveries due at `date`, with their webhook, oldest first, each claimed for `lease`
     /// seconds: another instance (or poll) does not get it again unless the attempt goes unrecorded.
     func claimDueDeliveries(at date: Date, limit: Int, lease: TimeInterval) async throws -> [(WebhookDelivery, Webhook)]

@@ -55,8 +55,9 @@ public protocol UnitOfWork {
     /// Queues one delivery of `message` for each of the organisation's webhooks that subscribe to its event.
     func enqueueWebhook(_ message: WebhookMessage) throws
     func insertWebhook(_ webhook: Webhook) throws
-    /// Deletes a live webhook and drops its queued deliveries; false when there is none.
-    func deleteWebhook(id: String, organizationID: String, at date: Date) throws -> Bool
+    /// Deletes a live webhook and fails its queued deliveries with `dropReason` as their last error; false when
+    /// there is none.
+    func deleteWebhook(id: String, organizationID: String, at date: Date, dropReason: String) throws -> Bool
 }
 
 /// What a unit of work returned, once committed, with the sessions it ended.

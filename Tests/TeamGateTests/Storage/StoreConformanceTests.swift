@@ -237,4 +237,38 @@ struct StoreConformanceTests {
         await first.close()
         await second.close()
     }
+
+    @Test("each webhook's newest deliveries come in one read: the same as asking webhook by webhook, only the organisation's", arguments: TestBackend.available)
+    func recentDeliveries(backend: TestBackend) async throws {
+        // setup: two webhooks of Acme, one of Globex, and twelve messages for Acme a second apart
+        let environment = try TestEnvironment(backend: backend)
+        let services = try await environment.openServices()
+        let acme = try await SeededTeam.make(services, name: "Acme", phoneSuffix: "1")
+        let globex = try await SeededTeam.make(services, name: "Globex", phoneSuffix: "2")
+        let first = try await services.webhooks.create(
+            organizationID: acme.organization.id, url: "https://93.184.216.34/first", events: [.teamMemberLoggedOut], origin: .cli)
+        let second = try await services.webhooks.create(
+            organizationID: acme.organization.id, url: "https://93.184.216.34/second", events: [.teamMemberLoggedOut, .sessionEnded], origin: .cli)
+        let other = try await services.webhooks.create(
+            organizationID: globex.organization.id, url: "https://93.184.216.34/other", events: [.teamMemberLoggedOut], origin: .cli)
+        for number in 0..<12 {
+            environment.clock.advance(by: 1)
+            let message = WebhookMessage(organizationID: acme.organization.id, event: .teamMemberLoggedOut, data: ["n": .int(number)], at: environment.clock.now)
+            _ = try await services.store.perform { work in try work.enqueueWebhook(message) }
+        }
+
+        // act
+        let recent = try await services.webhooks.recentDeliveries(organizationID: acme.organization.id, limit: 10)
+
+        // check
+        #expect(Set(recent.keys) == [first.id, second.id])
+        for hook in [first, second] {
+            let oneByOne = try await services.webhooks.deliveries(organizationID: acme.organization.id, id: hook.id, limit: 10)
+            #expect(recent[hook.id] == oneByOne)
+            #expect(recent[hook.id]?.count == 10)
+            #expect(recent[hook.id]?.first?.payload.contains(#""n":11"#) == true)
+        }
+        #expect(try await services.webhooks.recentDeliveries(organizationID: globex.organization.id, limit: 10)[other.id] == nil)
+        await services.close()
+    }
 }

@@ -143,9 +143,10 @@ struct ConsoleSettingsPages: Sendable {
     private func webhooks(_ admin: ConsoleAdmin, secret created: String? = nil, error: String? = nil) async throws -> Response {
         guard admin.isOwner else { return ownerOnlyWebhooks(admin) }
         var sections = ""
+        // Two reads however many webhooks: the webhooks, and the newest deliveries of each at once.
+        let recent = try await services.webhooks.recentDeliveries(organizationID: admin.organizationID, limit: 10)
         for hook in try await services.webhooks.list(organizationID: admin.organizationID) {
-            let deliveries = try await services.webhooks.deliveries(organizationID: admin.organizationID, id: hook.id, limit: 10)
-            let rows = deliveries.map {
+            let rows = (recent[hook.id] ?? []).map {
                 "<tr><td>\(HTML.time($0.createdAt))</td><td><code>\($0.event.rawValue)</code></td><td>\($0.state.rawValue)</td><td>\($0.attempts)</td><td>\($0.lastStatus.map(String.init) ?? HTML.escape($0.lastError ?? "—"))</td></tr>"
             }.joined()
             sections += """
