@@ -43,9 +43,9 @@ struct SessionEventsController: Sendable {
             do {
                 token = try Self.token(context.request)
                 live = try await signIn.currentSession(token: token)
-            } catch let refusal as TeamGateError {
+            } catch is TeamGateError {
                 // Ended between the upgrade's check and now.
-                try await outbound.close(Self.closeCode, reason: "session ended: \(refusal)")
+                try await outbound.close(Self.closeCode, reason: "session ended")
                 return
             }
             try await serve(live: live, token: token, inbound: inbound, outbound: outbound, logger: context.logger)

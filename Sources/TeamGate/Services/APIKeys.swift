@@ -8,7 +8,6 @@ public struct APIKeys: Sendable {
     let clock: WallClock
     let unknownKeys: UnknownCredentials
     let seenKeys: SeenAPIKeys
-    let usage = APIKeyUsage()
 
     init(store: any TeamGateStore, transactions: Transactions, clock: WallClock, seenKeys: SeenAPIKeys, unknownKeysPerMinute: Int) {
         self.store = store
@@ -27,7 +26,7 @@ public struct APIKeys: Sendable {
         let now = clock.now()
         let secretHash = SecretToken.hash(secret)
         let key = try await lookUp(secretHash, at: now, clientAddress: clientAddress)
-        if usage.isDue(keyID: key.id, at: now) {
+        if seenKeys.isUseDue(secretHash, at: now) {
             try await transactions.run { work in try work.recordAPIKeyUse(id: key.id, at: now) }
         }
         return key
@@ -52,10 +51,12 @@ public struct APIKeys: Sendable {
 /// at once (`TeamDirectory.revokeAPIKey`); one revoked by another process is refused within `freshFor`,
 /// and a logout checks its key again in its own transaction whatever this says. Keys seen valid before
 /// are also spared the unknown-credentials limit, so a flood from a shared address does not shut out
-/// the integrations there.
+/// the integrations there. Each entry also says when the key's use was last written.
 final class SeenAPIKeys: Sendable {
     static let capacity = 10_000
     static let freshFor: TimeInterval = 1
+    /// A key's use (`last_used_at`) is written at most this often per key and instance, not on every request.
+    static let useRecordedEvery: TimeInterval = 60
 
     enum Lookup {
         case fresh(APIKey)
@@ -64,7 +65,13 @@ final class SeenAPIKeys: Sendable {
         case unknown
     }
 
-    private let keys = Mutex<[Data: (key: APIKey, checkedAt: Date)]>([:])
+    private struct Seen {
+        var key: APIKey
+        var checkedAt: Date
+        var useRecordedAt: Date?
+    }
+
+    private let keys = Mutex<[Data: Seen]>([:])
 
     func lookup(_ secretHash: Data, at date: Date) -> Lookup {
         guard let seen = keys.withLock({ $0[secretHash] }) else { return .unknown }
@@ -75,7 +82,18 @@ final class SeenAPIKeys: Sendable {
         keys.withLock { keys in
             // Keys are few; past the capacity something is odd, and starting over costs only reads.
             if keys.count >= Self.capacity { keys.removeAll() }
-            keys[secretHash] = (key, date)
+            keys[secretHash] = Seen(key: key, checkedAt: date, useRecordedAt: keys[secretHash]?.useRecordedAt)
+        }
+    }
+
+    /// Whether the use at `date` of a key just remembered is to be written; if so, it counts as written from now.
+    func isUseDue(_ secretHash: Data, at date: Date) -> Bool {
+        keys.withLock { keys in
+            guard var seen = keys[secretHash] else { return true }
+            if let last = seen.useRecordedAt, date.timeIntervalSince(last) < Self.useRecordedEvery { return false }
+            seen.useRecordedAt = date
+            keys[secretHash] = seen
+            return true
         }
     }
 
@@ -85,22 +103,5 @@ final class SeenAPIKeys: Sendable {
 
     func forget(keyID: String) {
         keys.withLock { keys in keys = keys.filter { $0.value.key.id != keyID } }
-    }
-}
-
-/// When each key's use was last recorded, so `last_used_at` costs a write at most once a minute per key
-/// and instance instead of one per request.
-final class APIKeyUsage: Sendable {
-    static let interval: TimeInterval = 60
-    private let recorded = Mutex<[String: Date]>([:])
-
-    /// Whether the use at `date` is to be written; if so, it counts as written from now.
-    func isDue(keyID: String, at date: Date) -> Bool {
-        recorded.withLock { recorded in
-            if let last = recorded[keyID], date.timeIntervalSince(last) < Self.interval { return false }
-            if recorded.count >= SeenAPIKeys.capacity { recorded.removeAll() }
-            recorded[keyID] = date
-            return true
-        }
     }
 }
