@@ -54,7 +54,7 @@ public struct TeamGateServices: Sendable {
     ) async throws -> TeamGateServices {
         let store: SQLStore
         switch configuration.databaseLocation {
-        case .sqlite(let path): store = try SQLStore(sqlitePath: path, synchronous: configuration.sqliteSynchronous)
+        case .sqlite(let path): store = try SQLStore(sqlitePath: path, synchronous: configuration.sqliteSynchronous, logger: logger)
         case .postgres(let url): store = try await SQLStore.postgres(url: url, poolSize: configuration.postgresPoolSize, logger: logger)
         }
         let sender: any OTPSender =
@@ -93,7 +93,7 @@ public func buildRouter(services: TeamGateServices, configuration: TeamGateConfi
     router.add(middleware: ErrorMiddleware(routes: table))
     router.add(middleware: ClientAddressMiddleware(trustedProxies: configuration.trustedProxies))
     let routes = Routes(router: router, table: table)
-    SystemController().addRoutes(to: routes)
+    SystemController(store: services.store).addRoutes(to: routes)
     MemberController(signIn: services.signIn, bodyLimit: configuration.bodyLimit).addRoutes(to: routes)
     ConsoleController(services: services, bodyLimit: configuration.bodyLimit).addRoutes(to: routes)
     SessionEventsController(signIn: services.signIn, sessionEvents: services.sessionEvents).addRoutes(to: router, routes: table)

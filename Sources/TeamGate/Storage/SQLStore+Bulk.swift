@@ -41,7 +41,7 @@ extension SQLStore {
             for index in done..<upper {
                 let number = String(index)
                 let digits = phonePrefix + String(repeating: "0", count: width - number.count) + number
-                let memberID = "mem_bench\(index)"
+                let memberID = SecretToken.identifier(prefix: "mem_")
                 memberRows += [
                     memberID.databaseValue, organizationID.databaseValue, "Agent \(index)".databaseValue, digits.databaseValue, created.databaseValue,
                 ]
@@ -51,7 +51,7 @@ extension SQLStore {
                     tokens.append(token)
                     if device == 0 { firstTokens.append(token) }
                     sessionRows += [
-                        "ses_bench\(index)_\(device)".databaseValue, memberID.databaseValue, organizationID.databaseValue,
+                        SecretToken.identifier(prefix: "ses_").databaseValue, memberID.databaseValue, organizationID.databaseValue,
                         SecretToken.hash(token).databaseValue, created.databaseValue, expires.databaseValue,
                     ]
                 }
@@ -68,8 +68,11 @@ extension SQLStore {
             done = upper
             progress(done)
         }
-        let entries = try await backend.read { db in try Self.liveSessions(db, at: date) }
-        index.replaceAll(with: entries)
+        await waitUntilIndexIsWarm()
+        // The loader skips what the index holds: start again from empty, so every seeded session is read.
+        index.removeAll()
+        index.beginLoading()
+        try await loadIndex()
         return SeededLoad(phones: phones, tokens: tokens, firstTokens: firstTokens)
     }
 

@@ -5,8 +5,15 @@ extension SQLStore: SessionStore {
     public func liveSession(tokenHash: Data, at date: Date) async throws -> LiveSession? {
         // Where other instances write too, first make sure the index has every change committed before now.
         if let peers { try await peers.catchUp() }
-        return index.lookup(tokenHash: tokenHash, at: date)
+        if let live = index.lookup(tokenHash: tokenHash, at: date) { return live }
+        guard !index.isWarm else { return nil }
+        // Still loading: the disk answers, on a read connection. What it says is not put in the index, which
+        // the loader fills in the order that keeps it right (`SessionIndex.load`).
+        if case .live(let live) = try await backend.read({ db in try Self.lookUpSession(db, tokenHash: tokenHash, at: date) }) { return live }
+        return nil
     }
+
+    public var holdsEveryLiveSession: Bool { index.isWarm }
 
     /// Puts a session the writer found live into the index, unless another instance changed the index
     /// since this transaction read it (then the next request reads the disk again).

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Logging
 import ServiceLifecycle
+import Synchronization
 
 /// The store: the same statements over SQLite (one process owns the file) or PostgreSQL (several
 /// instances share the database), one group-committing writer, and the in-memory index of live sessions.
@@ -11,80 +12,60 @@ public final class SQLStore: Sendable {
     let index = SessionIndex()
     /// Set when other instances share the database: keeps the index in step with their writes.
     let peers: PeerIndexSync?
+    let logger: Logger
+    /// Loads the index at start-up (`SQLStore+IndexLoading`); `close()` stops it through the flag.
+    let indexLoading = Mutex<Task<Void, Never>?>(nil)
+    let indexLoadingStopped = Atomic<Bool>(false)
 
     public enum Synchronous: String, Sendable, CaseIterable {
         case full = "FULL"
         case normal = "NORMAL"
     }
 
-    /// Opens (creating if needed) the SQLite database at `path`, migrates it, and loads the live sessions.
-    public convenience init(sqlitePath path: String, synchronous: Synchronous = .full) throws {
+    /// Opens (creating if needed) the SQLite database at `path`, migrates it, and starts loading the live
+    /// sessions into memory in the background.
+    public convenience init(sqlitePath path: String, synchronous: Synchronous = .full, logger: Logger = Logger(label: "teamgate.store")) throws {
         let backend = try SQLiteBackend(path: path, synchronous: synchronous)
-        self.init(backend: backend)
-        index.replaceAll(with: try backend.pool.read { db in try Self.liveSessions(SQLiteConnection(db: db), at: Date()) })
+        self.init(backend: backend, logger: logger)
+        startLoadingIndex()
     }
 
-    /// Connects to PostgreSQL at `url`, migrates it, loads the live sessions and starts following the
-    /// other instances' changes, over at most `poolSize` connections. `close()` ends the connections.
+    /// Connects to PostgreSQL at `url`, migrates it, starts loading the live sessions in the background and
+    /// following the other instances' changes, over at most `poolSize` connections. `close()` ends the connections.
     public static func postgres(url: PostgresURL, poolSize: Int, logger: Logger) async throws -> SQLStore {
         let backend = try await PostgresBackend.connect(url: url, poolSize: poolSize, logger: logger)
-        let store = SQLStore(backend: backend, peers: { PeerIndexSync(backend: backend, index: $0, logger: logger) })
+        let store = SQLStore(backend: backend, logger: logger, peers: { PeerIndexSync(backend: backend, index: $0, logger: logger) })
         do {
-            // The epoch is read first: whatever changes after it is numbered above it, and caught up.
-            let (epoch, entries) = try await backend.read { db in (try IndexEpoch.current(db), try Self.liveSessions(db, at: Date())) }
-            store.index.replaceAll(with: entries)
+            // The index is loading already, so the changes numbered above this epoch, applied by catching up,
+            // are remembered against the loader's reads; those at or below it are in what the loader reads.
+            let epoch = try await backend.read { db in try IndexEpoch.current(db) }
             store.peers?.loaded(atEpoch: epoch)
         } catch {
             await store.close()
             throw error
         }
+        store.startLoadingIndex()
         return store
     }
 
-    init(backend: any SQLBackend, peers: (SessionIndex) -> PeerIndexSync? = { _ in nil }) {
+    init(backend: any SQLBackend, logger: Logger, peers: (SessionIndex) -> PeerIndexSync? = { _ in nil }) {
         self.backend = backend
+        self.logger = logger
         self.writer = GroupCommitWriter(backend: backend)
         self.peers = peers(index)
+        // Not warm until the loader has run: until then a token the index lacks is read from disk.
+        index.beginLoading()
     }
 
     /// Lets the writer commit what it was given, then closes the database connections. Writes after it fail.
     public func close() async {
+        indexLoadingStopped.store(true, ordering: .relaxed)
+        if let loading = indexLoading.withLock({ $0 }) {
+            loading.cancel()
+            await loading.value
+        }
         await writer.finish()
         await backend.close()
-    }
-
-    /// Every live session, keyed for the index.
-    static func liveSessions(_ db: any SQLConnection, at date: Date) throws -> [SessionIndex.TokenKey: LiveSession] {
-        var entries: [SessionIndex.TokenKey: LiveSession] = [:]
-        // One value per member and organisation name, shared by all their sessions: a member's strings
-        // are then stored once however many devices they use.
-        var members: [String: TeamMember] = [:]
-        var organizationNames: [String: String] = [:]
-        try db.forEachRow(
-            """
-            SELECT s.token_hash, s.id AS session_id, s.expires_at AS session_expires_at, o.name AS organization_name, m.*
-            FROM sessions s
-            JOIN members m ON m.id = s.member_id
-            JOIN organizations o ON o.id = s.organization_id
-            WHERE s.ended_at IS NULL AND s.expires_at > ? AND m.removed_at IS NULL
-            ORDER BY s.member_id
-            """,
-            [date.millisecondsSince1970]
-        ) { row in
-            let hash: Data = row["token_hash"]
-            let memberID: String = row["id"]
-            let member = members[memberID] ?? TeamMember(row: row)
-            members[memberID] = member
-            let organizationName = organizationNames[member.organizationID] ?? row["organization_name"]
-            organizationNames[member.organizationID] = organizationName
-            entries[SessionIndex.TokenKey(hash)] = LiveSession(
-                sessionID: row["session_id"],
-                expiresAt: Date(millisecondsSince1970: row["session_expires_at"]),
-                member: member,
-                organizationName: organizationName
-            )
-        }
-        return entries
     }
 }
 

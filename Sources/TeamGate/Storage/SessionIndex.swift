@@ -3,55 +3,190 @@ import Synchronization
 
 /// The in-memory index of live sessions, keyed by token hash.
 ///
-/// Filled from the store at start-up; afterwards changed right after each commit of this instance's
-/// writer, before the next commit starts (`SQLStore.perform`), and by `PeerIndexSync` with what other
-/// instances committed, so it follows the database's own order and is never stale on this instance.
+/// Filled from the store in the background at start-up (`SQLStore+IndexLoading`); changed right after
+/// each commit of this instance's writer, before the next commit starts (`SQLStore.apply`), and by
+/// `PeerIndexSync` with what other instances committed, so it follows the database's own order and is
+/// never stale on this instance. Until it is warm, a token it does not hold is looked up on disk.
+///
+/// Compact, because it holds every live session: an entry is 16 bytes of key and 24 of value, with no
+/// pointer, and a member's details are kept once, encoded in one shared byte arena (`MemberTable`),
+/// however many devices the member uses. A session costs about 60 bytes in all (measured by the bench).
 final class SessionIndex: Sendable {
-    /// A SHA-256 kept inline in four words: no heap allocation per entry, unlike `Data`.
+    /// The first 16 bytes of a token's SHA-256: as unique as the whole for a lookup key, and inline.
     struct TokenKey: Hashable, Sendable {
-        let a: UInt64, b: UInt64, c: UInt64, d: UInt64
+        let high: UInt64, low: UInt64
 
         init(_ hash: Data) {
-            var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+            var words: (UInt64, UInt64) = (0, 0)
             withUnsafeMutableBytes(of: &words) { target in
-                hash.prefix(32).withUnsafeBytes { source in target.copyMemory(from: source) }
+                hash.prefix(16).withUnsafeBytes { source in target.copyMemory(from: source) }
             }
-            (a, b, c, d) = words
+            (high, low) = words
         }
 
-        // The words are already uniformly random: one of them is as good a hash as all four.
-        func hash(into hasher: inout Hasher) { hasher.combine(a) }
+        // The words are already uniformly random: one of them is as good a hash as both.
+        func hash(into hasher: inout Hasher) { hasher.combine(high) }
     }
 
-    private let sessions = Mutex<[TokenKey: LiveSession]>([:])
+    /// One live session, fixed size and without a pointer.
+    struct Entry: Sendable {
+        var sessionID: CompactIdentifier
+        /// The member's slot in the member table; `unusualIDFlag` set when the session's id is not in
+        /// `CompactIdentifier`'s form and is kept in `unusualSessionIDs` instead.
+        var memberSlot: UInt32
+        /// Milliseconds since 1970, rounded down: the index never holds a session past its end.
+        var expiresAt: Int64
+
+        static let unusualIDFlag: UInt32 = 1 << 31
+    }
+
+    /// What changes while the index is being loaded, so the loader's older reads do not undo them.
+    fileprivate struct Loading {
+        /// Sessions ended since loading began: the loader may have read them live.
+        var ended: Set<TokenKey> = []
+        /// Members changed since loading began, newest details: the loader may have read older ones.
+        var changedMembers: [String: TeamMember] = [:]
+    }
+
+    fileprivate struct State {
+        var sessions: [TokenKey: Entry] = [:]
+        var unusualSessionIDs: [TokenKey: String] = [:]
+        var members = MemberTable()
+        /// Set from `beginLoading()` to `finishLoading()`.
+        var loading: Loading?
+        var warm = true
+    }
+
+    private let state = Mutex(State())
+
+    /// Whether the index holds every live session (false while it loads at start-up).
+    var isWarm: Bool { state.withLock { $0.warm } }
+
     func lookup(tokenHash: Data, at date: Date) -> LiveSession? {
         let key = TokenKey(tokenHash)
-        guard let live = sessions.withLock({ $0[key] }), live.expiresAt > date else { return nil }
-        return live
+        return state.withLock { state -> LiveSession? in
+            guard let entry = state.sessions[key] else { return nil }
+            let expiresAt = Date(millisecondsSince1970: entry.expiresAt)
+            guard expiresAt > date else { return nil }
+            let sessionID =
+                entry.memberSlot & Entry.unusualIDFlag == 0 ? entry.sessionID.text(prefix: "ses_") : state.unusualSessionIDs[key] ?? ""
+            let (member, organizationName) = state.members.member(atSlot: entry.memberSlot & ~Entry.unusualIDFlag)
+            return LiveSession(sessionID: sessionID, expiresAt: expiresAt, member: member, organizationName: organizationName)
+        }
     }
 
     func insert(tokenHash: Data, _ live: LiveSession) {
-        sessions.withLock { $0[TokenKey(tokenHash)] = live }
+        let key = TokenKey(tokenHash)
+        state.withLock { state in
+            let slot = state.members.slot(for: live.member, organizationName: live.organizationName, replacingOlder: true)
+            state.insert(key, sessionID: live.sessionID, memberSlot: slot, expiresAt: Self.indexTime(live.expiresAt))
+        }
     }
 
     func remove(tokenHashes: some Sequence<Data>) {
         let keys = tokenHashes.map(TokenKey.init)
-        sessions.withLock { index in
-            for key in keys { index.removeValue(forKey: key) }
-        }
-    }
-
-    /// Replaces the member's details in every live session of theirs (after a role change).
-    func updateMember(_ member: TeamMember) {
-        sessions.withLock { index in
-            for (hash, live) in index where live.member.id == member.id {
-                index[hash] = LiveSession(
-                    sessionID: live.sessionID, expiresAt: live.expiresAt, member: member, organizationName: live.organizationName)
+        state.withLock { state in
+            for key in keys {
+                state.sessions.removeValue(forKey: key)
+                state.unusualSessionIDs.removeValue(forKey: key)
+                state.loading?.ended.insert(key)
             }
         }
     }
 
-    func replaceAll(with entries: [TokenKey: LiveSession]) {
-        sessions.withLock { $0 = entries }
+    /// Replaces the member's details, which all their live sessions share (after a role change).
+    func updateMember(_ member: TeamMember) {
+        state.withLock { state in
+            state.members.replace(member)
+            state.loading?.changedMembers[member.id] = member
+        }
+    }
+
+    /// Milliseconds since 1970, rounded down.
+    static func indexTime(_ date: Date) -> Int64 {
+        Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+    }
+
+    // MARK: Loading
+
+    /// A session as the loader reads it.
+    struct LoadedSession {
+        let tokenHash: Data
+        let sessionID: String
+        let memberID: String
+        let expiresAt: Int64
+    }
+
+    /// From now until `finishLoading()`, ends and member changes are remembered, so what the loader read
+    /// before them cannot bring an ended session back or an old role. Call before the loader's first read.
+    func beginLoading() {
+        state.withLock { state in
+            state.loading = Loading()
+            state.warm = false
+        }
+    }
+
+    /// Makes room for `sessions` entries at once: growing step by step would copy the table each time.
+    func reserve(sessions: Int) {
+        state.withLock { $0.sessions.reserveCapacity(sessions) }
+    }
+
+    /// Adds members the loader read, unless the index already holds them (then it holds newer details).
+    func load(members: [(member: TeamMember, organizationName: String)]) {
+        state.withLock { state in
+            for (member, organizationName) in members {
+                let newest = state.loading?.changedMembers[member.id] ?? member
+                _ = state.members.slot(for: newest, organizationName: organizationName, replacingOlder: false)
+            }
+        }
+    }
+
+    /// Adds sessions the loader read live, except those ended since loading began and those whose member
+    /// the loader did not read (removed, or signed in since: the writer indexed those itself).
+    func load(sessions: [LoadedSession]) {
+        state.withLock { state in
+            for session in sessions {
+                let key = TokenKey(session.tokenHash)
+                guard state.sessions[key] == nil, state.loading?.ended.contains(key) != true,
+                    let slot = state.members.existingSlot(memberID: session.memberID)
+                else { continue }
+                state.insert(key, sessionID: session.sessionID, memberSlot: slot, expiresAt: session.expiresAt)
+            }
+        }
+    }
+
+    /// The index holds every live session from now on.
+    func finishLoading() {
+        state.withLock { state in
+            state.loading = nil
+            state.warm = true
+        }
+    }
+
+    /// Live sessions and members held, and the bytes their tables take (capacity, not just use).
+    var footprint: (sessions: Int, members: Int, bytes: Int) {
+        state.withLock { state in
+            let entryBytes = MemoryLayout<TokenKey>.stride + MemoryLayout<Entry>.stride
+            // A dictionary's buckets: key, value and a bit of occupancy each.
+            let sessionBytes = state.sessions.capacity * 4 / 3 * entryBytes
+            return (state.sessions.count, state.members.count, sessionBytes + state.members.bytes)
+        }
+    }
+
+    /// Drops every session and member (a bulk seed reloads afterwards).
+    func removeAll() {
+        state.withLock { $0 = State() }
+    }
+}
+
+extension SessionIndex.State {
+    fileprivate mutating func insert(_ key: SessionIndex.TokenKey, sessionID: String, memberSlot: UInt32, expiresAt: Int64) {
+        if let compact = CompactIdentifier(sessionID, prefix: "ses_") {
+            sessions[key] = SessionIndex.Entry(sessionID: compact, memberSlot: memberSlot, expiresAt: expiresAt)
+        } else {
+            sessions[key] = SessionIndex.Entry(
+                sessionID: CompactIdentifier.empty, memberSlot: memberSlot | SessionIndex.Entry.unusualIDFlag, expiresAt: expiresAt)
+            unusualSessionIDs[key] = sessionID
+        }
     }
 }

@@ -43,6 +43,9 @@ public protocol SessionStore: Sendable {
     /// The live session for a token hash, answered from memory: the check every member request pays.
     /// Where instances share a database, first applies every change they committed before the call.
     func liveSession(tokenHash: Data, at date: Date) async throws -> LiveSession?
+    /// False while the live sessions are being loaded into memory at start-up (`liveSession` then reads
+    /// the disk for a session not loaded yet): what `/ready` reports.
+    var holdsEveryLiveSession: Bool { get }
     /// Reads a token's session from disk, for a token the index does not know: explains a refusal, or
     /// adopts a live session another process made. Ordered with the writer, so it cannot undo a revocation.
     func loadSession(tokenHash: Data, at date: Date) async throws -> SessionLookup

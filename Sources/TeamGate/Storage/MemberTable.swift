@@ -1,0 +1,239 @@
+import Foundation
+
+/// The details of the members who have live sessions, each kept once and addressed by a slot number
+/// that their sessions' index entries hold.
+///
+/// A `TeamMember` is a dozen words and two or three heap strings; here a member is one record of about
+/// 65 bytes in a single shared byte array, so a million members cost tens of megabytes, not hundreds.
+/// A changed member gets a new record in the same slot; the old record is garbage until the next
+/// compaction. Organisations are few and kept as values.
+struct MemberTable {
+    private var arena: [UInt8] = []
+    /// Slot → where the slot's newest record starts in `arena`.
+    private var offsets: [Int] = []
+    /// A member id's 64-bit hash → slot. An id whose hash another id already has is in `collided`.
+    private var slotsByIDHash: [UInt64: UInt32] = [:]
+    private var collided: [String: UInt32] = [:]
+    private var organizations: [(id: String, name: String)] = []
+    private var organizationSlots: [String: UInt32] = [:]
+    /// Bytes of `arena` held by superseded records.
+    private var garbage = 0
+
+    var count: Int { offsets.count }
+
+    var bytes: Int {
+        arena.capacity + offsets.capacity * MemoryLayout<Int>.stride + slotsByIDHash.capacity * 4 / 3 * 12
+    }
+
+    /// The slot holding `member`, added when absent. `replacingOlder`: when present, store these details
+    /// (a commit's newer read) rather than keep the held ones.
+    mutating func slot(for member: TeamMember, organizationName: String, replacingOlder: Bool) -> UInt32 {
+        if let slot = existingSlot(memberID: member.id) {
+            if replacingOlder, self.member(atSlot: slot).member != member {
+                replace(member, atSlot: slot, organizationName: organizationName)
+            }
+            return slot
+        }
+        let slot = UInt32(offsets.count)
+        precondition(slot < SessionIndex.Entry.unusualIDFlag, "more members than the index can number")
+        offsets.append(arena.count)
+        append(member, organizationName: organizationName)
+        let hash = Self.hash(member.id)
+        if slotsByIDHash[hash] == nil {
+            slotsByIDHash[hash] = slot
+        } else {
+            collided[member.id] = slot
+        }
+        return slot
+    }
+
+    func existingSlot(memberID: String) -> UInt32? {
+        if !collided.isEmpty, let slot = collided[memberID] { return slot }
+        guard let slot = slotsByIDHash[Self.hash(memberID)], recordHasID(atSlot: slot, memberID) else { return nil }
+        return slot
+    }
+
+    /// Stores the member's new details, if the table holds the member.
+    mutating func replace(_ member: TeamMember) {
+        guard let slot = existingSlot(memberID: member.id) else { return }
+        replace(member, atSlot: slot, organizationName: self.member(atSlot: slot).organizationName)
+    }
+
+    private mutating func replace(_ member: TeamMember, atSlot slot: UInt32, organizationName: String) {
+        let old = offsets[Int(slot)]
+        garbage += Self.recordLength(arena, at: old)
+        offsets[Int(slot)] = arena.count
+        append(member, organizationName: organizationName)
+        if garbage > 1 << 20, garbage > arena.count / 2 { compact() }
+    }
+
+    func member(atSlot slot: UInt32) -> (member: TeamMember, organizationName: String) {
+        arena.withUnsafeBufferPointer { bytes in
+            var reader = RecordReader(bytes: bytes, position: offsets[Int(slot)])
+            let organization = organizations[Int(reader.word())]
+            let role = Role(rawValue: Int(reader.byte())) ?? .teamMemberAssignedChats
+            let flags = reader.byte()
+            let createdAt = reader.time()
+            let lockedUntil = flags & Flag.lockedUntil != 0 ? reader.time() : nil
+            let removedAt = flags & Flag.removedAt != 0 ? reader.time() : nil
+            let id = reader.string()
+            let name = reader.string()
+            let phone = reader.string()
+            let email = flags & Flag.email != 0 ? reader.string() : nil
+            let reportingManagerID = flags & Flag.reportingManager != 0 ? reader.string() : nil
+            let member = TeamMember(
+                id: id, organizationID: organization.id, name: name, phone: PhoneNumber(trustedDigits: phone), email: email, role: role,
+                createdAt: createdAt, removedAt: removedAt, reportingManagerID: reportingManagerID, lockedUntil: lockedUntil)
+            return (member, organization.name)
+        }
+    }
+
+    // MARK: Records
+
+    /// A record: organisation slot (4 bytes), role (1), flags (1), created (8), [locked until (8)],
+    /// [removed (8)], then id, name, phone digits, [email], [reporting manager] as length-prefixed UTF-8.
+    private mutating func append(_ member: TeamMember, organizationName: String) {
+        let organization = organizationSlot(id: member.organizationID, name: organizationName)
+        var flags: UInt8 = 0
+        if member.email != nil { flags |= Flag.email }
+        if member.reportingManagerID != nil { flags |= Flag.reportingManager }
+        if member.lockedUntil != nil { flags |= Flag.lockedUntil }
+        if member.removedAt != nil { flags |= Flag.removedAt }
+        withUnsafeBytes(of: organization.littleEndian) { arena.append(contentsOf: $0) }
+        arena.append(UInt8(truncatingIfNeeded: member.role.rawValue))
+        arena.append(flags)
+        appendTime(member.createdAt)
+        if let lockedUntil = member.lockedUntil { appendTime(lockedUntil) }
+        if let removedAt = member.removedAt { appendTime(removedAt) }
+        appendString(member.id)
+        appendString(member.name)
+        appendString(member.phone.digits)
+        if let email = member.email { appendString(email) }
+        if let reportingManagerID = member.reportingManagerID { appendString(reportingManagerID) }
+    }
+
+    private mutating func appendTime(_ date: Date) {
+        withUnsafeBytes(of: date.timeIntervalSince1970.bitPattern.littleEndian) { arena.append(contentsOf: $0) }
+    }
+
+    /// A LEB128 length, then the bytes.
+    private mutating func appendString(_ text: String) {
+        var length = text.utf8.count
+        while length >= 0x80 {
+            arena.append(UInt8(length & 0x7F) | 0x80)
+            length >>= 7
+        }
+        arena.append(UInt8(length))
+        arena.append(contentsOf: text.utf8)
+    }
+
+    private mutating func organizationSlot(id: String, name: String) -> UInt32 {
+        if let slot = organizationSlots[id] {
+            if organizations[Int(slot)].name != name { organizations[Int(slot)].name = name }
+            return slot
+        }
+        let slot = UInt32(organizations.count)
+        organizations.append((id, name))
+        organizationSlots[id] = slot
+        return slot
+    }
+
+    /// Whether the slot's record is the member's, compared in place: no string is made.
+    private func recordHasID(atSlot slot: UInt32, _ id: String) -> Bool {
+        arena.withUnsafeBufferPointer { bytes in
+            var reader = RecordReader(bytes: bytes, position: offsets[Int(slot)])
+            reader.skipToID()
+            return reader.stringBytes().elementsEqual(id.utf8)
+        }
+    }
+
+    private static func recordLength(_ arena: [UInt8], at offset: Int) -> Int {
+        arena.withUnsafeBufferPointer { bytes in
+            var reader = RecordReader(bytes: bytes, position: offset)
+            let flags = reader.skipToID()
+            for _ in 0..<(3 + (flags & Flag.email != 0 ? 1 : 0) + (flags & Flag.reportingManager != 0 ? 1 : 0)) { _ = reader.stringBytes() }
+            return reader.position - offset
+        }
+    }
+
+    /// Rewrites the arena with each slot's newest record only.
+    private mutating func compact() {
+        var table = MemberTable()
+        table.organizations = organizations
+        table.organizationSlots = organizationSlots
+        table.arena.reserveCapacity(arena.count - garbage)
+        for offset in offsets {
+            table.offsets.append(table.arena.count)
+            table.arena.append(contentsOf: arena[offset..<(offset + Self.recordLength(arena, at: offset))])
+        }
+        table.slotsByIDHash = slotsByIDHash
+        table.collided = collided
+        self = table
+    }
+
+    /// FNV-1a over the id's bytes: stable and cheap; collisions are handled by `collided`.
+    private static func hash(_ id: String) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in id.utf8 {
+            hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3
+        }
+        return hash
+    }
+}
+
+/// Which optional fields a member record holds.
+private enum Flag {
+    static let email: UInt8 = 1
+    static let reportingManager: UInt8 = 2
+    static let lockedUntil: UInt8 = 4
+    static let removedAt: UInt8 = 8
+}
+
+/// Reads a member record field by field.
+private struct RecordReader {
+    let bytes: UnsafeBufferPointer<UInt8>
+    var position: Int
+
+    mutating func byte() -> UInt8 {
+        defer { position += 1 }
+        return bytes[position]
+    }
+
+    mutating func word() -> UInt32 {
+        var value: UInt32 = 0
+        for shift in stride(from: 0, to: 32, by: 8) { value |= UInt32(byte()) << UInt32(shift) }
+        return value
+    }
+
+    mutating func time() -> Date {
+        var bits: UInt64 = 0
+        for shift in stride(from: 0, to: 64, by: 8) { bits |= UInt64(byte()) << UInt64(shift) }
+        return Date(timeIntervalSince1970: Double(bitPattern: bits))
+    }
+
+    mutating func stringBytes() -> UnsafeBufferPointer<UInt8> {
+        var length = 0
+        var shift = 0
+        while true {
+            let next = byte()
+            length |= Int(next & 0x7F) << shift
+            guard next & 0x80 != 0 else { break }
+            shift += 7
+        }
+        defer { position += length }
+        return UnsafeBufferPointer(rebasing: bytes[position..<(position + length)])
+    }
+
+    mutating func string() -> String {
+        String(decoding: stringBytes(), as: UTF8.self)
+    }
+
+    /// Skips the fixed part; returns the flags.
+    @discardableResult
+    mutating func skipToID() -> UInt8 {
+        position += 5
+        let flags = byte()
+        position += 8 + (flags & Flag.lockedUntil != 0 ? 8 : 0) + (flags & Flag.removedAt != 0 ? 8 : 0)
+        return flags
+    }
+}

@@ -1,0 +1,98 @@
+import Foundation
+import GRDB
+import Logging
+import Synchronization
+
+/// Start-up: the store answers at once and fills its session index in the background. Until the index is
+/// warm, a token it does not hold is read from the database on a read connection (`liveSession`), so
+/// no answer is stale and none waits for the load.
+extension SQLStore {
+    /// Loads the index in a background task, retrying after a failure; `close()` cancels it,
+    /// `waitUntilIndexIsWarm()` awaits it. The index must be loading already (`SessionIndex.beginLoading`).
+    func startLoadingIndex() {
+        let task = Task.detached { [self] in
+            let started = ContinuousClock.now
+            while !Task.isCancelled {
+                do {
+                    try await loadIndex()
+                    let seconds = (ContinuousClock.now - started) / .seconds(1)
+                    let footprint = index.footprint
+                    logger.notice(
+                        "Session index warm",
+                        metadata: [
+                            "seconds": "\(String(format: "%.2f", seconds))", "sessions": "\(footprint.sessions)",
+                            "members": "\(footprint.members)", "bytes": "\(footprint.bytes)",
+                        ])
+                    return
+                } catch {
+                    if Task.isCancelled { return }
+                    logger.error(
+                        "Loading the session index failed; sessions are read from the database until it loads. Retrying in 1 s",
+                        metadata: ["error": "\(error)"])
+                }
+                do {
+                    try await Task.sleep(for: .seconds(1))
+                } catch {
+                    return
+                }
+            }
+        }
+        indexLoading.withLock { $0 = task }
+    }
+
+    /// Returns once the index holds every live session (or its loading was cancelled).
+    public func waitUntilIndexIsWarm() async {
+        await indexLoading.withLock { $0 }?.value
+    }
+
+    /// Reads every member with a live session, then every live session, in batches.
+    func loadIndex() async throws {
+        let now = Date().millisecondsSince1970
+        let expected = try await backend.read { db in
+            try db.row("SELECT COUNT(*) AS live FROM sessions WHERE ended_at IS NULL AND expires_at > ?", [now]).map { $0["live"] as Int64 } ?? 0
+        }
+        index.reserve(sessions: Int(expected))
+        try await backend.read { [self] db in
+            var batch: [(member: TeamMember, organizationName: String)] = []
+            try db.forEachRow(
+                """
+                SELECT m.*, o.name AS organization_name FROM members m JOIN organizations o ON o.id = m.organization_id
+                WHERE m.removed_at IS NULL
+                    AND EXISTS (SELECT 1 FROM sessions s WHERE s.member_id = m.id AND s.ended_at IS NULL AND s.expires_at > ?)
+                """,
+                [now]
+            ) { row in
+                batch.append((TeamMember(row: row), row["organization_name"]))
+                guard batch.count == Self.loadBatch else { return }
+                try self.checkLoadingGoesOn()
+                self.index.load(members: batch)
+                batch.removeAll(keepingCapacity: true)
+            }
+            self.index.load(members: batch)
+        }
+        try await backend.read { [self] db in
+            var batch: [SessionIndex.LoadedSession] = []
+            try db.forEachRow(
+                "SELECT token_hash, id, member_id, expires_at FROM sessions WHERE ended_at IS NULL AND expires_at > ?", [now]
+            ) { row in
+                batch.append(
+                    SessionIndex.LoadedSession(
+                        tokenHash: row["token_hash"], sessionID: row["id"], memberID: row["member_id"], expiresAt: row["expires_at"]))
+                guard batch.count == Self.loadBatch else { return }
+                try self.checkLoadingGoesOn()
+                self.index.load(sessions: batch)
+                batch.removeAll(keepingCapacity: true)
+            }
+            self.index.load(sessions: batch)
+        }
+        index.finishLoading()
+    }
+
+    /// The reads run on the database's own threads, outside the task: `close()` says stop through a flag.
+    private func checkLoadingGoesOn() throws {
+        if indexLoadingStopped.load(ordering: .relaxed) { throw CancellationError() }
+    }
+
+    /// Rows handed to the index at a time: short enough that requests never wait long for its lock.
+    private static let loadBatch = 4096
+}
