@@ -26,7 +26,10 @@ struct StoreOptions: ParsableArguments {
         let configuration = try readConfiguration { () throws(ConfigurationError) in
             try TeamGateConfiguration(reader: TeamGateConfiguration.reader(flags: flags), settings: TeamGateConfiguration.databaseSettings)
         }
-        return try await TeamGateServices.open(configuration, logger: Logger(label: "teamgate"), otpSender: OTPOutbox())
+        // The commands print what they did; their log says only what went wrong (not, say, that the index loaded).
+        var logger = Logger(label: "teamgate")
+        logger.logLevel = .warning
+        return try await TeamGateServices.open(configuration, logger: logger, otpSender: OTPOutbox())
     }
 
     /// The organisation named by `--org`, or the only one there is.

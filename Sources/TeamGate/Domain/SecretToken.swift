@@ -34,10 +34,28 @@ public enum SecretToken {
         Data(SHA256.hash(data: Data(secret.utf8)))
     }
 
+    /// Base64url without padding, encoded directly: Foundation's base64 and three `replacingOccurrences`
+    /// took a twentieth of a logout's time in profiles (every logout makes a revocation id).
     static func base64URL(_ bytes: [UInt8]) -> String {
-        Data(bytes).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-")
-            .replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        let alphabet = base64URLAlphabet
+        let length = (bytes.count * 8 + 5) / 6
+        return String(unsafeUninitializedCapacity: length) { output in
+            var position = 0
+            var index = 0
+            while index < bytes.count {
+                let chunk = bytes[index..<min(index + 3, bytes.count)]
+                var group: UInt32 = 0
+                for byte in chunk { group = group << 8 | UInt32(byte) }
+                group <<= UInt32(8 * (3 - chunk.count))
+                for sextet in 0..<(chunk.count + 1) {
+                    output[position] = alphabet[Int(group >> UInt32(18 - 6 * sextet) & 0x3F)]
+                    position += 1
+                }
+                index += 3
+            }
+            return position
+        }
     }
+
+    private static let base64URLAlphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
 }

@@ -95,7 +95,7 @@ struct JSONObjectBody: Sendable {
     /// JSON types, plus the two that `curl -d` and a bare `fetch` send by default: people paste JSON
     /// without a Content-Type, and refusing them would only be pedantic. Other types (XML, multipart…) get 415.
     static func isJSON(_ contentType: String) -> Bool {
-        let mediaType = contentType.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased() ?? ""
+        let mediaType = contentType.split(separator: ";").first?.trimmedOfWhitespace.lowercased() ?? ""
         return mediaType == "application/json" || (mediaType.hasPrefix("application/") && mediaType.hasSuffix("+json"))
             || mediaType == "application/x-www-form-urlencoded" || mediaType == "text/plain"
     }

@@ -11,7 +11,11 @@ struct CompactIdentifier: Sendable, Equatable {
 
     /// Nil when `text` is not `prefix` and 16 base64url characters: such an identifier is kept as text.
     init?(_ text: String, prefix: String) {
-        let utf8 = text.utf8
+        self.init(utf8: text.utf8, prefix: prefix)
+    }
+
+    /// From the text's UTF-8 bytes, as a database hands them over.
+    init?(utf8: some Collection<UInt8>, prefix: String) {
         guard utf8.count == prefix.utf8.count + 16, utf8.starts(with: prefix.utf8) else { return nil }
         var iterator = utf8.dropFirst(prefix.utf8.count).makeIterator()
         // Four characters of six bits are three bytes.

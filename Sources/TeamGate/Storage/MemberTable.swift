@@ -38,7 +38,8 @@ struct MemberTable {
         precondition(slot < SessionIndex.Entry.unusualIDFlag, "more members than the index can number")
         offsets.append(arena.count)
         append(member, organizationName: organizationName)
-        let hash = Self.hash(member.id)
+        var id = member.id
+        let hash = id.withUTF8 { Self.hash(UnsafeRawBufferPointer($0)) }
         if slotsByIDHash[hash] == nil {
             slotsByIDHash[hash] = slot
         } else {
@@ -48,7 +49,13 @@ struct MemberTable {
     }
 
     func existingSlot(memberID: String) -> UInt32? {
-        if !collided.isEmpty, let slot = collided[memberID] { return slot }
+        var memberID = memberID
+        return memberID.withUTF8 { existingSlot(memberID: UnsafeRawBufferPointer($0)) }
+    }
+
+    /// The slot of the member whose id has these UTF-8 bytes.
+    func existingSlot(memberID: UnsafeRawBufferPointer) -> UInt32? {
+        if !collided.isEmpty, let slot = collided[String(decoding: memberID, as: UTF8.self)] { return slot }
         guard let slot = slotsByIDHash[Self.hash(memberID)], recordHasID(atSlot: slot, memberID) else { return nil }
         return slot
     }
@@ -113,7 +120,7 @@ struct MemberTable {
     }
 
     private mutating func appendTime(_ date: Date) {
-        withUnsafeBytes(of: date.timeIntervalSince1970.bitPattern.littleEndian) { arena.append(contentsOf: $0) }
+        withUnsafeBytes(of: date.timeIntervalSinceReferenceDate.bitPattern.littleEndian) { arena.append(contentsOf: $0) }
     }
 
     /// A LEB128 length, then the bytes.
@@ -139,11 +146,11 @@ struct MemberTable {
     }
 
     /// Whether the slot's record is the member's, compared in place: no string is made.
-    private func recordHasID(atSlot slot: UInt32, _ id: String) -> Bool {
+    private func recordHasID(atSlot slot: UInt32, _ id: UnsafeRawBufferPointer) -> Bool {
         arena.withUnsafeBufferPointer { bytes in
             var reader = RecordReader(bytes: bytes, position: offsets[Int(slot)])
             reader.skipToID()
-            return reader.stringBytes().elementsEqual(id.utf8)
+            return reader.stringBytes().elementsEqual(id)
         }
     }
 
@@ -153,6 +160,14 @@ struct MemberTable {
             let flags = reader.skipToID()
             for _ in 0..<(3 + (flags & Flag.email != 0 ? 1 : 0) + (flags & Flag.reportingManager != 0 ? 1 : 0)) { _ = reader.stringBytes() }
             return reader.position - offset
+        }
+    }
+
+    /// Gives back the room the arena grew into beyond what it holds (up to half of it, after a load).
+    mutating func shrinkToFit() {
+        guard arena.capacity > arena.count + arena.count / 8 else { return }
+        arena = Array(unsafeUninitializedCapacity: arena.count) { buffer, count in
+            count = buffer.initialize(fromContentsOf: arena)
         }
     }
 
@@ -172,9 +187,9 @@ struct MemberTable {
     }
 
     /// FNV-1a over the id's bytes: stable and cheap; collisions are handled by `collided`.
-    private static func hash(_ id: String) -> UInt64 {
+    private static func hash(_ id: UnsafeRawBufferPointer) -> UInt64 {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in id.utf8 {
+        for byte in id {
             hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3
         }
         return hash
@@ -208,7 +223,7 @@ private struct RecordReader {
     mutating func time() -> Date {
         var bits: UInt64 = 0
         for shift in stride(from: 0, to: 64, by: 8) { bits |= UInt64(byte()) << UInt64(shift) }
-        return Date(timeIntervalSince1970: Double(bitPattern: bits))
+        return Date(timeIntervalSinceReferenceDate: Double(bitPattern: bits))
     }
 
     mutating func stringBytes() -> UnsafeBufferPointer<UInt8> {

@@ -33,6 +33,12 @@ struct PostgresSQLConnection: SQLConnection {
         _ = try connection.query(query, logger: logger) { row in try visitor.visit(try Self.row(row)) }.wait()
     }
 
+    func forEachRawRow(_ sql: String, _ arguments: SQLArguments, _ body: @escaping (any RawRow) throws -> Void) throws {
+        let query = PostgresQuery(unsafeSQL: PostgresPlaceholders.numbered(sql), binds: try Self.bindings(arguments))
+        let visitor = UncheckedRawRowVisitor(visit: body)
+        _ = try connection.query(query, logger: logger) { row in try visitor.visit(PostgresRawRow(cells: Array(row))) }.wait()
+    }
+
     func inSavepoint(_ work: () throws -> Void) throws {
         try execute("SAVEPOINT write")
         do {
@@ -97,6 +103,24 @@ struct PostgresSQLConnection: SQLConnection {
 
 private struct UncheckedRowVisitor: @unchecked Sendable {
     let visit: (Row) throws -> Void
+}
+
+private struct UncheckedRawRowVisitor: @unchecked Sendable {
+    let visit: (any RawRow) throws -> Void
+}
+
+/// A row's cells as PostgreSQL sent them: binary, so a bytea's or a text's bytes are the value itself.
+private struct PostgresRawRow: RawRow {
+    let cells: [PostgresCell]
+
+    func withBytes<Result>(_ column: Int, _ body: (UnsafeRawBufferPointer) throws -> Result) throws -> Result {
+        guard let bytes = cells[column].bytes else { return try body(UnsafeRawBufferPointer(start: nil, count: 0)) }
+        return try bytes.withUnsafeReadableBytes(body)
+    }
+
+    func int64(_ column: Int) throws -> Int64 {
+        try cells[column].decode(Int64.self)
+    }
 }
 
 /// What a transaction changed in other instances' indexes: the epoch it took, and whether to notify

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 
 /// Values bound to a statement's `?` placeholders, in order: the same Swift values on both databases.
 typealias SQLArguments = [(any DatabaseValueConvertible)?]
@@ -16,6 +17,9 @@ protocol SQLConnection {
     /// Visits rows one by one, for results too large to hold at once. `body` is escaping because a
     /// driver may keep it after the last row; it is never called after this returns.
     func forEachRow(_ sql: String, _ arguments: SQLArguments, _ body: @escaping (Row) throws -> Void) throws
+    /// Visits rows as raw cells, valid only during `body`: for the start-up load of millions of rows, which
+    /// then makes no value, string or row per cell.
+    func forEachRawRow(_ sql: String, _ arguments: SQLArguments, _ body: @escaping (any RawRow) throws -> Void) throws
     /// Runs `work` in a savepoint: when it throws, its writes are undone and the transaction goes on.
     func inSavepoint(_ work: () throws -> Void) throws
     /// Whether other instances may share this database (PostgreSQL): only then are index changes
@@ -27,6 +31,13 @@ protocol SQLConnection {
     /// commits (PostgreSQL NOTIFY).
     func recordIndexChange(epoch: Int64)
     func isUniqueViolation(_ error: any Error) -> Bool
+}
+
+/// One row's cells in the order the query names them, read in place.
+protocol RawRow {
+    /// The cell's bytes (a blob's, or a text's UTF-8); empty for NULL.
+    func withBytes<Result>(_ column: Int, _ body: (UnsafeRawBufferPointer) throws -> Result) throws -> Result
+    func int64(_ column: Int) throws -> Int64
 }
 
 extension SQLConnection {
@@ -67,6 +78,21 @@ struct SQLiteConnection: SQLConnection {
         while let row = try cursor.next() { try body(row) }
     }
 
+    func forEachRawRow(_ sql: String, _ arguments: SQLArguments, _ body: @escaping (any RawRow) throws -> Void) throws {
+        let statement = try db.makeStatement(sql: sql)
+        try statement.setArguments(StatementArguments(arguments))
+        let row = SQLiteRawRow(statement: statement.sqliteStatement)
+        while true {
+            switch sqlite3_step(statement.sqliteStatement) {
+            case SQLITE_ROW: try body(row)
+            case SQLITE_DONE: return
+            case let code:
+                throw DatabaseError(
+                    resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)), sql: sql)
+            }
+        }
+    }
+
     func inSavepoint(_ work: () throws -> Void) throws {
         try db.inSavepoint {
             try work()
@@ -82,6 +108,21 @@ struct SQLiteConnection: SQLConnection {
 
     func isUniqueViolation(_ error: any Error) -> Bool {
         (error as? DatabaseError)?.resultCode == .SQLITE_CONSTRAINT
+    }
+}
+
+/// The current row of a stepping SQLite statement.
+private struct SQLiteRawRow: RawRow {
+    let statement: OpaquePointer
+
+    func withBytes<Result>(_ column: Int, _ body: (UnsafeRawBufferPointer) throws -> Result) throws -> Result {
+        // The pointer is asked for before the length, as SQLite's documentation wants.
+        let start = sqlite3_column_blob(statement, Int32(column))
+        return try body(UnsafeRawBufferPointer(start: start, count: Int(sqlite3_column_bytes(statement, Int32(column)))))
+    }
+
+    func int64(_ column: Int) throws -> Int64 {
+        sqlite3_column_int64(statement, Int32(column))
     }
 }
 

@@ -160,6 +160,15 @@ extension SQLStore {
                 CREATE INDEX idempotency_records_by_age ON idempotency_records(created_at);
                 """
         ),
+        Migration(
+            name: "v6: live sessions readable from their index alone",
+            // The start-up load reads every live session's hash, id, member and expiry: from this index
+            // alone, in one pass, instead of one table lookup per session (seconds at a million members).
+            sql: """
+                DROP INDEX sessions_live_by_member;
+                CREATE INDEX sessions_live_by_member ON sessions(member_id, expires_at, token_hash, id, ended_at) WHERE ended_at IS NULL;
+                """
+        ),
     ]
 }
 

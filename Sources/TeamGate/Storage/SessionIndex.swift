@@ -17,9 +17,13 @@ final class SessionIndex: Sendable {
         let high: UInt64, low: UInt64
 
         init(_ hash: Data) {
+            self = hash.withUnsafeBytes { TokenKey(bytes: $0) }
+        }
+
+        init(bytes hash: UnsafeRawBufferPointer) {
             var words: (UInt64, UInt64) = (0, 0)
             withUnsafeMutableBytes(of: &words) { target in
-                hash.prefix(16).withUnsafeBytes { source in target.copyMemory(from: source) }
+                target.copyMemory(from: UnsafeRawBufferPointer(rebasing: hash.prefix(16)))
             }
             (high, low) = words
         }
@@ -109,14 +113,6 @@ final class SessionIndex: Sendable {
 
     // MARK: Loading
 
-    /// A session as the loader reads it.
-    struct LoadedSession {
-        let tokenHash: Data
-        let sessionID: String
-        let memberID: String
-        let expiresAt: Int64
-    }
-
     /// From now until `finishLoading()`, ends and member changes are remembered, so what the loader read
     /// before them cannot bring an ended session back or an old role. Call before the loader's first read.
     func beginLoading() {
@@ -126,10 +122,7 @@ final class SessionIndex: Sendable {
         }
     }
 
-    /// Makes room for `sessions` entries at once: growing step by step would copy the table each time.
-    func reserve(sessions: Int) {
-        state.withLock { $0.sessions.reserveCapacity(sessions) }
-    }
+
 
     /// Adds members the loader read, unless the index already holds them (then it holds newer details).
     func load(members: [(member: TeamMember, organizationName: String)]) {
@@ -141,16 +134,19 @@ final class SessionIndex: Sendable {
         }
     }
 
-    /// Adds sessions the loader read live, except those ended since loading began and those whose member
-    /// the loader did not read (removed, or signed in since: the writer indexed those itself).
-    func load(sessions: [LoadedSession]) {
+    /// Adds a session the loader read live, unless it ended since loading began or the loader did not read
+    /// its member (removed, or signed in since: the writer indexed those itself). The cells are read in
+    /// place: a few million of them make no string or value at all.
+    func load(tokenHash: UnsafeRawBufferPointer, sessionID: UnsafeRawBufferPointer, memberID: UnsafeRawBufferPointer, expiresAt: Int64) {
+        let key = TokenKey(bytes: tokenHash)
         state.withLock { state in
-            for session in sessions {
-                let key = TokenKey(session.tokenHash)
-                guard state.sessions[key] == nil, state.loading?.ended.contains(key) != true,
-                    let slot = state.members.existingSlot(memberID: session.memberID)
-                else { continue }
-                state.insert(key, sessionID: session.sessionID, memberSlot: slot, expiresAt: session.expiresAt)
+            guard state.sessions[key] == nil, state.loading?.ended.contains(key) != true,
+                let slot = state.members.existingSlot(memberID: memberID)
+            else { return }
+            if let compact = CompactIdentifier(utf8: sessionID, prefix: "ses_") {
+                state.sessions[key] = Entry(sessionID: compact, memberSlot: slot, expiresAt: expiresAt)
+            } else {
+                state.insert(key, sessionID: String(decoding: sessionID, as: UTF8.self), memberSlot: slot, expiresAt: expiresAt)
             }
         }
     }
@@ -160,6 +156,7 @@ final class SessionIndex: Sendable {
         state.withLock { state in
             state.loading = nil
             state.warm = true
+            state.members.shrinkToFit()
         }
     }
 
