@@ -9,11 +9,12 @@ import Foundation
 /// compaction. Organisations are few and kept as values.
 struct MemberTable {
     private var arena: [UInt8] = []
-    /// Slot → where the slot's newest record starts in `arena`.
-    private var offsets: [Int] = []
-    /// A member id's 64-bit hash → slot. An id whose hash another id already has is in `collided`.
-    private var slotsByIDHash: [UInt64: UInt32] = [:]
-    private var collided: [String: UInt32] = [:]
+    /// Slot → where the slot's newest record starts in `arena` (four bytes: the arena stays under 4 GiB).
+    private var offsets: [UInt32] = []
+    /// Open addressing from a member id's hash to its slot, `empty` where unused; a probe compares the
+    /// ids in the arena, so collisions need nothing more. Four bytes a place, at most half full.
+    private var slotsByID: [UInt32] = []
+    private static let empty = UInt32.max
     private var organizations: [(id: String, name: String)] = []
     private var organizationSlots: [String: UInt32] = [:]
     /// Bytes of `arena` held by superseded records.
@@ -22,7 +23,7 @@ struct MemberTable {
     var count: Int { offsets.count }
 
     var bytes: Int {
-        arena.capacity + offsets.capacity * MemoryLayout<Int>.stride + slotsByIDHash.capacity * 4 / 3 * 12
+        arena.capacity + offsets.capacity * MemoryLayout<UInt32>.stride + slotsByID.capacity * MemoryLayout<UInt32>.stride
     }
 
     /// The slot holding `member`, added when absent. `replacingOlder`: when present, store these details
@@ -35,15 +36,14 @@ struct MemberTable {
             return slot
         }
         let slot = UInt32(offsets.count)
-        precondition(slot < SessionIndex.Entry.unusualIDFlag, "more members than the index can number")
-        offsets.append(arena.count)
+        precondition(slot < SessionIndex.Entry.unusualIDFlag && arena.count < UInt32.max, "more members than the index can hold")
+        offsets.append(UInt32(arena.count))
         append(member, organizationName: organizationName)
-        var id = member.id
-        let hash = id.withUTF8 { Self.hash(UnsafeRawBufferPointer($0)) }
-        if slotsByIDHash[hash] == nil {
-            slotsByIDHash[hash] = slot
+        if (offsets.count + 1) * 2 > slotsByID.count {
+            rebuildSlotsByID(capacity: max(1024, slotsByID.count * 2))
         } else {
-            collided[member.id] = slot
+            var id = member.id
+            id.withUTF8 { place(slot, hash: Self.hash(UnsafeRawBufferPointer($0))) }
         }
         return slot
     }
@@ -55,9 +55,34 @@ struct MemberTable {
 
     /// The slot of the member whose id has these UTF-8 bytes.
     func existingSlot(memberID: UnsafeRawBufferPointer) -> UInt32? {
-        if !collided.isEmpty, let slot = collided[String(decoding: memberID, as: UTF8.self)] { return slot }
-        guard let slot = slotsByIDHash[Self.hash(memberID)], recordHasID(atSlot: slot, memberID) else { return nil }
-        return slot
+        guard !slotsByID.isEmpty else { return nil }
+        let mask = slotsByID.count - 1
+        var place = Int(truncatingIfNeeded: Self.hash(memberID)) & mask
+        while true {
+            let slot = slotsByID[place]
+            if slot == Self.empty { return nil }
+            if recordHasID(atSlot: slot, memberID) { return slot }
+            place = (place + 1) & mask
+        }
+    }
+
+    private mutating func place(_ slot: UInt32, hash: UInt64) {
+        let mask = slotsByID.count - 1
+        var place = Int(truncatingIfNeeded: hash) & mask
+        while slotsByID[place] != Self.empty { place = (place + 1) & mask }
+        slotsByID[place] = slot
+    }
+
+    private mutating func rebuildSlotsByID(capacity: Int) {
+        slotsByID = Array(repeating: Self.empty, count: capacity)
+        for slot in offsets.indices {
+            let hash = arena.withUnsafeBufferPointer { bytes in
+                var reader = RecordReader(bytes: bytes, position: Int(offsets[slot]))
+                reader.skipToID()
+                return Self.hash(UnsafeRawBufferPointer(reader.stringBytes()))
+            }
+            place(UInt32(slot), hash: hash)
+        }
     }
 
     /// Stores the member's new details, if the table holds the member.
@@ -67,16 +92,17 @@ struct MemberTable {
     }
 
     private mutating func replace(_ member: TeamMember, atSlot slot: UInt32, organizationName: String) {
-        let old = offsets[Int(slot)]
+        let old = Int(offsets[Int(slot)])
         garbage += Self.recordLength(arena, at: old)
-        offsets[Int(slot)] = arena.count
+        offsets[Int(slot)] = UInt32(arena.count)
         append(member, organizationName: organizationName)
+        precondition(arena.count <= UInt32.max, "member details past 4 GiB")
         if garbage > 1 << 20, garbage > arena.count / 2 { compact() }
     }
 
     func member(atSlot slot: UInt32) -> (member: TeamMember, organizationName: String) {
         arena.withUnsafeBufferPointer { bytes in
-            var reader = RecordReader(bytes: bytes, position: offsets[Int(slot)])
+            var reader = RecordReader(bytes: bytes, position: Int(offsets[Int(slot)]))
             let organization = organizations[Int(reader.word())]
             let role = Role(rawValue: Int(reader.byte())) ?? .teamMemberAssignedChats
             let flags = reader.byte()
@@ -148,7 +174,7 @@ struct MemberTable {
     /// Whether the slot's record is the member's, compared in place: no string is made.
     private func recordHasID(atSlot slot: UInt32, _ id: UnsafeRawBufferPointer) -> Bool {
         arena.withUnsafeBufferPointer { bytes in
-            var reader = RecordReader(bytes: bytes, position: offsets[Int(slot)])
+            var reader = RecordReader(bytes: bytes, position: Int(offsets[Int(slot)]))
             reader.skipToID()
             return reader.stringBytes().elementsEqual(id)
         }
@@ -177,16 +203,15 @@ struct MemberTable {
         table.organizations = organizations
         table.organizationSlots = organizationSlots
         table.arena.reserveCapacity(arena.count - garbage)
-        for offset in offsets {
-            table.offsets.append(table.arena.count)
+        for offset in offsets.map(Int.init) {
+            table.offsets.append(UInt32(table.arena.count))
             table.arena.append(contentsOf: arena[offset..<(offset + Self.recordLength(arena, at: offset))])
         }
-        table.slotsByIDHash = slotsByIDHash
-        table.collided = collided
+        table.slotsByID = slotsByID
         self = table
     }
 
-    /// FNV-1a over the id's bytes: stable and cheap; collisions are handled by `collided`.
+    /// FNV-1a over the id's bytes: stable and cheap.
     private static func hash(_ id: UnsafeRawBufferPointer) -> UInt64 {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in id {

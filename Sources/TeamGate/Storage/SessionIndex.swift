@@ -8,9 +8,9 @@ import Synchronization
 /// `PeerIndexSync` with what other instances committed, so it follows the database's own order and is
 /// never stale on this instance. Until it is warm, a token it does not hold is looked up on disk.
 ///
-/// Compact, because it holds every live session: an entry is 16 bytes of key and 24 of value, with no
+/// Compact, because it holds every live session: an entry is 16 bytes of key and 20 of value, with no
 /// pointer, and a member's details are kept once, encoded in one shared byte arena (`MemberTable`),
-/// however many devices the member uses. A session costs about 60 bytes in all (measured by the bench).
+/// however many devices the member uses. A session costs about 60 bytes in all (the bench measures it).
 final class SessionIndex: Sendable {
     /// The first 16 bytes of a token's SHA-256: as unique as the whole for a lookup key, and inline.
     struct TokenKey: Hashable, Sendable {
@@ -38,8 +38,9 @@ final class SessionIndex: Sendable {
         /// The member's slot in the member table; `unusualIDFlag` set when the session's id is not in
         /// `CompactIdentifier`'s form and is kept in `unusualSessionIDs` instead.
         var memberSlot: UInt32
-        /// Milliseconds since 1970, rounded down: the index never holds a session past its end.
-        var expiresAt: Int64
+        /// Seconds since 1970, rounded down: the index never holds a session past its end (it forgets it
+        /// up to a second early; the disk then answers for that second). Four bytes where a `Date` takes eight.
+        var expiresAt: UInt32
 
         static let unusualIDFlag: UInt32 = 1 << 31
     }
@@ -70,7 +71,7 @@ final class SessionIndex: Sendable {
         let key = TokenKey(tokenHash)
         return state.withLock { state -> LiveSession? in
             guard let entry = state.sessions[key] else { return nil }
-            let expiresAt = Date(millisecondsSince1970: entry.expiresAt)
+            let expiresAt = Date(timeIntervalSince1970: TimeInterval(entry.expiresAt))
             guard expiresAt > date else { return nil }
             let sessionID =
                 entry.memberSlot & Entry.unusualIDFlag == 0 ? entry.sessionID.text(prefix: "ses_") : state.unusualSessionIDs[key] ?? ""
@@ -106,9 +107,14 @@ final class SessionIndex: Sendable {
         }
     }
 
-    /// Milliseconds since 1970, rounded down.
-    static func indexTime(_ date: Date) -> Int64 {
-        Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+    /// Whole seconds since 1970, rounded down.
+    static func indexTime(_ date: Date) -> UInt32 {
+        UInt32(clamping: Int64(date.timeIntervalSince1970.rounded(.down)))
+    }
+
+    /// Whole seconds since 1970, rounded down, of a stored time in milliseconds.
+    static func indexTime(milliseconds: Int64) -> UInt32 {
+        UInt32(clamping: milliseconds >= 0 ? milliseconds / 1000 : (milliseconds - 999) / 1000)
     }
 
     // MARK: Loading
@@ -137,8 +143,9 @@ final class SessionIndex: Sendable {
     /// Adds a session the loader read live, unless it ended since loading began or the loader did not read
     /// its member (removed, or signed in since: the writer indexed those itself). The cells are read in
     /// place: a few million of them make no string or value at all.
-    func load(tokenHash: UnsafeRawBufferPointer, sessionID: UnsafeRawBufferPointer, memberID: UnsafeRawBufferPointer, expiresAt: Int64) {
+    func load(tokenHash: UnsafeRawBufferPointer, sessionID: UnsafeRawBufferPointer, memberID: UnsafeRawBufferPointer, expiresAt milliseconds: Int64) {
         let key = TokenKey(bytes: tokenHash)
+        let expiresAt = Self.indexTime(milliseconds: milliseconds)
         state.withLock { state in
             guard state.sessions[key] == nil, state.loading?.ended.contains(key) != true,
                 let slot = state.members.existingSlot(memberID: memberID)
@@ -177,7 +184,7 @@ final class SessionIndex: Sendable {
 }
 
 extension SessionIndex.State {
-    fileprivate mutating func insert(_ key: SessionIndex.TokenKey, sessionID: String, memberSlot: UInt32, expiresAt: Int64) {
+    fileprivate mutating func insert(_ key: SessionIndex.TokenKey, sessionID: String, memberSlot: UInt32, expiresAt: UInt32) {
         if let compact = CompactIdentifier(sessionID, prefix: "ses_") {
             sessions[key] = SessionIndex.Entry(sessionID: compact, memberSlot: memberSlot, expiresAt: expiresAt)
         } else {

@@ -7,7 +7,7 @@ import Testing
 /// read cannot undo an end or a change made while it loaded.
 @Suite("Session index")
 struct SessionIndexTests {
-    static let now = Date(millisecondsSince1970: 1_790_000_000_123)
+    static let now = Date(timeIntervalSince1970: 1_790_000_000)
 
     static func member(_ id: String = SecretToken.identifier(prefix: "mem_"), role: Role = .teamMemberAllChats) -> TeamMember {
         TeamMember(
@@ -32,6 +32,17 @@ struct SessionIndexTests {
         #expect(index.lookup(tokenHash: hash, at: session.expiresAt) == nil)
         index.remove(tokenHashes: [hash])
         #expect(index.lookup(tokenHash: hash, at: Self.now) == nil)
+    }
+
+    @Test("an expiry is kept to the whole second before it: the index never answers for a session past its end")
+    func expiryRoundsDown() {
+        let index = SessionIndex()
+        let hash = Self.tokenHash()
+        let member = Self.member()
+        index.insert(tokenHash: hash, LiveSession(sessionID: "ses_x", expiresAt: Self.now.addingTimeInterval(10.7), member: member, organizationName: "Acme"))
+        #expect(index.lookup(tokenHash: hash, at: Self.now)?.expiresAt == Self.now.addingTimeInterval(10))
+        // Forgotten 0.7 s early: for that moment the disk answers instead.
+        #expect(index.lookup(tokenHash: hash, at: Self.now.addingTimeInterval(10)) == nil)
     }
 
     @Test("every field of a member survives the encoding, the optional ones and long or non-ASCII text included")
@@ -125,7 +136,7 @@ struct SessionIndexTests {
                     memberID.withUTF8 { memberID in
                         index.load(
                             tokenHash: hash, sessionID: UnsafeRawBufferPointer(sessionID), memberID: UnsafeRawBufferPointer(memberID),
-                            expiresAt: SessionIndex.indexTime(Self.now.addingTimeInterval(3600)))
+                            expiresAt: Self.now.addingTimeInterval(3600).millisecondsSince1970)
                     }
                 }
             }
@@ -140,7 +151,7 @@ struct SessionIndexTests {
         #expect(index.lookup(tokenHash: kept, at: Self.now) == nil)
     }
 
-    @Test("a session is 40 bytes of table and its member is kept once: under 100 bytes a session in all")
+    @Test("a session is 36 bytes of table and its member is kept once: under 100 bytes a session in all")
     func compactness() {
         let index = SessionIndex()
         let members = (0..<22_500).map { _ in Self.member() }
@@ -149,7 +160,7 @@ struct SessionIndexTests {
         }
         let footprint = index.footprint
         #expect(footprint.sessions == 90_000 && footprint.members == 22_500)
-        #expect(MemoryLayout<SessionIndex.TokenKey>.stride + MemoryLayout<SessionIndex.Entry>.stride == 40)
+        #expect(MemoryLayout<SessionIndex.TokenKey>.stride + MemoryLayout<SessionIndex.Entry>.stride == 36)
         #expect(footprint.bytes < 90_000 * 100, "\(footprint.bytes)")
     }
 }
