@@ -73,7 +73,7 @@ struct MemberController: Sendable {
         // lookup itself (measured with scripts/bench). The shape is MeBody's, keys sorted as JSONResponse sorts them.
         let member = live.member
         let body = """
-            {"expiresAt":\(JSONText.string(live.expiresAt.formatted(.iso8601))),"member":{"email":\(member.email.map(JSONText.string) ?? "null"),\
+            {"expiresAt":"\(live.expiresAt.iso8601Seconds)","member":{"email":\(member.email.map(JSONText.string) ?? "null"),\
             "id":\(JSONText.string(member.id)),"name":\(JSONText.string(member.name)),"organization":{"id":\(JSONText.string(member.organizationID)),\
             "name":\(JSONText.string(live.organizationName))},"phone":"\(member.phone.e164)","role":{"id":\(member.role.id),\
             "name":\(JSONText.string(member.role.name))}},"sessionId":\(JSONText.string(live.sessionID))}

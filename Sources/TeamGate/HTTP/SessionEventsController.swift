@@ -100,7 +100,7 @@ struct SessionEventsController: Sendable {
         outbound: WebSocketOutboundWriter, logger: Logger
     ) async throws {
         try await outbound.writeTextMessage(
-            #"{"type":"session.active","sessionId":\#(JSONText.string(live.sessionID)),"expiresAt":"\#(live.expiresAt.formatted(.iso8601))","memberId":\#(JSONText.string(live.member.id))}"#
+            #"{"type":"session.active","sessionId":\#(JSONText.string(live.sessionID)),"expiresAt":"\#(live.expiresAt.iso8601Seconds)","memberId":\#(JSONText.string(live.member.id))}"#
         )
         let ended: SessionEndedEvent? = try await withThrowingTaskGroup(of: SessionEndedEvent?.self) { group in
             group.addTask {
