@@ -34,6 +34,17 @@ struct CompactIdentifier: Sendable, Equatable {
         c = (w2 & 0xFF) << 24 | w3
     }
 
+    /// Its 12 bytes, appended (to a member record).
+    func append(to bytes: inout [UInt8]) {
+        for word in [a, b, c] { withUnsafeBytes(of: word.littleEndian) { bytes.append(contentsOf: $0) } }
+    }
+
+    /// From the 12 bytes `append(to:)` wrote.
+    init(reading bytes: UnsafeBufferPointer<UInt8>) {
+        func word(_ at: Int) -> UInt32 { (0..<4).reduce(0) { $0 | UInt32(bytes[at + $1]) << UInt32(8 * $1) } }
+        (a, b, c) = (word(0), word(4), word(8))
+    }
+
     /// The identifier's text again.
     func text(prefix: String) -> String {
         let groups = (a >> 8, (a & 0xFF) << 16 | b >> 16, (b & 0xFFFF) << 8 | c >> 24, c & 0xFF_FFFF)

@@ -78,8 +78,8 @@ struct MemberTable {
         for slot in offsets.indices {
             let hash = arena.withUnsafeBufferPointer { bytes in
                 var reader = RecordReader(bytes: bytes, position: Int(offsets[slot]))
-                reader.skipToID()
-                return Self.hash(UnsafeRawBufferPointer(reader.stringBytes()))
+                var id = reader.id(flags: reader.skipToID())
+                return id.withUTF8 { Self.hash(UnsafeRawBufferPointer($0)) }
             }
             place(UInt32(slot), hash: hash)
         }
@@ -109,7 +109,7 @@ struct MemberTable {
             let createdAt = reader.time()
             let lockedUntil = flags & Flag.lockedUntil != 0 ? reader.time() : nil
             let removedAt = flags & Flag.removedAt != 0 ? reader.time() : nil
-            let id = reader.string()
+            let id = reader.id(flags: flags)
             let name = reader.string()
             let phone = reader.string()
             let email = flags & Flag.email != 0 ? reader.string() : nil
@@ -124,7 +124,8 @@ struct MemberTable {
     // MARK: Records
 
     /// A record: organisation slot (4 bytes), role (1), flags (1), created (8), [locked until (8)],
-    /// [removed (8)], then id, name, phone digits, [email], [reporting manager] as length-prefixed UTF-8.
+    /// [removed (8)], the id (its 12 bytes when it has the usual form, else as text), then name, phone
+    /// digits, [email], [reporting manager] as length-prefixed UTF-8.
     private mutating func append(_ member: TeamMember, organizationName: String) {
         let organization = organizationSlot(id: member.organizationID, name: organizationName)
         var flags: UInt8 = 0
@@ -132,13 +133,15 @@ struct MemberTable {
         if member.reportingManagerID != nil { flags |= Flag.reportingManager }
         if member.lockedUntil != nil { flags |= Flag.lockedUntil }
         if member.removedAt != nil { flags |= Flag.removedAt }
+        let compactID = CompactIdentifier(member.id, prefix: MemberRecord.idPrefix)
+        if compactID != nil { flags |= Flag.compactID }
         withUnsafeBytes(of: organization.littleEndian) { arena.append(contentsOf: $0) }
         arena.append(UInt8(truncatingIfNeeded: member.role.rawValue))
         arena.append(flags)
         appendTime(member.createdAt)
         if let lockedUntil = member.lockedUntil { appendTime(lockedUntil) }
         if let removedAt = member.removedAt { appendTime(removedAt) }
-        appendString(member.id)
+        if let compactID { compactID.append(to: &arena) } else { appendString(member.id) }
         appendString(member.name)
         appendString(member.phone.digits)
         if let email = member.email { appendString(email) }
@@ -175,8 +178,9 @@ struct MemberTable {
     private func recordHasID(atSlot slot: UInt32, _ id: UnsafeRawBufferPointer) -> Bool {
         arena.withUnsafeBufferPointer { bytes in
             var reader = RecordReader(bytes: bytes, position: Int(offsets[Int(slot)]))
-            reader.skipToID()
-            return reader.stringBytes().elementsEqual(id)
+            let flags = reader.skipToID()
+            guard flags & Flag.compactID != 0 else { return reader.stringBytes().elementsEqual(id) }
+            return CompactIdentifier(utf8: id, prefix: MemberRecord.idPrefix) == CompactIdentifier(reading: reader.bytes(12))
         }
     }
 
@@ -184,7 +188,8 @@ struct MemberTable {
         arena.withUnsafeBufferPointer { bytes in
             var reader = RecordReader(bytes: bytes, position: offset)
             let flags = reader.skipToID()
-            for _ in 0..<(3 + (flags & Flag.email != 0 ? 1 : 0) + (flags & Flag.reportingManager != 0 ? 1 : 0)) { _ = reader.stringBytes() }
+            if flags & Flag.compactID != 0 { _ = reader.bytes(12) } else { _ = reader.stringBytes() }
+            for _ in 0..<(2 + (flags & Flag.email != 0 ? 1 : 0) + (flags & Flag.reportingManager != 0 ? 1 : 0)) { _ = reader.stringBytes() }
             return reader.position - offset
         }
     }
@@ -227,6 +232,12 @@ private enum Flag {
     static let reportingManager: UInt8 = 2
     static let lockedUntil: UInt8 = 4
     static let removedAt: UInt8 = 8
+    /// The id is `mem_` and 16 base64url characters, kept as its 12 bytes.
+    static let compactID: UInt8 = 16
+}
+
+enum MemberRecord {
+    static let idPrefix = "mem_"
 }
 
 /// Reads a member record field by field.
@@ -266,6 +277,17 @@ private struct RecordReader {
 
     mutating func string() -> String {
         String(decoding: stringBytes(), as: UTF8.self)
+    }
+
+    mutating func bytes(_ count: Int) -> UnsafeBufferPointer<UInt8> {
+        defer { position += count }
+        return UnsafeBufferPointer(rebasing: bytes[position..<(position + count)])
+    }
+
+    /// The member id, however it is kept.
+    mutating func id(flags: UInt8) -> String {
+        guard flags & Flag.compactID != 0 else { return string() }
+        return CompactIdentifier(reading: bytes(12)).text(prefix: MemberRecord.idPrefix)
     }
 
     /// Skips the fixed part; returns the flags.

@@ -12,24 +12,33 @@ import Synchronization
 /// pointer, and a member's details are kept once, encoded in one shared byte arena (`MemberTable`),
 /// however many devices the member uses. A session costs about 60 bytes in all (the bench measures it).
 final class SessionIndex: Sendable {
-    /// The first 16 bytes of a token's SHA-256: as unique as the whole for a lookup key, and inline.
+    /// The first 16 bytes of a token's SHA-256: as unique as the whole for a lookup key, and inline. Four
+    /// 4-byte words, so a table slot of key and entry packs into 36 bytes.
     struct TokenKey: Hashable, Sendable {
-        let high: UInt64, low: UInt64
+        private var words: (UInt32, UInt32, UInt32, UInt32) = (0, 0, 0, 0)
 
         init(_ hash: Data) {
             self = hash.withUnsafeBytes { TokenKey(bytes: $0) }
         }
 
         init(bytes hash: UnsafeRawBufferPointer) {
-            var words: (UInt64, UInt64) = (0, 0)
             withUnsafeMutableBytes(of: &words) { target in
                 target.copyMemory(from: UnsafeRawBufferPointer(rebasing: hash.prefix(16)))
             }
-            (high, low) = words
         }
 
-        // The words are already uniformly random: one of them is as good a hash as both.
-        func hash(into hasher: inout Hasher) { hasher.combine(high) }
+        private init() {}
+
+        /// All zero: an empty slot of `SessionTable`.
+        static let emptyMarker = TokenKey()
+        var isEmptyMarker: Bool { words == (0, 0, 0, 0) }
+
+        /// The hash's first eight bytes: already uniformly random, as good a hash as all sixteen.
+        var hashWord: UInt64 { UInt64(words.0) | UInt64(words.1) << 32 }
+
+        static func == (left: TokenKey, right: TokenKey) -> Bool { left.words == right.words }
+
+        func hash(into hasher: inout Hasher) { hasher.combine(hashWord) }
     }
 
     /// One live session, fixed size and without a pointer.
@@ -54,7 +63,7 @@ final class SessionIndex: Sendable {
     }
 
     fileprivate struct State {
-        var sessions: [TokenKey: Entry] = [:]
+        var sessions = SessionTable()
         var unusualSessionIDs: [TokenKey: String] = [:]
         var members = MemberTable()
         /// Set from `beginLoading()` to `finishLoading()`.
@@ -92,7 +101,7 @@ final class SessionIndex: Sendable {
         let keys = tokenHashes.map(TokenKey.init)
         state.withLock { state in
             for key in keys {
-                state.sessions.removeValue(forKey: key)
+                state.sessions.remove(key)
                 state.unusualSessionIDs.removeValue(forKey: key)
                 state.loading?.ended.insert(key)
             }
@@ -130,6 +139,12 @@ final class SessionIndex: Sendable {
 
 
 
+    /// Makes room for `sessions` entries at once, as full as the table gets: growing step by step would
+    /// leave it emptier, and copy it each time.
+    func reserve(sessions: Int) {
+        state.withLock { $0.sessions.reserve(sessions) }
+    }
+
     /// Adds members the loader read, unless the index already holds them (then it holds newer details).
     func load(members: [(member: TeamMember, organizationName: String)]) {
         state.withLock { state in
@@ -151,7 +166,7 @@ final class SessionIndex: Sendable {
                 let slot = state.members.existingSlot(memberID: memberID)
             else { return }
             if let compact = CompactIdentifier(utf8: sessionID, prefix: "ses_") {
-                state.sessions[key] = Entry(sessionID: compact, memberSlot: slot, expiresAt: expiresAt)
+                state.sessions.insert(Entry(sessionID: compact, memberSlot: slot, expiresAt: expiresAt), for: key)
             } else {
                 state.insert(key, sessionID: String(decoding: sessionID, as: UTF8.self), memberSlot: slot, expiresAt: expiresAt)
             }
@@ -170,10 +185,7 @@ final class SessionIndex: Sendable {
     /// Live sessions and members held, and the bytes their tables take (capacity, not just use).
     var footprint: (sessions: Int, members: Int, bytes: Int) {
         state.withLock { state in
-            let entryBytes = MemoryLayout<TokenKey>.stride + MemoryLayout<Entry>.stride
-            // A dictionary's buckets: key, value and a bit of occupancy each.
-            let sessionBytes = state.sessions.capacity * 4 / 3 * entryBytes
-            return (state.sessions.count, state.members.count, sessionBytes + state.members.bytes)
+            (state.sessions.count, state.members.count, state.sessions.bytes + state.members.bytes)
         }
     }
 
@@ -186,10 +198,11 @@ final class SessionIndex: Sendable {
 extension SessionIndex.State {
     fileprivate mutating func insert(_ key: SessionIndex.TokenKey, sessionID: String, memberSlot: UInt32, expiresAt: UInt32) {
         if let compact = CompactIdentifier(sessionID, prefix: "ses_") {
-            sessions[key] = SessionIndex.Entry(sessionID: compact, memberSlot: memberSlot, expiresAt: expiresAt)
+            sessions.insert(SessionIndex.Entry(sessionID: compact, memberSlot: memberSlot, expiresAt: expiresAt), for: key)
         } else {
-            sessions[key] = SessionIndex.Entry(
-                sessionID: CompactIdentifier.empty, memberSlot: memberSlot | SessionIndex.Entry.unusualIDFlag, expiresAt: expiresAt)
+            sessions.insert(
+                SessionIndex.Entry(sessionID: CompactIdentifier.empty, memberSlot: memberSlot | SessionIndex.Entry.unusualIDFlag, expiresAt: expiresAt),
+                for: key)
             unusualSessionIDs[key] = sessionID
         }
     }

@@ -160,7 +160,7 @@ struct SessionIndexTests {
         }
         let footprint = index.footprint
         #expect(footprint.sessions == 90_000 && footprint.members == 22_500)
-        #expect(MemoryLayout<SessionIndex.TokenKey>.stride + MemoryLayout<SessionIndex.Entry>.stride == 36)
+        #expect(MemoryLayout<SessionTable.Slot>.stride == 36)
         #expect(footprint.bytes < 90_000 * 100, "\(footprint.bytes)")
     }
 }
