@@ -41,11 +41,16 @@ public struct Logout: Sendable {
         let revocationID = SecretToken.identifier(prefix: "rev_")
         let lockUntil = lockForMinutes.map { now.addingTimeInterval(TimeInterval($0) * 60) }
         return try await transactions.decide { work -> Decision<EndedMemberSessions> in
+            let found: TeamMember?
             switch asker {
-            case .apiKey(let id): if try work.liveAPIKey(id: id) == nil { return .refused(.invalidAPIKey) }
-            case .admin: break
+            case .apiKey(let id):
+                let (keyIsLive, member) = try work.activeMember(organizationID: organizationID, phone: phone, checkingKey: id)
+                guard keyIsLive else { return .refused(.invalidAPIKey) }
+                found = member
+            case .admin:
+                found = try work.activeMember(organizationID: organizationID, phone: phone)
             }
-            guard let member = try work.activeMember(organizationID: organizationID, phone: phone) else { return .refused(.notATeamMember) }
+            guard let member = found else { return .refused(.notATeamMember) }
             do {
                 if case .admin(let admin) = asker { try TeamRules.authorize(admin, over: member) }
                 try TeamRules.checkLock(minutes: lockForMinutes, of: member)

@@ -45,6 +45,9 @@ final class SQLUnitOfWork: UnitOfWork {
 
     let db: any SQLConnection
     private(set) var changes = IndexChanges()
+    /// Organisations this transaction found without any webhook, as it read a member of theirs: their
+    /// messages need no further read (one statement fewer per logout).
+    private var organizationsWithoutWebhooks: Set<String> = []
 
     init(db: any SQLConnection) {
         self.db = db
@@ -78,7 +81,31 @@ final class SQLUnitOfWork: UnitOfWork {
     }
 
     func activeMember(organizationID: String, phone: PhoneNumber) throws -> TeamMember? {
-        try SQLStore.activeMember(db, organizationID: organizationID, phone: phone)
+        try activeMember(organizationID: organizationID, phone: phone, keyID: nil).member
+    }
+
+    func activeMember(organizationID: String, phone: PhoneNumber, checkingKey keyID: String) throws -> (keyIsLive: Bool, member: TeamMember?) {
+        let (keyIsLive, member) = try activeMember(organizationID: organizationID, phone: phone, keyID: keyID)
+        return (keyIsLive ?? false, member)
+    }
+
+    /// One statement: the key's state when asked, the member, and whether the organisation has a webhook.
+    private func activeMember(organizationID: String, phone: PhoneNumber, keyID: String?) throws -> (keyIsLive: Bool?, member: TeamMember?) {
+        guard
+            let row = try db.row(
+                """
+                SELECT asked.live_keys, m.*,
+                    EXISTS (SELECT 1 FROM webhooks w WHERE w.organization_id = ? AND w.deleted_at IS NULL) AS organization_has_webhooks
+                FROM (SELECT COUNT(*) AS live_keys FROM api_keys WHERE id = ? AND revoked_at IS NULL) asked
+                LEFT JOIN members m ON m.organization_id = ? AND m.phone = ? AND m.removed_at IS NULL
+                """,
+                [organizationID, keyID, organizationID, phone.digits]
+            )
+        else { return (nil, nil) }
+        let keyIsLive = keyID.map { _ in (row["live_keys"] as Int64) > 0 }
+        guard (row["id"] as String?) != nil else { return (keyIsLive, nil) }
+        if (row["organization_has_webhooks"] as Int64) == 0 { organizationsWithoutWebhooks.insert(organizationID) }
+        return (keyIsLive, TeamMember(row: row))
     }
 
     func activeMember(id: String) throws -> (member: TeamMember, organizationName: String)? {
@@ -163,6 +190,7 @@ final class SQLUnitOfWork: UnitOfWork {
     }
 
     func enqueueWebhook(_ message: WebhookMessage) throws {
+        guard !organizationsWithoutWebhooks.contains(message.organizationID) else { return }
         let hooks = try db.rows("SELECT id, events FROM webhooks WHERE organization_id = ? AND deleted_at IS NULL", [message.organizationID])
         let at = message.at.millisecondsSince1970
         for hook in hooks {
