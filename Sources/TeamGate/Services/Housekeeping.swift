@@ -4,7 +4,8 @@ import ServiceLifecycle
 
 /// Deletes what no answer needs any more, so the tables a stranger can make grow stay bounded: sign-in
 /// codes an hour after they expired, and idempotency records once their replay window has passed. Runs
-/// as a service of the application, in small batches so that logouts never wait long behind it.
+/// as a service of the application, in small batches so that logouts never wait long behind it. Each pass
+/// also hands the memory freed since the last one back to the system (`FreedMemory`).
 public struct Housekeeping: Service {
     let store: any TeamGateStore
     let clock: WallClock
@@ -29,6 +30,8 @@ public struct Housekeeping: Service {
             } catch {
                 logger.error("Pruning old records failed", metadata: ["error": "\(error)"])
             }
+            // Memory freed since the last pass (a burst of sockets, a load) goes back to the system.
+            FreedMemory.release()
             do {
                 // A long wait, so it ends as soon as the application starts shutting down.
                 try await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }

@@ -4,7 +4,7 @@ import Foundation
 /// that their sessions' index entries hold.
 ///
 /// A `TeamMember` is a dozen words and two or three heap strings; here a member is one record of about
-/// 65 bytes in a single shared byte array, so a million members cost tens of megabytes, not hundreds.
+/// 50 bytes in a single shared byte array, so a million members cost tens of megabytes, not hundreds.
 /// A changed member gets a new record in the same slot; the old record is garbage until the next
 /// compaction. Organisations are few and kept as values.
 struct MemberTable {

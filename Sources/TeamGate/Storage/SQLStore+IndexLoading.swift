@@ -15,10 +15,7 @@ extension SQLStore {
             while !Task.isCancelled {
                 do {
                     try await loadIndex()
-                    #if os(Linux)
-                    // The load made and dropped a million members' worth of small values: give their memory back.
-                    _ = releaseFreedMemory(0)
-                    #endif
+                    FreedMemory.release()
                     let seconds = (ContinuousClock.now - started) / .seconds(1)
                     let footprint = index.footprint
                     logger.notice(
@@ -103,9 +100,3 @@ extension SQLStore {
     /// Rows handed to the index at a time: short enough that requests never wait long for its lock.
     private static let loadBatch = 4096
 }
-
-#if os(Linux)
-/// glibc's `malloc_trim`, which its Swift module does not export.
-@_silgen_name("malloc_trim")
-private func releaseFreedMemory(_ padding: Int) -> Int32
-#endif
