@@ -97,6 +97,7 @@ extension SQLStore {
         if indexLoadingStopped.load(ordering: .relaxed) { throw CancellationError() }
     }
 
-    /// Rows handed to the index at a time: short enough that requests never wait long for its lock.
+    /// Members handed to the index at a time (short enough that requests never wait long for its lock), and
+    /// rows read between two looks at the stop flag.
     private static let loadBatch = 4096
 }

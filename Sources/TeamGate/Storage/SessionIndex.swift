@@ -138,8 +138,6 @@ final class SessionIndex: Sendable {
         }
     }
 
-
-
     /// Makes room for `sessions` entries at once, as full as the table gets: growing step by step would
     /// leave it emptier, and copy it each time.
     func reserve(sessions: Int) {
