@@ -34,50 +34,104 @@ public struct Logout: Sendable {
         case admin(TeamMember)
     }
 
+    /// One logout as its transaction sees it: who asks, for whom, why, and the revocation it makes.
+    struct Request: Sendable {
+        let organizationID: String
+        let phone: PhoneNumber
+        let asker: Asker
+        let reason: String?
+        let lockForMinutes: Int?
+        let origin: RequestOrigin
+        let revocationID: String
+        let at: Date
+    }
+
+    /// The API's logouts without a lock (the seed's call, the hot path) share their statements with the
+    /// others of the same group commit: on PostgreSQL a batch of them costs a few round trips, not three each.
+    static let sharedAPILogouts = SharedUnitOfWork<Request, Decision<EndedMemberSessions>>(name: "logout.api-key") { work, requests in
+        try logOut(requests, in: work)
+    }
+
     private func endMemberSessions(
         organizationID: String, phone: PhoneNumber, asker: Asker, reason: String?, lockForMinutes: Int?, origin: RequestOrigin
     ) async throws -> EndedMemberSessions {
-        let now = clock.now()
-        let revocationID = SecretToken.identifier(prefix: "rev_")
-        let lockUntil = lockForMinutes.map { now.addingTimeInterval(TimeInterval($0) * 60) }
-        return try await transactions.decide { work -> Decision<EndedMemberSessions> in
-            let found: TeamMember?
-            switch asker {
-            case .apiKey(let id):
-                let (keyIsLive, member) = try work.activeMember(organizationID: organizationID, phone: phone, checkingKey: id)
-                guard keyIsLive else { return .refused(.invalidAPIKey) }
-                found = member
-            case .admin:
-                found = try work.activeMember(organizationID: organizationID, phone: phone)
+        let request = Request(
+            organizationID: organizationID, phone: phone, asker: asker, reason: reason, lockForMinutes: lockForMinutes, origin: origin,
+            revocationID: SecretToken.identifier(prefix: "rev_"), at: clock.now())
+        if case .apiKey = asker, lockForMinutes == nil {
+            return try await transactions.decide(request, sharing: Self.sharedAPILogouts)
+        }
+        return try await transactions.decide { work in try Self.logOut([request], in: work)[0].output }
+    }
+
+    /// The logouts in order, as if one after the other: every member read and every key checked in one
+    /// statement, every member's sessions ended in one, the audit events appended in one. A member asked for
+    /// twice gets their sessions ended by the first ask, and 0 by the second. Refusals are decisions, not
+    /// errors, so the others' writes stand.
+    static func logOut(_ requests: [Request], in work: any UnitOfWork) throws -> [(output: Decision<EndedMemberSessions>, endedSessions: [EndedSession])] {
+        let found = try work.activeMembers(
+            requests.map { request in
+                let keyID: String? = if case .apiKey(let id) = request.asker { id } else { nil }
+                return MemberAsk(organizationID: request.organizationID, phone: request.phone, keyID: keyID)
+            })
+        var refusals: [Int: TeamGateError] = [:]
+        var ends: [MemberSessionsEnd] = []
+        var ending: Set<String> = []
+        for (position, request) in requests.enumerated() {
+            if case .apiKey = request.asker, !found[position].keyIsLive {
+                refusals[position] = .invalidAPIKey
+                continue
             }
-            guard let member = found else { return .refused(.notATeamMember) }
+            guard let member = found[position].member else {
+                refusals[position] = .notATeamMember
+                continue
+            }
             do {
-                if case .admin(let admin) = asker { try TeamRules.authorize(admin, over: member) }
-                try TeamRules.checkLock(minutes: lockForMinutes, of: member)
+                if case .admin(let admin) = request.asker { try TeamRules.authorize(admin, over: member) }
+                try TeamRules.checkLock(minutes: request.lockForMinutes, of: member)
             } catch let refusal as TeamGateError {
-                return .refused(refusal)
+                refusals[position] = refusal
+                continue
             }
-            let ended = try work.endSessions(.member(id: member.id), reason: .adminLogout, revocationID: revocationID, at: now)
-            try work.appendAudit(
+            if ending.insert(member.id).inserted {
+                ends.append(MemberSessionsEnd(memberID: member.id, revocationID: request.revocationID, at: request.at))
+            }
+        }
+        var endedByMember = Dictionary(grouping: try work.endSessions(ofMembers: ends, reason: .adminLogout), by: \.memberID)
+        var audits: [AuditEvent] = []
+        var results: [(output: Decision<EndedMemberSessions>, endedSessions: [EndedSession])] = []
+        for (position, request) in requests.enumerated() {
+            if let refusal = refusals[position] {
+                results.append((.refused(refusal), []))
+                continue
+            }
+            guard let member = found[position].member else { continue }
+            // The first ask for a member ended their sessions; a second finds none left.
+            let ended = endedByMember.removeValue(forKey: member.id) ?? []
+            let (organizationID, now, reason, revocationID) = (request.organizationID, request.at, request.reason, request.revocationID)
+            audits.append(
                 .make(
-                    .memberLoggedOut, organizationID: organizationID, at: now, origin: origin, member: member, reason: reason,
+                    .memberLoggedOut, organizationID: organizationID, at: now, origin: request.origin, member: member, reason: reason,
                     sessionsEnded: ended.count, revocationID: revocationID))
             var data = member.webhookData
             data["sessionsEnded"] = .int(ended.count)
             data["revocationId"] = .string(revocationID)
             data["reason"] = .optional(reason)
             try work.enqueueWebhook(WebhookMessage(organizationID: organizationID, event: .teamMemberLoggedOut, data: data, at: now))
-            if let lockUntil {
+            if let minutes = request.lockForMinutes {
+                let lockUntil = now.addingTimeInterval(TimeInterval(minutes) * 60)
                 try work.setLock(memberID: member.id, until: lockUntil)
-                try work.appendAudit(
+                audits.append(
                     .make(
-                        .memberLocked, organizationID: organizationID, at: now, origin: origin, member: member,
+                        .memberLocked, organizationID: organizationID, at: now, origin: request.origin, member: member,
                         reason: "until \(lockUntil.formatted(.iso8601))" + (reason.map { ": \($0)" } ?? ""), revocationID: revocationID))
                 data["lockedUntil"] = .string(lockUntil.formatted(.iso8601))
                 try work.enqueueWebhook(WebhookMessage(organizationID: organizationID, event: .teamMemberLocked, data: data, at: now))
             }
-            return .done(EndedMemberSessions(member: member, sessionsEnded: ended.count, revocationID: revocationID))
+            results.append((.done(EndedMemberSessions(member: member, sessionsEnded: ended.count, revocationID: revocationID)), ended))
         }
+        try work.appendAudits(audits)
+        return results
     }
 
     /// What a logout would end, without ending anything.

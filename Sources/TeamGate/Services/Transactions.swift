@@ -18,6 +18,14 @@ struct Transactions: Sendable {
     func decide<Value: Sendable>(_ work: @escaping @Sendable (any UnitOfWork) throws -> Decision<Value>) async throws -> Value {
         try await run(work).get()
     }
+
+    /// The same for a unit of work shared with the other callers of its kind in the group commit: the
+    /// devices hear of the sessions this caller's input ended.
+    func decide<Input: Sendable, Value: Sendable>(_ input: Input, sharing kind: SharedUnitOfWork<Input, Decision<Value>>) async throws -> Value {
+        let committed = try await store.perform(input, sharing: kind)
+        sessionEvents.publish(committed.endedSessions)
+        return try committed.value.get()
+    }
 }
 
 /// What a unit of work decided: its result, or the rule that refused it.

@@ -14,6 +14,19 @@ final class GroupCommitWriter: Sendable {
         /// once it is committed, and whether it failed.
         let run: @Sendable (_ db: any SQLConnection, _ isolated: Bool) -> (completion: @Sendable () -> Void, failed: Bool)
         let fail: @Sendable (any Error) -> Void
+        /// Set for a write that shares its statements with the others of its kind in the same batch.
+        var shared: SharedWrite?
+    }
+
+    /// A write of a kind whose inputs one call handles together (`write(_:sharing:)`).
+    private struct SharedWrite: Sendable {
+        let kind: String
+        let input: any Sendable
+        /// Runs the kind's work over the inputs of every write of the kind in the batch, in order; returns
+        /// what to do once committed: once for all of them, then for each.
+        let runAll: @Sendable (_ db: any SQLConnection, _ inputs: [any Sendable]) throws -> (all: @Sendable () -> Void, each: [any Sendable])
+        /// Answers this write's caller with its output.
+        let deliver: @Sendable (any Sendable) -> Void
     }
 
     /// A write failed in a batch run without savepoints: the batch must run again with them.
@@ -68,20 +81,63 @@ final class GroupCommitWriter: Sendable {
                 },
                 fail: { continuation.resume(throwing: $0) }
             )
-            let outcome = state.withLock { state -> (accepted: Bool, mustStartDraining: Bool) in
-                guard !state.finished else { return (false, false) }
-                state.pending.append(job)
-                guard !state.draining else { return (true, false) }
-                state.draining = true
-                return (true, true)
+            enqueue(job, failing: continuation)
+        }
+    }
+
+    private func enqueue<T>(_ job: Job, failing continuation: CheckedContinuation<T, any Error>) {
+        let outcome = state.withLock { state -> (accepted: Bool, mustStartDraining: Bool) in
+            guard !state.finished else { return (false, false) }
+            state.pending.append(job)
+            guard !state.draining else { return (true, false) }
+            state.draining = true
+            return (true, true)
+        }
+        guard outcome.accepted else { return continuation.resume(throwing: Finished()) }
+        // Started by the first write of a quiet spell and ended when the queue is empty, so the store
+        // writes without a running service (the CLI, tests). Detached: a client that goes away must not
+        // cancel a commit others are waiting on. `finish()` waits for it.
+        if outcome.mustStartDraining {
+            Task.detached { await self.drain() }
+        }
+    }
+
+    /// A write whose statements are shared with the other writes of its `kind` that arrive in the same batch:
+    /// `run` is called once, at the place of the first of them, with all their inputs in order, and returns
+    /// one output per input (in order) and what to do once they are committed. One statement then serves
+    /// them all: on PostgreSQL, where each statement is a round trip, that is what a batch costs. When the
+    /// batch must run again write by write (a write failed), `run` gets this input alone, in a savepoint.
+    func write<Input: Sendable, Output: Sendable>(
+        _ input: Input, sharing kind: String,
+        run: @escaping @Sendable (any SQLConnection, [Input]) throws -> (outputs: [Output], afterCommit: @Sendable () -> Void)
+    ) async throws -> Output {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Output, any Error>) in
+            let runAll: @Sendable (any SQLConnection, [any Sendable]) throws -> (all: @Sendable () -> Void, each: [any Sendable]) = { db, inputs in
+                let (outputs, afterCommit) = try run(db, inputs.map { $0 as! Input })
+                precondition(outputs.count == inputs.count, "a shared write must give one output per input")
+                return (afterCommit, outputs)
             }
-            guard outcome.accepted else { return continuation.resume(throwing: Finished()) }
-            // Started by the first write of a quiet spell and ended when the queue is empty, so the store
-            // writes without a running service (the CLI, tests). Detached: a client that goes away must not
-            // cancel a commit others are waiting on. `finish()` waits for it.
-            if outcome.mustStartDraining {
-                Task.detached { await self.drain() }
-            }
+            let shared = SharedWrite(
+                kind: kind, input: input, runAll: runAll, deliver: { continuation.resume(returning: $0 as! Output) })
+            var job = Job(
+                run: { db, isolated in
+                    // Alone: the batch runs again write by write, or this is the only one of its kind.
+                    do {
+                        nonisolated(unsafe) var result: (all: @Sendable () -> Void, each: [any Sendable])?
+                        if isolated {
+                            try db.inSavepoint { result = try runAll(db, [input]) }
+                        } else {
+                            result = try runAll(db, [input])
+                        }
+                        let (all, each) = result!
+                        return ({ all(); shared.deliver(each[0]) }, false)
+                    } catch {
+                        return ({ continuation.resume(throwing: error) }, true)
+                    }
+                },
+                fail: { continuation.resume(throwing: $0) })
+            job.shared = shared
+            enqueue(job, failing: continuation)
         }
     }
 
@@ -97,6 +153,34 @@ final class GroupCommitWriter: Sendable {
             }
             if !mustWait { continuation.resume() }
         }
+    }
+
+    /// Runs a batch in order, without savepoints; the writes of one shared kind run together, at the place
+    /// of the first of them. Throws `BatchNeedsSavepoints` when a write fails.
+    private static func runTogether(_ batch: [Job], _ db: any SQLConnection) throws -> [@Sendable () -> Void] {
+        var completions: [@Sendable () -> Void] = []
+        var kindsRun: Set<String> = []
+        for (position, job) in batch.enumerated() {
+            guard let shared = job.shared else {
+                let outcome = job.run(db, false)
+                if outcome.failed { throw BatchNeedsSavepoints() }
+                completions.append(outcome.completion)
+                continue
+            }
+            guard kindsRun.insert(shared.kind).inserted else { continue }
+            let ofKind = batch[position...].compactMap(\.shared).filter { $0.kind == shared.kind }
+            let result: (all: @Sendable () -> Void, each: [any Sendable])
+            do {
+                result = try shared.runAll(db, ofKind.map(\.input))
+            } catch {
+                throw BatchNeedsSavepoints()
+            }
+            completions.append(result.all)
+            for (write, output) in zip(ofKind, result.each) {
+                completions.append { write.deliver(output) }
+            }
+        }
+        return completions
     }
 
     private func drain() async {
@@ -119,13 +203,7 @@ final class GroupCommitWriter: Sendable {
             do {
                 let completions: [@Sendable () -> Void]
                 do {
-                    completions = try await backend.transaction { db in
-                        try batch.map { job in
-                            let outcome = job.run(db, false)
-                            if outcome.failed { throw BatchNeedsSavepoints() }
-                            return outcome.completion
-                        }
-                    }
+                    completions = try await backend.transaction { db in try Self.runTogether(batch, db) }
                 } catch is BatchNeedsSavepoints {
                     completions = try await backend.transaction { db in batch.map { $0.run(db, true).completion } }
                 }

@@ -78,16 +78,25 @@ extension AuditEvent {
     }
 
     func insert(_ db: any SQLConnection) throws {
+        try Self.insert([self], db)
+    }
+
+    /// The events in one statement.
+    static func insert(_ events: some Collection<AuditEvent>, _ db: any SQLConnection) throws {
+        guard !events.isEmpty else { return }
+        let row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         try db.execute(
             """
             INSERT INTO audit_events (id, organization_id, occurred_at, actor, action, member_id, member_phone,
                 reason, sessions_ended, revocation_id, request_id, client_ip)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            VALUES \(Array(repeating: row, count: events.count).joined(separator: ", "))
             """,
-            [
-                id, organizationID, occurredAt.millisecondsSince1970, actor, action.rawValue, memberID, memberPhone?.digits,
-                reason, sessionsEnded, revocationID, requestID, clientIP,
-            ]
+            events.flatMap { event -> SQLArguments in
+                [
+                    event.id, event.organizationID, event.occurredAt.millisecondsSince1970, event.actor, event.action.rawValue, event.memberID,
+                    event.memberPhone?.digits, event.reason, event.sessionsEnded, event.revocationID, event.requestID, event.clientIP,
+                ]
+            }
         )
     }
 }

@@ -15,6 +15,17 @@ extension SQLStore: TransactionStore {
         return Committed(value: value, endedSessions: changes.ended)
     }
 
+    public func perform<Input: Sendable, Output: Sendable>(
+        _ input: Input, sharing kind: SharedUnitOfWork<Input, Output>
+    ) async throws -> Committed<Output> {
+        try await writer.write(input, sharing: kind.name) { [self] db, inputs in
+            let unit = SQLUnitOfWork(db: db)
+            let results = try kind.work(unit, inputs)
+            let changes = unit.changes
+            return (results.map { Committed(value: $0.output, endedSessions: $0.endedSessions) }, { self.apply(changes) })
+        }
+    }
+
     public func observeSessionsEndedElsewhere(_ observer: @escaping @Sendable ([EndedSession]) -> Void) {
         peers?.observeEndedSessions(observer)
     }
@@ -81,31 +92,49 @@ final class SQLUnitOfWork: UnitOfWork {
     }
 
     func activeMember(organizationID: String, phone: PhoneNumber) throws -> TeamMember? {
-        try activeMember(organizationID: organizationID, phone: phone, keyID: nil).member
+        try activeMembers([MemberAsk(organizationID: organizationID, phone: phone, keyID: nil)])[0].member
     }
 
     func activeMember(organizationID: String, phone: PhoneNumber, checkingKey keyID: String) throws -> (keyIsLive: Bool, member: TeamMember?) {
-        let (keyIsLive, member) = try activeMember(organizationID: organizationID, phone: phone, keyID: keyID)
-        return (keyIsLive ?? false, member)
+        try activeMembers([MemberAsk(organizationID: organizationID, phone: phone, keyID: keyID)])[0]
     }
 
-    /// One statement: the key's state when asked, the member, and whether the organisation has a webhook.
-    private func activeMember(organizationID: String, phone: PhoneNumber, keyID: String?) throws -> (keyIsLive: Bool?, member: TeamMember?) {
-        guard
-            let row = try db.row(
+    /// One statement for all the asks: each key's state, each member, and whether each organisation has a
+    /// webhook (remembered, so its messages need no further read).
+    func activeMembers(_ asks: [MemberAsk]) throws -> [(keyIsLive: Bool, member: TeamMember?)] {
+        var found = [(keyIsLive: Bool, member: TeamMember?)](repeating: (false, nil), count: asks.count)
+        for start in stride(from: 0, to: asks.count, by: Self.rowsPerStatement) {
+            let chunk = asks[start..<min(asks.count, start + Self.rowsPerStatement)]
+            var arguments: SQLArguments = []
+            for (offset, ask) in zip(chunk.indices, chunk) { arguments += [Int64(offset), ask.organizationID, ask.phone.digits, ask.keyID] }
+            // Through the statement cache (`rows`), unlike a cursor: one compiled statement per batch size.
+            for row in try db.rows(
                 """
-                SELECT asked.live_keys, m.*,
-                    EXISTS (SELECT 1 FROM webhooks w WHERE w.organization_id = ? AND w.deleted_at IS NULL) AS organization_has_webhooks
-                FROM (SELECT COUNT(*) AS live_keys FROM api_keys WHERE id = ? AND revoked_at IS NULL) asked
-                LEFT JOIN members m ON m.organization_id = ? AND m.phone = ? AND m.removed_at IS NULL
+                WITH asked(position, organization_id, phone, key_id) AS (VALUES \(Self.placeholders(rows: chunk.count, columns: 4)))
+                SELECT asked.position,
+                    (SELECT COUNT(*) FROM api_keys k WHERE k.id = asked.key_id AND k.revoked_at IS NULL) AS live_keys, m.*,
+                    EXISTS (SELECT 1 FROM webhooks w WHERE w.organization_id = asked.organization_id AND w.deleted_at IS NULL)
+                        AS organization_has_webhooks
+                FROM asked LEFT JOIN members m ON m.organization_id = asked.organization_id AND m.phone = asked.phone AND m.removed_at IS NULL
                 """,
-                [organizationID, keyID, organizationID, phone.digits]
-            )
-        else { return (nil, nil) }
-        let keyIsLive = keyID.map { _ in (row["live_keys"] as Int64) > 0 }
-        guard (row["id"] as String?) != nil else { return (keyIsLive, nil) }
-        if (row["organization_has_webhooks"] as Int64) == 0 { organizationsWithoutWebhooks.insert(organizationID) }
-        return (keyIsLive, TeamMember(row: row))
+                arguments
+            ) {
+                let position = Int(row["position"] as Int64)
+                let member = (row["id"] as String?).map { _ in TeamMember(row: row) }
+                if let member, (row["organization_has_webhooks"] as Int64) == 0 { organizationsWithoutWebhooks.insert(member.organizationID) }
+                found[position] = ((row["live_keys"] as Int64) > 0, member)
+            }
+        }
+        return found
+    }
+
+    /// Rows per multi-row statement: far under both databases' limits on bound values (SQLite 32,766).
+    private static let rowsPerStatement = 500
+
+    /// `(?, ?), (?, ?)` for `rows` rows of `columns` values.
+    private static func placeholders(rows: Int, columns: Int) -> String {
+        let row = "(" + Array(repeating: "?", count: columns).joined(separator: ", ") + ")"
+        return Array(repeating: row, count: rows).joined(separator: ", ")
     }
 
     func activeMember(id: String) throws -> (member: TeamMember, organizationName: String)? {
@@ -185,8 +214,38 @@ final class SQLUnitOfWork: UnitOfWork {
         return ended
     }
 
+    func endSessions(ofMembers ends: [MemberSessionsEnd], reason: SessionEndReason) throws -> [EndedSession] {
+        guard !ends.isEmpty else { return [] }
+        let epoch = try IndexEpoch.advance(db)
+        var ended: [EndedSession] = []
+        for start in stride(from: 0, to: ends.count, by: Self.rowsPerStatement) {
+            let chunk = ends[start..<min(ends.count, start + Self.rowsPerStatement)]
+            let arguments: SQLArguments = chunk.flatMap { end -> SQLArguments in [end.memberID, end.revocationID, end.at.millisecondsSince1970] }
+            ended += try db.rows(
+                """
+                WITH ending(member_id, revocation_id, ended_at) AS (VALUES \(Self.placeholders(rows: chunk.count, columns: 3)))
+                UPDATE sessions SET ended_at = ending.ended_at, end_reason = ?, revocation_id = ending.revocation_id, end_epoch = ?
+                FROM ending
+                WHERE sessions.member_id = ending.member_id AND sessions.ended_at IS NULL AND sessions.expires_at > ending.ended_at
+                RETURNING sessions.token_hash, sessions.id, sessions.member_id, sessions.revocation_id
+                """,
+                arguments + [reason.rawValue, epoch]
+            ).map {
+                EndedSession(tokenHash: $0["token_hash"], sessionID: $0["id"], memberID: $0["member_id"], reason: reason, revocationID: $0["revocation_id"])
+            }
+        }
+        changes.ended += ended
+        return ended
+    }
+
     func appendAudit(_ event: AuditEvent) throws {
         try event.insert(db)
+    }
+
+    func appendAudits(_ events: [AuditEvent]) throws {
+        for start in stride(from: 0, to: events.count, by: Self.rowsPerStatement) {
+            try AuditEvent.insert(events[start..<min(events.count, start + Self.rowsPerStatement)], db)
+        }
     }
 
     func enqueueWebhook(_ message: WebhookMessage) throws {

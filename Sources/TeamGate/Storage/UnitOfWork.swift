@@ -1,5 +1,19 @@
 import Foundation
 
+/// One member asked for by number, and the key that asks, checked in the same statement.
+public struct MemberAsk: Sendable {
+    public let organizationID: String
+    public let phone: PhoneNumber
+    public let keyID: String?
+}
+
+/// A member whose sessions end, why (the revocation) and when.
+public struct MemberSessionsEnd: Sendable {
+    public let memberID: String
+    public let revocationID: String
+    public let at: Date
+}
+
 /// Which live sessions `UnitOfWork.endSessions` ends.
 public enum SessionSelection: Sendable {
     /// Every live session of a member.
@@ -30,6 +44,8 @@ public protocol UnitOfWork {
     /// Whether the key `keyID` is still live, and the active member: the API logout's two checks in one
     /// statement (on PostgreSQL each statement is a round trip).
     func activeMember(organizationID: String, phone: PhoneNumber, checkingKey keyID: String) throws -> (keyIsLive: Bool, member: TeamMember?)
+    /// The same for many asks in one statement, in their order.
+    func activeMembers(_ asks: [MemberAsk]) throws -> [(keyIsLive: Bool, member: TeamMember?)]
     /// The active member and their organisation's name. Read before a session is inserted: it also fixes
     /// the point from which other instances' changes count against the new session (`IndexEpoch`).
     func activeMember(id: String) throws -> (member: TeamMember, organizationName: String)?
@@ -47,6 +63,9 @@ public protocol UnitOfWork {
     /// Ends the live sessions `selection` names; the store's index and the caller learn which from the
     /// result (`Committed.endedSessions`), once the transaction commits.
     func endSessions(_ selection: SessionSelection, reason: SessionEndReason, revocationID: String?, at date: Date) throws -> [EndedSession]
+    /// Ends every live session of each member, each with its own revocation and time, in one statement.
+    /// A member must appear once.
+    func endSessions(ofMembers ends: [MemberSessionsEnd], reason: SessionEndReason) throws -> [EndedSession]
 
     func insertCode(_ challenge: OTPChallenge) throws
     /// The number's newest code, open or not: asking for a new code retires the older ones.
@@ -55,6 +74,8 @@ public protocol UnitOfWork {
     func consumeCode(id: String, at date: Date) throws
 
     func appendAudit(_ event: AuditEvent) throws
+    /// Appends the events in order, in one statement.
+    func appendAudits(_ events: [AuditEvent]) throws
     /// Queues one delivery of `message` for each of the organisation's webhooks that subscribe to its event.
     func enqueueWebhook(_ message: WebhookMessage) throws
     func insertWebhook(_ webhook: Webhook) throws
@@ -69,10 +90,26 @@ public struct Committed<Value: Sendable>: Sendable {
     public let endedSessions: [EndedSession]
 }
 
+/// A unit of work many callers' inputs go through together: one call, statements that each serve all of
+/// them (a list of `VALUES`, one `UPDATE` for every member), and for each input its output and the sessions
+/// it ended. The name identifies the kind in a group commit: one name, one type.
+public struct SharedUnitOfWork<Input: Sendable, Output: Sendable>: Sendable {
+    public let name: String
+    public let work: @Sendable (any UnitOfWork, [Input]) throws -> [(output: Output, endedSessions: [EndedSession])]
+
+    public init(name: String, work: @escaping @Sendable (any UnitOfWork, [Input]) throws -> [(output: Output, endedSessions: [EndedSession])]) {
+        self.name = name
+        self.work = work
+    }
+}
+
 /// Runs units of work. Where several instances share the database, sessions ended by the others reach
 /// `observeSessionsEndedElsewhere`'s observer once this instance's index has dropped them.
 public protocol TransactionStore: Sendable {
     func perform<Value: Sendable>(_ work: @escaping @Sendable (any UnitOfWork) throws -> Value) async throws -> Committed<Value>
+    /// Runs `kind`'s work once for the inputs of every caller of the same kind whose writes share a group
+    /// commit (see `SharedUnitOfWork`); each caller gets its own output and the sessions its own input ended.
+    func perform<Input: Sendable, Output: Sendable>(_ input: Input, sharing kind: SharedUnitOfWork<Input, Output>) async throws -> Committed<Output>
     func observeSessionsEndedElsewhere(_ observer: @escaping @Sendable ([EndedSession]) -> Void)
     /// Lets the writer commit what it holds, then closes the database; writes after it fail.
     func close() async
