@@ -74,38 +74,36 @@ public struct Logout: Sendable {
                 let keyID: String? = if case .apiKey(let id) = request.asker { id } else { nil }
                 return MemberAsk(organizationID: request.organizationID, phone: request.phone, keyID: keyID)
             })
-        var refusals: [Int: TeamGateError] = [:]
-        var ends: [MemberSessionsEnd] = []
-        var ending: Set<String> = []
-        for (position, request) in requests.enumerated() {
-            if case .apiKey = request.asker, !found[position].keyIsLive {
-                refusals[position] = .invalidAPIKey
-                continue
-            }
-            guard let member = found[position].member else {
-                refusals[position] = .notATeamMember
-                continue
-            }
+        // Each request's verdict: the member whose sessions it ends, or the rule that refuses it.
+        let verdicts = try zip(requests, found).map { request, found -> Result<TeamMember, TeamGateError> in
+            if case .apiKey = request.asker, !found.keyIsLive { return .failure(.invalidAPIKey) }
+            guard let member = found.member else { return .failure(.notATeamMember) }
             do {
                 if case .admin(let admin) = request.asker { try TeamRules.authorize(admin, over: member) }
                 try TeamRules.checkLock(minutes: request.lockForMinutes, of: member)
             } catch let refusal as TeamGateError {
-                refusals[position] = refusal
-                continue
+                return .failure(refusal)
             }
-            if ending.insert(member.id).inserted {
-                ends.append(MemberSessionsEnd(memberID: member.id, revocationID: request.revocationID, at: request.at))
-            }
+            return .success(member)
+        }
+        var ends: [MemberSessionsEnd] = []
+        var ending: Set<String> = []
+        for (request, verdict) in zip(requests, verdicts) {
+            guard case .success(let member) = verdict, ending.insert(member.id).inserted else { continue }
+            ends.append(MemberSessionsEnd(memberID: member.id, revocationID: request.revocationID, at: request.at))
         }
         var endedByMember = Dictionary(grouping: try work.endSessions(ofMembers: ends, reason: .adminLogout), by: \.memberID)
         var audits: [AuditEvent] = []
         var results: [(output: Decision<EndedMemberSessions>, endedSessions: [EndedSession])] = []
-        for (position, request) in requests.enumerated() {
-            if let refusal = refusals[position] {
+        for (request, verdict) in zip(requests, verdicts) {
+            let member: TeamMember
+            switch verdict {
+            case .failure(let refusal):
                 results.append((.refused(refusal), []))
                 continue
+            case .success(let accepted):
+                member = accepted
             }
-            guard let member = found[position].member else { continue }
             // The first ask for a member ended their sessions; a second finds none left.
             let ended = endedByMember.removeValue(forKey: member.id) ?? []
             let (organizationID, now, reason, revocationID) = (request.organizationID, request.at, request.reason, request.revocationID)

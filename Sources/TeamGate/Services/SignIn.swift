@@ -212,6 +212,9 @@ public struct SignIn: Sendable {
     public func currentSession(token: String, clientAddress: String? = nil) async throws -> LiveSession {
         let hash = SecretToken.hash(token)
         let now = clock.now()
+        // While the index loads, any lookup may read the disk: an address already over its allowance for
+        // unknown tokens is refused first, as it is for every miss once the index is warm.
+        if !store.holdsEveryLiveSession { try unknownTokens.admitLookup(from: clientAddress, at: now) }
         if let live = try await store.liveSession(tokenHash: hash, at: now) { return live }
         try unknownTokens.admitLookup(from: clientAddress, at: now)
         switch try await store.loadSession(tokenHash: hash, at: now) {

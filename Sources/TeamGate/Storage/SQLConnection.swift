@@ -33,6 +33,30 @@ protocol SQLConnection {
     func isUniqueViolation(_ error: any Error) -> Bool
 }
 
+/// Statements of many rows (`VALUES (…), (…)`), cut into chunks far under both databases' limits on
+/// bound values (SQLite 32,766, PostgreSQL 65,535).
+enum MultiRow {
+    static let rowsPerStatement = 500
+
+    /// `count` copies of `row`, comma-separated.
+    static func values(_ row: String, count: Int) -> String {
+        Array(repeating: row, count: count).joined(separator: ", ")
+    }
+
+    /// `(?, ?), (?, ?)` for `rows` rows of `columns` values.
+    static func placeholders(rows: Int, columns: Int) -> String {
+        values("(" + Array(repeating: "?", count: columns).joined(separator: ", ") + ")", count: rows)
+    }
+
+    /// The items in chunks of at most `rowsPerStatement`.
+    static func chunks<Items: RandomAccessCollection>(_ items: Items) -> [Items.SubSequence] {
+        stride(from: 0, to: items.count, by: rowsPerStatement).map { start in
+            let from = items.index(items.startIndex, offsetBy: start)
+            return items[from..<items.index(from, offsetBy: min(rowsPerStatement, items.count - start))]
+        }
+    }
+}
+
 /// One row's cells in the order the query names them, read in place.
 protocol RawRow {
     /// The cell's bytes (a blob's, or a text's UTF-8); empty for NULL.

@@ -29,8 +29,6 @@ extension SQLStore {
         let created = date.millisecondsSince1970
         let expires = date.addingTimeInterval(30 * 24 * 3600).millisecondsSince1970
         let width = max(7, String(members).count)
-        // Rows per statement stay under both databases' limits on bound values (SQLite 32,766).
-        let rowsPerStatement = 500
         let perTransaction = 20_000
         if let sqlite = backend as? SQLiteBackend {
             // Ids and token hashes are random, so every insert lands somewhere else in four indexes: with
@@ -65,10 +63,10 @@ extension SQLStore {
             try await backend.transaction { db in
                 try Self.insertRows(
                     db, "INSERT INTO members (id, organization_id, name, phone, email, role_id, created_at) VALUES ", "(?, ?, ?, ?, NULL, 3, ?)",
-                    columns: 5, values: finalMembers, rowsPerStatement: rowsPerStatement)
+                    columns: 5, values: finalMembers)
                 try Self.insertRows(
                     db, "INSERT INTO sessions (id, member_id, organization_id, token_hash, device_name, created_at, expires_at) VALUES ",
-                    "(?, ?, ?, ?, 'bench device', ?, ?)", columns: 6, values: finalSessions, rowsPerStatement: rowsPerStatement)
+                    "(?, ?, ?, ?, 'bench device', ?, ?)", columns: 6, values: finalSessions)
             }
             done = upper
             progress(done)
@@ -82,13 +80,13 @@ extension SQLStore {
     }
 
     private static func insertRows(
-        _ db: any SQLConnection, _ prefix: String, _ row: String, columns: Int, values: [DatabaseValue], rowsPerStatement: Int
+        _ db: any SQLConnection, _ prefix: String, _ row: String, columns: Int, values: [DatabaseValue]
     ) throws {
         var start = 0
         while start < values.count {
-            let end = min(values.count, start + rowsPerStatement * columns)
+            let end = min(values.count, start + MultiRow.rowsPerStatement * columns)
             let rows = (end - start) / columns
-            try db.execute(prefix + Array(repeating: row, count: rows).joined(separator: ", "), values[start..<end].map { $0 })
+            try db.execute(prefix + MultiRow.values(row, count: rows), values[start..<end].map { $0 })
             start = end
         }
     }

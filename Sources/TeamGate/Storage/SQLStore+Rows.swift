@@ -84,12 +84,11 @@ extension AuditEvent {
     /// The events in one statement.
     static func insert(_ events: some Collection<AuditEvent>, _ db: any SQLConnection) throws {
         guard !events.isEmpty else { return }
-        let row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         try db.execute(
             """
             INSERT INTO audit_events (id, organization_id, occurred_at, actor, action, member_id, member_phone,
                 reason, sessions_ended, revocation_id, request_id, client_ip)
-            VALUES \(Array(repeating: row, count: events.count).joined(separator: ", "))
+            VALUES \(MultiRow.placeholders(rows: events.count, columns: 12))
             """,
             events.flatMap { event -> SQLArguments in
                 [

@@ -95,22 +95,17 @@ final class SQLUnitOfWork: UnitOfWork {
         try activeMembers([MemberAsk(organizationID: organizationID, phone: phone, keyID: nil)])[0].member
     }
 
-    func activeMember(organizationID: String, phone: PhoneNumber, checkingKey keyID: String) throws -> (keyIsLive: Bool, member: TeamMember?) {
-        try activeMembers([MemberAsk(organizationID: organizationID, phone: phone, keyID: keyID)])[0]
-    }
-
     /// One statement for all the asks: each key's state, each member, and whether each organisation has a
     /// webhook (remembered, so its messages need no further read).
     func activeMembers(_ asks: [MemberAsk]) throws -> [(keyIsLive: Bool, member: TeamMember?)] {
         var found = [(keyIsLive: Bool, member: TeamMember?)](repeating: (false, nil), count: asks.count)
-        for start in stride(from: 0, to: asks.count, by: Self.rowsPerStatement) {
-            let chunk = asks[start..<min(asks.count, start + Self.rowsPerStatement)]
+        for chunk in MultiRow.chunks(asks) {
             var arguments: SQLArguments = []
             for (offset, ask) in zip(chunk.indices, chunk) { arguments += [Int64(offset), ask.organizationID, ask.phone.digits, ask.keyID] }
             // Through the statement cache (`rows`), unlike a cursor: one compiled statement per batch size.
             for row in try db.rows(
                 """
-                WITH asked(position, organization_id, phone, key_id) AS (VALUES \(Self.placeholders(rows: chunk.count, columns: 4)))
+                WITH asked(position, organization_id, phone, key_id) AS (VALUES \(MultiRow.placeholders(rows: chunk.count, columns: 4)))
                 SELECT asked.position,
                     (SELECT COUNT(*) FROM api_keys k WHERE k.id = asked.key_id AND k.revoked_at IS NULL) AS live_keys, m.*,
                     EXISTS (SELECT 1 FROM webhooks w WHERE w.organization_id = asked.organization_id AND w.deleted_at IS NULL)
@@ -126,15 +121,6 @@ final class SQLUnitOfWork: UnitOfWork {
             }
         }
         return found
-    }
-
-    /// Rows per multi-row statement: far under both databases' limits on bound values (SQLite 32,766).
-    private static let rowsPerStatement = 500
-
-    /// `(?, ?), (?, ?)` for `rows` rows of `columns` values.
-    private static func placeholders(rows: Int, columns: Int) -> String {
-        let row = "(" + Array(repeating: "?", count: columns).joined(separator: ", ") + ")"
-        return Array(repeating: row, count: rows).joined(separator: ", ")
     }
 
     func activeMember(id: String) throws -> (member: TeamMember, organizationName: String)? {
@@ -218,12 +204,11 @@ final class SQLUnitOfWork: UnitOfWork {
         guard !ends.isEmpty else { return [] }
         let epoch = try IndexEpoch.advance(db)
         var ended: [EndedSession] = []
-        for start in stride(from: 0, to: ends.count, by: Self.rowsPerStatement) {
-            let chunk = ends[start..<min(ends.count, start + Self.rowsPerStatement)]
+        for chunk in MultiRow.chunks(ends) {
             let arguments: SQLArguments = chunk.flatMap { end -> SQLArguments in [end.memberID, end.revocationID, end.at.millisecondsSince1970] }
             ended += try db.rows(
                 """
-                WITH ending(member_id, revocation_id, ended_at) AS (VALUES \(Self.placeholders(rows: chunk.count, columns: 3)))
+                WITH ending(member_id, revocation_id, ended_at) AS (VALUES \(MultiRow.placeholders(rows: chunk.count, columns: 3)))
                 UPDATE sessions SET ended_at = ending.ended_at, end_reason = ?, revocation_id = ending.revocation_id, end_epoch = ?
                 FROM ending
                 WHERE sessions.member_id = ending.member_id AND sessions.ended_at IS NULL AND sessions.expires_at > ending.ended_at
@@ -243,9 +228,7 @@ final class SQLUnitOfWork: UnitOfWork {
     }
 
     func appendAudits(_ events: [AuditEvent]) throws {
-        for start in stride(from: 0, to: events.count, by: Self.rowsPerStatement) {
-            try AuditEvent.insert(events[start..<min(events.count, start + Self.rowsPerStatement)], db)
-        }
+        for chunk in MultiRow.chunks(events) { try AuditEvent.insert(chunk, db) }
     }
 
     func enqueueWebhook(_ message: WebhookMessage) throws {

@@ -167,7 +167,7 @@ final class SessionIndex: Sendable {
             if let compact = CompactIdentifier(utf8: sessionID, prefix: "ses_") {
                 state.sessions.insert(Entry(sessionID: compact, memberSlot: slot, expiresAt: expiresAt), for: key)
             } else {
-                state.insert(key, sessionID: String(decoding: sessionID, as: UTF8.self), memberSlot: slot, expiresAt: expiresAt)
+                state.insertUnusual(key, sessionID: String(decoding: sessionID, as: UTF8.self), memberSlot: slot, expiresAt: expiresAt)
             }
         }
     }
@@ -199,10 +199,15 @@ extension SessionIndex.State {
         if let compact = CompactIdentifier(sessionID, prefix: "ses_") {
             sessions.insert(SessionIndex.Entry(sessionID: compact, memberSlot: memberSlot, expiresAt: expiresAt), for: key)
         } else {
-            sessions.insert(
-                SessionIndex.Entry(sessionID: CompactIdentifier.empty, memberSlot: memberSlot | SessionIndex.Entry.unusualIDFlag, expiresAt: expiresAt),
-                for: key)
-            unusualSessionIDs[key] = sessionID
+            insertUnusual(key, sessionID: sessionID, memberSlot: memberSlot, expiresAt: expiresAt)
         }
+    }
+
+    /// A session whose id is not of `CompactIdentifier`'s form: the id is kept as text beside the table.
+    fileprivate mutating func insertUnusual(_ key: SessionIndex.TokenKey, sessionID: String, memberSlot: UInt32, expiresAt: UInt32) {
+        sessions.insert(
+            SessionIndex.Entry(sessionID: CompactIdentifier.empty, memberSlot: memberSlot | SessionIndex.Entry.unusualIDFlag, expiresAt: expiresAt),
+            for: key)
+        unusualSessionIDs[key] = sessionID
     }
 }

@@ -41,10 +41,8 @@ public protocol UnitOfWork {
     func recordAPIKeyUse(id: String, at date: Date) throws
 
     func activeMember(organizationID: String, phone: PhoneNumber) throws -> TeamMember?
-    /// Whether the key `keyID` is still live, and the active member: the API logout's two checks in one
-    /// statement (on PostgreSQL each statement is a round trip).
-    func activeMember(organizationID: String, phone: PhoneNumber, checkingKey keyID: String) throws -> (keyIsLive: Bool, member: TeamMember?)
-    /// The same for many asks in one statement, in their order.
+    /// For each ask, in order and in one statement: whether its key (if any) is still live, and the active
+    /// member (the logout's two checks; on PostgreSQL each statement is a round trip).
     func activeMembers(_ asks: [MemberAsk]) throws -> [(keyIsLive: Bool, member: TeamMember?)]
     /// The active member and their organisation's name. Read before a session is inserted: it also fixes
     /// the point from which other instances' changes count against the new session (`IndexEpoch`).
