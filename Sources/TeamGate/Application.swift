@@ -87,13 +87,24 @@ extension TeamGateServices {
 ///
 /// The API-key routes form one group: the per-key rate, then the key (`APIKeyMiddleware`), then a child
 /// context that holds the key for sure (`AdminRequestContext`), then `Idempotency-Key` replays.
-public func buildRouter(services: TeamGateServices, configuration: TeamGateConfiguration) throws -> Router<TeamGateRequestContext> {
+///
+/// Every request passes, in order: the client's address and a trusted proxy's request id; the request id on the
+/// answer and the access-log line (written to `logOutput`); Hummingbird's request metrics; the error mapping.
+public func buildRouter(
+    services: TeamGateServices, configuration: TeamGateConfiguration, logOutput: LogOutput = .standardError
+) throws -> Router<TeamGateRequestContext> {
     let router = Router(context: TeamGateRequestContext.self)
     let table = RouteTable()
-    router.add(middleware: ErrorMiddleware(routes: table))
     router.add(middleware: ClientAddressMiddleware(trustedProxies: configuration.trustedProxies))
+    let accessLog = configuration.accessLog && configuration.logLevel <= .info ? AccessLog(format: configuration.logFormat, output: logOutput) : nil
+    router.add(middleware: RequestLogMiddleware(accessLog: accessLog))
+    if configuration.metrics { router.add(middleware: MetricsMiddleware()) }
+    router.add(middleware: ErrorMiddleware(routes: table))
     let routes = Routes(router: router, table: table)
     SystemController(store: services.store).addRoutes(to: routes)
+    if configuration.metrics {
+        MetricsController(store: services.store, sessionEvents: services.sessionEvents, token: configuration.metricsToken).addRoutes(to: routes)
+    }
     MemberController(signIn: services.signIn, bodyLimit: configuration.bodyLimit).addRoutes(to: routes)
     ConsoleController(services: services, bodyLimit: configuration.bodyLimit).addRoutes(to: routes)
     SessionEventsController(signIn: services.signIn, sessionEvents: services.sessionEvents).addRoutes(to: router, routes: table)
@@ -121,9 +132,10 @@ public func buildApplication(
     configuration: TeamGateConfiguration,
     services: TeamGateServices,
     logger: Logger,
+    logOutput: LogOutput = .standardError,
     onServerRunning: @escaping @Sendable (_ port: Int) async -> Void = { _ in }
 ) throws -> some ApplicationProtocol {
-    let router = try buildRouter(services: services, configuration: configuration)
+    let router = try buildRouter(services: services, configuration: configuration, logOutput: logOutput)
     return Application(
         router: router,
         server: server(router: router, configuration: configuration),

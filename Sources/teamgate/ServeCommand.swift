@@ -15,6 +15,10 @@ struct ServeCommand: AsyncParsableCommand {
         // ArgumentParser answers --help itself only before the first setting; after one, it arrives here.
         if settings.contains("--help") || settings.contains("-h") { throw CleanExit.helpRequest(self) }
         let configuration = try readConfiguration { () throws(ConfigurationError) in try TeamGateConfiguration(arguments: settings) }
+        LoggingSystem.bootstrap { label in TeamGateLogHandler(label: label, format: configuration.logFormat) }
+        // Whatever the log still holds when the server stops is written before the process ends.
+        defer { LogOutput.standardError.flush() }
+        if configuration.metrics { TeamGateMetrics.bootstrapSwiftMetrics() }
         var logger = Logger(label: "teamgate")
         logger.logLevel = configuration.logLevel
         limitMallocArenas(logger: logger)

@@ -49,6 +49,14 @@ extension TeamGateConfiguration {
         .int("bodyLimit", \.bodyLimit, 1024...Int.max, help: "Largest request body in bytes (413 above)"),
         .int("sessionLifetimeHours", \.sessionLifetimeHours, 1...Int.max, help: "Hours a session lasts unless it is ended sooner"),
         .choice("logLevel", \.logLevel, named: \.rawValue, help: "Least severe messages the log keeps: `trace` … `critical`"),
+        .choice("logFormat", \.logFormat, named: \.rawValue, help: "`text` for people, or `json`: one object a line, for a log collector"),
+        .bool("accessLog", \.accessLog,
+            help: "One `info` line per request: method, route, status, duration, request id, client address (`--access-log=false` turns it off)"),
+        .bool("metrics", \.metrics, help: "Prometheus metrics at `GET /metrics` (`--metrics=false` turns them off)"),
+        Setting(
+            "metricsToken", .secret, \.metricsToken, help: "When set, `GET /metrics` needs `Authorization: Bearer <token>`",
+            shown: { _ in .note("none: open to whoever reaches the port") }
+        ) { $0 },
         .bool("demo", \.demo, help: "Prepare and print a demo team: members signed in, an API key and a cURL to try"),
         .list("webhookAllowedHosts", \.webhookAllowedHosts, unset: "any public host",
             help: "Comma-separated hosts (names or addresses, exact) webhooks may point at; these are reached even on a private address"

@@ -30,6 +30,11 @@ public struct TeamGateConfiguration: Sendable {
     public var bodyLimit = 64 * 1024
     public var sessionLifetimeHours = 720
     public var logLevel: Logger.Level = .info
+    public var logFormat: LogFormat = .text
+    public var accessLog = true
+    public var metrics = true
+    /// Nil leaves `/metrics` open to whoever reaches the port.
+    public var metricsToken: String?
     public var demo = false
     /// Nil allows any public host.
     public var webhookAllowedHosts: Set<String>?

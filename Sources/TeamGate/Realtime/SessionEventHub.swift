@@ -53,6 +53,9 @@ public final class SessionEventHub: Sendable {
         return (id, stream)
     }
 
+    /// Sockets subscribed now, over every session (for `/metrics`).
+    var openSocketCount: Int { state.withLock { $0.listeners.values.reduce(0) { $0 + $1.count } } }
+
     /// Whether the server is going away (`closeAll`), which is why a subscription's stream ended.
     var isClosed: Bool { state.withLock { $0.closed } }
 

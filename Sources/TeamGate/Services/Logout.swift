@@ -58,10 +58,19 @@ public struct Logout: Sendable {
         let request = Request(
             organizationID: organizationID, phone: phone, asker: asker, reason: reason, lockForMinutes: lockForMinutes, origin: origin,
             revocationID: SecretToken.identifier(prefix: "rev_"), at: clock.now())
-        if case .apiKey = asker, lockForMinutes == nil {
-            return try await transactions.decide(request, sharing: Self.sharedAPILogouts)
+        let ended: EndedMemberSessions
+        do {
+            if case .apiKey = asker, lockForMinutes == nil {
+                ended = try await transactions.decide(request, sharing: Self.sharedAPILogouts)
+            } else {
+                ended = try await transactions.decide { work in try Self.logOut([request], in: work)[0].output }
+            }
+        } catch let refusal as TeamGateError {
+            TeamGateMetrics.logout(outcome: "refused")
+            throw refusal
         }
-        return try await transactions.decide { work in try Self.logOut([request], in: work)[0].output }
+        TeamGateMetrics.logout(outcome: ended.sessionsEnded > 0 ? "ended" : "none")
+        return ended
     }
 
     /// The logouts in order, as if one after the other: every member read and every key checked in one

@@ -77,6 +77,16 @@ public struct SignIn: Sendable {
     /// and removed members alike, and comes before anything about the number is looked up: the code
     /// (or, for a locked member, word of the lock) is sent afterwards by `CodeSender`.
     public func requestCode(phone: PhoneNumber, clientAddress: String?) throws {
+        do {
+            try admitCodeRequest(phone: phone, clientAddress: clientAddress)
+            TeamGateMetrics.signInCode(outcome: "requested")
+        } catch {
+            TeamGateMetrics.signInCode(outcome: "refused")
+            throw error
+        }
+    }
+
+    private func admitCodeRequest(phone: PhoneNumber, clientAddress: String?) throws {
         let now = clock.now()
         let address = clientAddress ?? "unknown"
         if let wait = limits.codesPerAddress.wait(address, at: now) { throw TeamGateError.tooManyCodeRequests(retryAfterSeconds: wait.retryAfterSeconds) }
@@ -93,9 +103,13 @@ public struct SignIn: Sendable {
     public func sendCode(phone: PhoneNumber) async throws {
         let now = clock.now()
         let members = try await store.activeMembers(phone: phone)
-        guard !members.isEmpty else { return }
+        guard !members.isEmpty else {
+            TeamGateMetrics.signInCode(outcome: "not_a_member")
+            return
+        }
         if members.allSatisfy({ $0.isLocked(at: now) }), let until = members.compactMap(\.lockedUntil).min() {
             try await sender.send(.locked(phone, until: until))
+            TeamGateMetrics.signInCode(outcome: "locked_notice_sent")
             return
         }
         let code = SecretToken.oneTimeCode()
@@ -108,6 +122,7 @@ public struct SignIn: Sendable {
         )
         try await transactions.run { work in try work.insertCode(challenge) }
         try await sender.send(.code(code, to: phone, expiresAt: challenge.expiresAt, validFor: policy.codeLifetime))
+        TeamGateMetrics.signInCode(outcome: "sent")
     }
 
     /// Exchanges a code for a session on one device. A number on several teams must name the organisation.
@@ -125,6 +140,7 @@ public struct SignIn: Sendable {
         let address = ipAddress ?? "unknown"
         let numberAtAddress = NumberAtAddress(digits: phone.digits, address: address)
         if let wait = limits.wrongCodesPerAddress.wait(address, at: now) ?? limits.wrongCodesPerNumberAndAddress.wait(numberAtAddress, at: now) {
+            TeamGateMetrics.signInCode(outcome: "throttled")
             throw TeamGateError.tooManyFailedAttempts(retryAfterSeconds: wait.retryAfterSeconds)
         }
         let members = try await store.activeMembers(phone: phone)
@@ -136,6 +152,7 @@ public struct SignIn: Sendable {
         guard accepted, !members.isEmpty else {
             _ = limits.wrongCodesPerAddress.take(address, at: now)
             _ = limits.wrongCodesPerNumberAndAddress.take(numberAtAddress, at: now)
+            TeamGateMetrics.signInCode(outcome: "wrong")
             throw TeamGateError.invalidCode
         }
         if locked, let until = candidates.compactMap(\.lockedUntil).min() { throw TeamGateError.memberLocked(until: until) }
@@ -151,6 +168,7 @@ public struct SignIn: Sendable {
         let (token, session) = try await startSession(
             for: member, deviceName: deviceName, userAgent: userAgent, ipAddress: ipAddress,
             origin: RequestOrigin(actor: "member:\(member.id)", clientIP: ipAddress))
+        TeamGateMetrics.signInCode(outcome: "signed_in")
         return SignedIn(token: token, session: session, member: member, organization: organization)
     }
 

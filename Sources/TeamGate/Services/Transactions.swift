@@ -8,7 +8,7 @@ struct Transactions: Sendable {
 
     func run<Value: Sendable>(_ work: @escaping @Sendable (any UnitOfWork) throws -> Value) async throws -> Value {
         let committed = try await store.perform(work)
-        sessionEvents.publish(committed.endedSessions)
+        publish(committed.endedSessions)
         return committed.value
     }
 
@@ -23,8 +23,14 @@ struct Transactions: Sendable {
     /// devices hear of the sessions this caller's input ended.
     func decide<Input: Sendable, Value: Sendable>(_ input: Input, sharing kind: SharedUnitOfWork<Input, Decision<Value>>) async throws -> Value {
         let committed = try await store.perform(input, sharing: kind)
-        sessionEvents.publish(committed.endedSessions)
+        publish(committed.endedSessions)
         return try committed.value.get()
+    }
+
+    private func publish(_ ended: [EndedSession]) {
+        guard !ended.isEmpty else { return }
+        sessionEvents.publish(ended)
+        TeamGateMetrics.sessionsEnded(ended)
     }
 }
 

@@ -113,6 +113,7 @@ public struct WebhookDispatcher: Service {
         let attempt = delivery.attempts + 1
         let now = clock.now()
         let next: Date? = failure == nil || attempt >= maxAttempts ? nil : now.addingTimeInterval(retryBase * pow(2, Double(attempt - 1)))
+        TeamGateMetrics.webhookDelivery(outcome: failure == nil ? "delivered" : next == nil ? "gave_up" : "failed")
         do {
             try await store.recordDeliveryAttempt(
                 id: delivery.id, delivered: failure == nil, status: status, error: failure, at: now, nextAttemptAt: next)

@@ -201,12 +201,14 @@ final class GroupCommitWriter: Sendable {
                 return
             }
             do {
+                let started = ContinuousClock.now
                 let completions: [@Sendable () -> Void]
                 do {
                     completions = try await backend.transaction { db in try Self.runTogether(batch, db) }
                 } catch is BatchNeedsSavepoints {
                     completions = try await backend.transaction { db in batch.map { $0.run(db, true).completion } }
                 }
+                TeamGateMetrics.groupCommit(writes: batch.count, took: ContinuousClock.now - started)
                 for completion in completions { completion() }
             } catch {
                 for job in batch { job.fail(error) }

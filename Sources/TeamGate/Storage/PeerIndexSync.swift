@@ -50,7 +50,10 @@ final class PeerIndexSync: Sendable {
             group.addTask { [self] in
                 while !Task.isCancelled {
                     do {
-                        try await backend.listenForIndexChanges { [self] in await catchUpLogged() }
+                        try await backend.listenForIndexChanges { [self] sentAt in
+                            await catchUpLogged()
+                            if let sentAt { TeamGateMetrics.notificationApplied(sentAt: sentAt) }
+                        }
                     } catch {
                         if Task.isCancelled { return }
                         logger.warning("Listening for other instances' changes failed; retrying", metadata: ["error": "\(error)"])

@@ -52,6 +52,8 @@ public struct PostgresURL: Sendable, Equatable, CustomStringConvertible {
 /// one serial writer thread, so group commit works as on SQLite: one transaction per batch.
 final class PostgresBackend: SQLBackend {
     static let indexChannel = "teamgate_index"
+    /// Names this process in its notifications, so it can tell the other instances' apart from its own.
+    static let instanceID = SecretToken.identifier(prefix: "ins_")
     /// PostgreSQL's connections get their own event loop: their answers, which the writer waits for one
     /// statement at a time, then never queue behind HTTP work on the server's loops.
     static let eventLoops = MultiThreadedEventLoopGroup(numberOfThreads: 1)
@@ -109,7 +111,10 @@ final class PostgresBackend: SQLBackend {
                 do {
                     let value = try work(db)
                     // One notification per transaction, however many of its writes changed the index.
-                    if db.indexChange?.mustAnnounce == true { try db.execute("NOTIFY \(Self.indexChannel)") }
+                    // The payload, this instance and the time, lets the others measure how late they hear of it.
+                    if db.indexChange?.mustAnnounce == true {
+                        try db.execute("NOTIFY \(Self.indexChannel), '\(Self.instanceID) \(Date().millisecondsSince1970)'")
+                    }
                     try db.execute("COMMIT")
                     return value
                 } catch {
@@ -126,14 +131,23 @@ final class PostgresBackend: SQLBackend {
     }
 
     /// Calls `onNotification` once listening has begun (to apply what came before), then at every
-    /// change another instance (or this one) commits. Returns or throws when the connection ends.
-    func listenForIndexChanges(onNotification: @escaping @Sendable () async -> Void) async throws {
+    /// change another instance (or this one) commits, with when that other instance sent it (nil for this
+    /// instance's own, and the first call). Returns or throws when the connection ends.
+    func listenForIndexChanges(onNotification: @escaping @Sendable (_ sentByPeerAt: Date?) async -> Void) async throws {
         try await client.withConnection { connection in
             try await connection.listen(on: Self.indexChannel) { notifications in
-                await onNotification()
-                for try await _ in notifications { await onNotification() }
+                await onNotification(nil)
+                for try await notification in notifications { await onNotification(Self.peerSendTime(notification.payload)) }
             }
         }
+    }
+
+    /// The send time in another instance's payload (`ins_… <milliseconds>`); nil for this instance's own, or an
+    /// older instance's empty one.
+    static func peerSendTime(_ payload: String) -> Date? {
+        let parts = payload.split(separator: " ")
+        guard parts.count == 2, parts[0] != instanceID, let milliseconds = Int64(parts[1]) else { return nil }
+        return Date(timeIntervalSince1970: TimeInterval(milliseconds) / 1000)
     }
 
     private func migrate() async throws {

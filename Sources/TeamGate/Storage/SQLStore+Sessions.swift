@@ -15,6 +15,12 @@ extension SQLStore: SessionStore {
 
     public var holdsEveryLiveSession: Bool { index.isWarm }
 
+    public var sessionsInMemory: Int { index.footprint.sessions }
+
+    public func checkReachable() async throws {
+        _ = try await backend.read { db in try db.row("SELECT 1 AS reachable", []) != nil }
+    }
+
     /// Puts a session the writer found live into the index, unless another instance changed the index
     /// since this transaction read it (then the next request reads the disk again).
     func remember(tokenHash: Data, _ live: LiveSession, readAtEpoch epoch: Int64) {

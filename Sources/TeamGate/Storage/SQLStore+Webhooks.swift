@@ -10,6 +10,12 @@ extension SQLStore: WebhookStore, IdempotencyStore {
         }
     }
 
+    public func pendingDeliveryCount() async throws -> Int {
+        try await backend.read { db in
+            Int(try db.row("SELECT COUNT(*) AS pending FROM webhook_deliveries WHERE state = 'pending'", []).map { $0["pending"] as Int64 } ?? 0)
+        }
+    }
+
     public func deliveries(webhookID: String, organizationID: String, limit: Int) async throws -> [WebhookDelivery]? {
         try await backend.read { db in
             guard

@@ -2,6 +2,8 @@ import Foundation
 
 public protocol WebhookStore: Sendable {
     func webhooks(organizationID: String) async throws -> [Webhook]
+    /// Deliveries waiting for their first attempt or a retry, in every organisation (for `/metrics`).
+    func pendingDeliveryCount() async throws -> Int
     func deliveries(webhookID: String, organizationID: String, limit: Int) async throws -> [WebhookDelivery]?
     /// The newest `limit` deliveries of each of the organisation's webhooks, by webhook id, in one read.
     func recentDeliveries(organizationID: String, limit: Int) async throws -> [String: [WebhookDelivery]]

@@ -46,6 +46,10 @@ public protocol SessionStore: Sendable {
     /// False while the live sessions are being loaded into memory at start-up (`liveSession` then reads
     /// the disk for a session not loaded yet): what `/ready` reports.
     var holdsEveryLiveSession: Bool { get }
+    /// Live sessions held in this instance's memory (for `/metrics`).
+    var sessionsInMemory: Int { get }
+    /// Runs a trivial query on a read connection: throws when the database cannot be reached (for `/ready`).
+    func checkReachable() async throws
     /// Reads a token's session from disk, for a token the index does not know: explains a refusal, or
     /// adopts a live session another process made. Ordered with the writer, so it cannot undo a revocation.
     func loadSession(tokenHash: Data, at date: Date) async throws -> SessionLookup
