@@ -78,7 +78,8 @@ struct ConfigurationTests {
             "otpSender": "webhook:http://127.0.0.1:9/otp", "otpWebhookSecret": "shh", "bodyLimit": "2048", "sessionLifetimeHours": "2",
             "logLevel": "debug", "demo": "true", "webhookAllowedHosts": "hooks.example", "trustedProxies": "10.0.0.0/8",
             "signInCodesPerAddress": "3", "wrongCodesPerAddress": "4", "unknownCredentialsPerMinute": "5", "webhookRetrySeconds": "0.5",
-            "rateLimitPerSecond": "0", "rateLimitBurst": "2", "idleTimeoutSeconds": "5",
+            "rateLimitPerSecond": "0", "rateLimitBurst": "2", "idleTimeoutSeconds": "5", "logFormat": "json", "accessLog": "false",
+            "metrics": "false", "metricsToken": "scrape-secret",
         ]
         #expect(Set(samples.keys) == Set(TeamGateConfiguration.settings.map(\.key)), "a new setting needs a sample here")
         let base = ["TEAMGATE_OTP_SENDER": "log"]
@@ -91,7 +92,8 @@ struct ConfigurationTests {
             let fromVariable = try TeamGateConfiguration(
                 reader: TeamGateConfiguration.reader(flags: [:], environment: base.merging([setting.environmentVariable: sample]) { $1 }))
             let fromFlag = try TeamGateConfiguration(
-                arguments: setting.kind == .bool ? [setting.flag] : [setting.flag, sample], environment: base)
+                arguments: setting.kind == .bool ? [sample == "true" ? setting.flag : "\(setting.flag)=\(sample)"] : [setting.flag, sample],
+                environment: base)
             #expect(String(reflecting: fromVariable) != defaults, "\(setting.environmentVariable) did not reach \(setting.key)")
             #expect(String(reflecting: fromFlag) == String(reflecting: fromVariable), "\(setting.flag) and its variable differ")
         }

@@ -37,9 +37,10 @@ public struct TeamGateLogHandler: LogHandler {
         let line: String
         switch format {
         case .text:
-            // StreamLogHandler's layout, so tools reading the text log keep working; keys sorted, as it does.
-            let pairs = merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-            line = "\(time) \(event.level) \(label):\(pairs.isEmpty ? "" : " " + pairs) [\(event.source)] \(event.message)\n"
+            // StreamLogHandler's layout, so tools reading the text log keep working; keys sorted, as it does. Control
+            // characters are escaped: a value with a line break must not forge a line of its own.
+            let pairs = merged.sorted { $0.key < $1.key }.map { "\($0.key)=\(Self.oneLine($0.value.description))" }.joined(separator: " ")
+            line = "\(time) \(event.level) \(label):\(pairs.isEmpty ? "" : " " + pairs) [\(event.source)] \(Self.oneLine(event.message.description))\n"
         case .json:
             var object = #"{"time":"\#(time)","level":"\#(event.level)","logger":\#(JSONText.string(label)),"#
                 + #""source":\#(JSONText.string(event.source)),"message":\#(JSONText.string(event.message.description))"#
@@ -51,6 +52,25 @@ public struct TeamGateLogHandler: LogHandler {
         // Notices and worse reach the file at once (start-up, warnings, errors); the access log's `info` lines
         // are written in batches, so a busy server makes one write(2) per tenth of a second, not one per request.
         output.write(line, atOnce: event.level >= .notice)
+    }
+
+    /// The text with its control characters escaped (`\n`, `\r`, `\t`, `\u001b`), so it stays on one line.
+    static func oneLine(_ text: String) -> String {
+        guard text.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) else { return text }
+        var out = ""
+        out.reserveCapacity(text.utf8.count + 8)
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20 || scalar.value == 0x7F:
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
     }
 }
 

@@ -109,6 +109,8 @@ struct TestEnvironment {
         configuration.otpSender = .log
         // Tests fire many calls with one key; the rate limit has its own test.
         configuration.rateLimitPerSecond = 0
+        // Thousands of requests would flood the test output; ObservabilityRouteTests reads its own log.
+        configuration.accessLog = false
     }
 
     /// The code sent to `phone`: codes go out after `/auth/otp` answers, so this waits up to 5 s for one.
