@@ -22,6 +22,19 @@ struct ServeCommand: AsyncParsableCommand {
         var logger = Logger(label: "teamgate")
         logger.logLevel = configuration.logLevel
         limitMallocArenas(logger: logger)
+        // Held while serving, so `teamgate restore` refuses to replace the file under this server.
+        let servingLock: ServingLock?
+        if case .sqlite(let path) = configuration.databaseLocation {
+            do {
+                servingLock = try ServingLock(databasePath: path)
+            } catch {
+                logger.critical("\(error)")
+                throw ExitCode(1)
+            }
+        } else {
+            servingLock = nil
+        }
+        defer { servingLock?.release() }
         let services = try await TeamGateServices.open(configuration, logger: logger)
         let summary = configuration.demo ? try await Demo.prepare(services) : nil
         let serviceGroup = try buildServiceGroup(configuration: configuration, services: services, logger: logger) { port in

@@ -7,7 +7,10 @@ struct TeamGateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "teamgate",
         abstract: "Controls who on a team is signed in: sessions, remote logout, API keys.",
-        subcommands: [ServeCommand.self, OrgCommand.self, KeysCommand.self, MembersCommand.self, SettingsCommand.self, BenchCommand.self]
+        subcommands: [
+            ServeCommand.self, OrgCommand.self, KeysCommand.self, MembersCommand.self, SettingsCommand.self, BackupCommand.self, RestoreCommand.self,
+            BenchCommand.self,
+        ]
     )
 }
 
