@@ -39,7 +39,9 @@ public enum SQLiteBackup {
             try source.close()
             try syncFile(partial)
             let summary = try check(partial)
-            try FileManager.default.moveItem(atPath: partial, toPath: destination)
+            guard rename(partial, destination) == 0 else {
+                throw Problem(description: "Could not name the backup \(destination): \(String(cString: strerror(errno)))")
+            }
             try syncFolder(of: destination)
             return Summary(path: destination, bytes: summary.bytes, migrations: summary.migrations, members: summary.members, liveSessions: summary.liveSessions)
         } catch {
@@ -66,10 +68,9 @@ public enum SQLiteBackup {
             // The old log belongs to the old database: replayed onto the new one it would corrupt it. Removed
             // first, so a crash leaves the old database without its log (as after a clean stop) or the new one.
             for suffix in ["-wal", "-shm"] { try removeIfPresent(databasePath + suffix) }
-            if FileManager.default.fileExists(atPath: databasePath) {
-                _ = try FileManager.default.replaceItemAt(URL(fileURLWithPath: databasePath), withItemAt: URL(fileURLWithPath: partial))
-            } else {
-                try FileManager.default.moveItem(atPath: partial, toPath: databasePath)
+            // rename(2) replaces the old file in one step.
+            guard rename(partial, databasePath) == 0 else {
+                throw Problem(description: "Could not put the restored copy in place: \(String(cString: strerror(errno)))")
             }
             try syncFolder(of: databasePath)
         } catch {
