@@ -89,7 +89,8 @@ extension TeamGateServices {
 /// context that holds the key for sure (`AdminRequestContext`), then `Idempotency-Key` replays.
 ///
 /// Every request passes, in order: the client's address and a trusted proxy's request id; the request id on the
-/// answer and the access-log line (written to `logOutput`); Hummingbird's request metrics; the error mapping.
+/// answer and the access-log line (written to `logOutput`); the request's span (with `--traces`); Hummingbird's
+/// request metrics; the error mapping.
 public func buildRouter(
     services: TeamGateServices, configuration: TeamGateConfiguration, logOutput: LogOutput = .standardError
 ) throws -> Router<TeamGateRequestContext> {
@@ -98,6 +99,7 @@ public func buildRouter(
     router.add(middleware: ClientAddressMiddleware(trustedProxies: configuration.trustedProxies))
     let accessLog = configuration.accessLog && configuration.logLevel <= .info ? AccessLog(format: configuration.logFormat, output: logOutput) : nil
     router.add(middleware: RequestLogMiddleware(accessLog: accessLog))
+    if configuration.traces != .off { router.add(middleware: RequestTracingMiddleware()) }
     if configuration.metrics { router.add(middleware: MetricsMiddleware()) }
     router.add(middleware: ErrorMiddleware(routes: table))
     let routes = Routes(router: router, table: table)
@@ -158,17 +160,21 @@ public func buildApplication(
 /// stops accepting connections and finishes the requests in flight; the application's services stop in
 /// reverse (housekeeping, code sender, webhook dispatcher); the store's writer commits what it holds and
 /// the database closes.
+///
+/// `observability` (the span exporter) runs first and so stops last, after the store: the spans of the last
+/// requests and commits are sent before the process ends.
 public func buildServiceGroup(
     configuration: TeamGateConfiguration,
     services: TeamGateServices,
     logger: Logger,
+    observability: [any Service] = [],
     onServerRunning: @escaping @Sendable (_ port: Int) async -> Void = { _ in }
 ) throws -> ServiceGroup {
     let application = try buildApplication(configuration: configuration, services: services, logger: logger, onServerRunning: onServerRunning)
     return ServiceGroup(
         configuration: .init(
-            services: [services.store, application, SessionSockets(hub: services.sessionEvents)], gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: logger))
+            services: observability + [services.store, application, SessionSockets(hub: services.sessionEvents)],
+            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
 }
 
 /// HTTP/1.1 with the WebSocket upgrade `GET /me/events` needs, under the same limits as plain HTTP.

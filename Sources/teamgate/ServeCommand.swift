@@ -19,6 +19,7 @@ struct ServeCommand: AsyncParsableCommand {
         // Whatever the log still holds when the server stops is written before the process ends.
         defer { LogOutput.standardError.flush() }
         if configuration.metrics { TeamGateMetrics.bootstrapSwiftMetrics() }
+        let observability: [any Service] = configuration.traces == .otlp ? [try TeamGateTracing.bootstrapOTLP()] : []
         var logger = Logger(label: "teamgate")
         logger.logLevel = configuration.logLevel
         limitMallocArenas(logger: logger)
@@ -37,7 +38,7 @@ struct ServeCommand: AsyncParsableCommand {
         defer { servingLock?.release() }
         let services = try await TeamGateServices.open(configuration, logger: logger)
         let summary = configuration.demo ? try await Demo.prepare(services) : nil
-        let serviceGroup = try buildServiceGroup(configuration: configuration, services: services, logger: logger) { port in
+        let serviceGroup = try buildServiceGroup(configuration: configuration, services: services, logger: logger, observability: observability) { port in
             let base = "http://\(configuration.host):\(port)"
             if let summary {
                 DemoBanner.print(summary, baseURL: base)

@@ -79,7 +79,7 @@ struct ConfigurationTests {
             "logLevel": "debug", "demo": "true", "webhookAllowedHosts": "hooks.example", "trustedProxies": "10.0.0.0/8",
             "signInCodesPerAddress": "3", "wrongCodesPerAddress": "4", "unknownCredentialsPerMinute": "5", "webhookRetrySeconds": "0.5",
             "rateLimitPerSecond": "0", "rateLimitBurst": "2", "idleTimeoutSeconds": "5", "logFormat": "json", "accessLog": "false",
-            "metrics": "false", "metricsToken": "scrape-secret",
+            "metrics": "false", "metricsToken": "scrape-secret", "traces": "otlp",
         ]
         #expect(Set(samples.keys) == Set(TeamGateConfiguration.settings.map(\.key)), "a new setting needs a sample here")
         let base = ["TEAMGATE_OTP_SENDER": "log"]

@@ -57,12 +57,16 @@ extension TeamGateConfiguration {
             "metricsToken", .secret, \.metricsToken, help: "When set, `GET /metrics` needs `Authorization: Bearer <token>`",
             shown: { _ in .note("none: open to whoever reaches the port") }
         ) { $0 },
+.choice(
+            "traces", \.traces, named: \.rawValue,
+            help: "`otlp` sends a span per request and per group commit to an OpenTelemetry collector over OTLP/HTTP, "
+                + "configured by the standard `OTEL_EXPORTER_OTLP_*` variables; `off` makes none"),
         .bool("demo", \.demo, help: "Prepare and print a demo team: members signed in, an API key and a cURL to try"),
         .list("webhookAllowedHosts", \.webhookAllowedHosts, unset: "any public host",
             help: "Comma-separated hosts (names or addresses, exact) webhooks may point at; these are reached even on a private address"
         ) { entries in Set(entries.map { $0.lowercased() }) },
         .list("trustedProxies", \.trustedProxies, unset: "none",
-            help: "Comma-separated addresses or CIDR ranges of proxies whose `X-Forwarded-For` names the client"
+            help: "Comma-separated addresses or CIDR ranges of proxies whose `X-Forwarded-For` names the client and whose `X-Request-Id` is kept"
         ) { entries throws(Setting.Requirement) in
             let networks = entries.compactMap(IPNetwork.init)
             guard networks.count == entries.count else { throw Setting.Requirement("must be IP addresses or CIDR ranges, comma-separated") }

@@ -35,6 +35,7 @@ public struct TeamGateConfiguration: Sendable {
     public var metrics = true
     /// Nil leaves `/metrics` open to whoever reaches the port.
     public var metricsToken: String?
+    public var traces: TracesSetting = .off
     public var demo = false
     /// Nil allows any public host.
     public var webhookAllowedHosts: Set<String>?

@@ -1,3 +1,5 @@
+import Instrumentation
+import Tracing
 import Synchronization
 
 /// The one writer of a store: gathers the writes that arrive while a commit is in flight and commits
@@ -16,6 +18,8 @@ final class GroupCommitWriter: Sendable {
         let fail: @Sendable (any Error) -> Void
         /// Set for a write that shares its statements with the others of its kind in the same batch.
         var shared: SharedWrite?
+        /// The caller's trace (its request's span), which the batch's span links to.
+        let trace = InstrumentationContext.current
     }
 
     /// A write of a kind whose inputs one call handles together (`write(_:sharing:)`).
@@ -183,6 +187,31 @@ final class GroupCommitWriter: Sendable {
         return completions
     }
 
+    /// Runs and commits one batch, in a span of its own (a batch serves many requests, so it is no request's
+    /// child: it links to the first `linkedTraces` of theirs), and records its size and duration.
+    private func commit(_ batch: [Job]) async throws -> [@Sendable () -> Void] {
+        try await withSpan("group commit", context: .topLevel, ofKind: .internal) { span in
+            span.attributes["db.system"] = backend.system
+            span.attributes["teamgate.writes"] = batch.count
+            for job in batch.prefix(Self.linkedTraces) {
+                if let trace = job.trace { span.addLink(SpanLink(context: trace, attributes: [:])) }
+            }
+            let started = ContinuousClock.now
+            let completions: [@Sendable () -> Void]
+            do {
+                completions = try await backend.transaction { db in try Self.runTogether(batch, db) }
+            } catch is BatchNeedsSavepoints {
+                // A write failed: the batch runs again, each write in a savepoint, so only that one fails.
+                span.attributes["teamgate.savepoints"] = true
+                completions = try await backend.transaction { db in batch.map { $0.run(db, true).completion } }
+            }
+            TeamGateMetrics.groupCommit(writes: batch.count, took: ContinuousClock.now - started)
+            return completions
+        }
+    }
+
+    private static let linkedTraces = 32
+
     private func drain() async {
         while true {
             let (batch, drained) = state.withLock { state -> ([Job], [CheckedContinuation<Void, Never>]) in
@@ -201,14 +230,7 @@ final class GroupCommitWriter: Sendable {
                 return
             }
             do {
-                let started = ContinuousClock.now
-                let completions: [@Sendable () -> Void]
-                do {
-                    completions = try await backend.transaction { db in try Self.runTogether(batch, db) }
-                } catch is BatchNeedsSavepoints {
-                    completions = try await backend.transaction { db in batch.map { $0.run(db, true).completion } }
-                }
-                TeamGateMetrics.groupCommit(writes: batch.count, took: ContinuousClock.now - started)
+                let completions = try await commit(batch)
                 for completion in completions { completion() }
             } catch {
                 for job in batch { job.fail(error) }

@@ -51,6 +51,7 @@ public struct PostgresURL: Sendable, Equatable, CustomStringConvertible {
 /// concurrency pool, and waits for its round trips on a connection leased from the pool. Writes use
 /// one serial writer thread, so group commit works as on SQLite: one transaction per batch.
 final class PostgresBackend: SQLBackend {
+    var system: String { "postgresql" }
     static let indexChannel = "teamgate_index"
     /// Names this process in its notifications, so it can tell the other instances' apart from its own.
     static let instanceID = SecretToken.identifier(prefix: "ins_")

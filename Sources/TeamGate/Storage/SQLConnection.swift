@@ -72,6 +72,8 @@ extension SQLConnection {
 
 /// Where a store's statements run: reads in parallel, writes in group-committed transactions.
 protocol SQLBackend: Sendable {
+    /// `sqlite` or `postgresql`, as OpenTelemetry's `db.system` names them (on spans).
+    var system: String { get }
     func read<T: Sendable>(_ work: @escaping @Sendable (any SQLConnection) throws -> T) async throws -> T
     /// Runs `work` in one transaction and commits it; what `work` returns is handed back after the commit.
     func transaction<T: Sendable>(_ work: @escaping @Sendable (any SQLConnection) throws -> T) async throws -> T
@@ -158,6 +160,7 @@ private struct SQLiteRawRow: RawRow {
 /// crash but not a power loss.
 final class SQLiteBackend: SQLBackend {
     let pool: DatabasePool
+    var system: String { "sqlite" }
 
     init(path: String, synchronous: SQLStore.Synchronous) throws {
         var configuration = Configuration()
