@@ -111,6 +111,7 @@ public func buildRouter(
     ConsoleController(services: services, bodyLimit: configuration.bodyLimit).addRoutes(to: routes)
     SessionEventsController(signIn: services.signIn, sessionEvents: services.sessionEvents).addRoutes(to: router, routes: table)
     try DocsController().addRoutes(to: routes)
+    try MemberAppController().addRoutes(to: routes)
 
     let admin = router.group()
         .add(middleware: RateLimitMiddleware(limiter: RateLimiter(perSecond: configuration.rateLimitPerSecond, burst: configuration.rateLimitBurst)))

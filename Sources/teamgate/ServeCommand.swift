@@ -110,6 +110,12 @@ enum DemoBanner {
                 "  curl -i \(baseURL)/me -H 'Authorization: Bearer \(token)'",
             ]
         }
+        lines += [
+            "",
+            "The member's side: open \(baseURL)/app beside the API reference and sign in as \(target);",
+            "the demo prints each sign-in code in this log. Try It on the reference page with that number,",
+            "and the member's page says they were logged out, at once.",
+        ]
         lines.append("")
         // Written straight to the descriptor: print() buffers when stdout is a pipe, and this must show at once.
         FileHandle.standardOutput.write(Data((lines.joined(separator: "\n") + "\n").utf8))

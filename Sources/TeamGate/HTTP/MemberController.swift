@@ -11,6 +11,7 @@ struct MemberController: Sendable {
         routes.on(.post, "/auth/otp", use: requestCode)
         routes.on(.post, "/auth/login", use: logIn)
         routes.on(.get, "/me", use: me)
+        routes.on(.get, "/me/sessions", use: mySessions)
         routes.on(.post, "/auth/logout", use: logOut)
     }
 
@@ -79,6 +80,34 @@ struct MemberController: Sendable {
             "name":\(JSONText.string(member.role.name))}},"sessionId":\(JSONText.string(live.sessionID))}
             """
         return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+
+    /// One of the member's own sessions. No IP address: a shared device's next user should not learn where the
+    /// others signed in from.
+    struct OwnSessionBody: Encodable {
+        let id: String
+        let deviceName: String
+        let userAgent: String?
+        let createdAt: Date
+        let lastSeenAt: Date?
+        let expiresAt: Date
+        let current: Bool
+    }
+
+    struct OwnSessionsBody: Encodable {
+        let data: [OwnSessionBody]
+    }
+
+    @Sendable func mySessions(_ request: Request, context: TeamGateRequestContext) async throws -> Response {
+        let (live, sessions) = try await signIn.memberSessions(token: try sessionToken(request), clientAddress: context.clientIP)
+        return try JSONResponse.make(
+            .ok,
+            OwnSessionsBody(
+                data: sessions.map {
+                    OwnSessionBody(
+                        id: $0.id, deviceName: $0.deviceName, userAgent: $0.userAgent, createdAt: $0.createdAt, lastSeenAt: $0.lastSeenAt,
+                        expiresAt: $0.expiresAt, current: $0.id == live.sessionID)
+                }))
     }
 
     struct SignedOut: Encodable {

@@ -127,7 +127,7 @@ struct SessionEventsController: Sendable {
         }
         guard let ended else { return }
         try await outbound.writeTextMessage(
-            #"{"type":"session.ended","sessionId":\#(JSONText.string(ended.sessionID)),"reason":"\#(ended.reason.rawValue)","revocationId":\#(ended.revocationID.map(JSONText.string) ?? "null")}"#
+            #"{"type":"session.ended","sessionId":\#(JSONText.string(ended.sessionID)),"reason":"\#(ended.reason.rawValue)","revocationId":\#(ended.revocationID.map(JSONText.string) ?? "null"),"endedAt":"\#(Date().iso8601Seconds)","message":\#(JSONText.string(ended.reason.explanation))}"#
         )
         do {
             try await signIn.recordDeviceNotified(sessionID: live.sessionID)

@@ -257,6 +257,18 @@ public struct SignIn: Sendable {
     }
 
     /// Records that a connected device was told its session ended.
+    /// The live sessions of the member signed in with `token`, this one first, then the newest: what the member's
+    /// own page lists as "your devices".
+    public func memberSessions(token: String, clientAddress: String? = nil) async throws -> (current: LiveSession, sessions: [Session]) {
+        let live = try await currentSession(token: token, clientAddress: clientAddress)
+        let now = clock.now()
+        let sessions = try await store.sessions(memberID: live.member.id).filter { $0.isLive(at: now) }
+        return (live, sessions.sorted { left, right in
+            if (left.id == live.sessionID) != (right.id == live.sessionID) { return left.id == live.sessionID }
+            return left.createdAt > right.createdAt
+        })
+    }
+
     func recordDeviceNotified(sessionID: String) async throws {
         try await store.markNotified(sessionID: sessionID, at: clock.now())
     }

@@ -17,7 +17,7 @@ struct DocsRouteTests {
             let paths = try #require(response.json["paths"] as? [String: [String: Any]])
             #expect(
                 Set(paths.keys) == [
-                    "/team-member/logout", "/auth/otp", "/auth/login", "/me", "/auth/logout", "/health", "/ready", "/metrics", "/team", "/team/member", "/team/members",
+                    "/team-member/logout", "/auth/otp", "/auth/login", "/me", "/me/sessions", "/auth/logout", "/health", "/ready", "/metrics", "/team", "/team/member", "/team/members",
                     "/team-member", "/team-member/role", "/roles", "/team-member/sessions", "/team-member/sessions/end", "/team-member/unlock",
                     "/team/logout-all", "/audit-events", "/webhooks", "/webhooks/{id}", "/webhooks/{id}/deliveries", "/revocations/{id}",
                     "/api-keys",

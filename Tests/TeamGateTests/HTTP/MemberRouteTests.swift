@@ -195,6 +195,32 @@ struct MemberRouteTests {
         }
     }
 
+    @Test("GET /me/sessions lists the member's own live devices, this one first and marked, no address; none of another member's")
+    func ownSessions() async throws {
+        let environment = try TestEnvironment()
+        let services = try await environment.openServices()
+        let team = try await SeededTeam.make(services)
+        try await environment.withLiveServer(services) { client in
+            let mine = try await client.get("/me/sessions", bearer: team.meeraTokens[1])
+            #expect(mine.status == .ok)
+            let sessions = mine.data
+            #expect(sessions.map { $0["deviceName"] as? String } == ["Front-desk tablet", "iPhone"])
+            #expect(sessions.map { $0["current"] as? Bool } == [true, false])
+            #expect(sessions.allSatisfy { $0["ipAddress"] == nil && $0["createdAt"] is String && $0["expiresAt"] is String })
+
+            // act: one device signs out; the other sees it gone
+            #expect(try await client.execute(uri: "/auth/logout", method: .post, headers: [.authorization: "Bearer \(team.meeraTokens[0])"]).status == .ok)
+            let after = try await client.get("/me/sessions", bearer: team.meeraTokens[1])
+            #expect(after.data.map { $0["deviceName"] as? String } == ["Front-desk tablet"])
+            // check: a signed-out token and no token are refused as on /me
+            let ended = try await client.get("/me/sessions", bearer: team.meeraTokens[0])
+            #expect(ended.status == .unauthorized)
+            #expect(ended.json["reason"] as? String == "signed_out")
+            #expect(try await client.get("/me/sessions").status == .unauthorized)
+        }
+        await services.close()
+    }
+
     @Test("GET /me without a token, or with an unknown one, is 401 saying so")
     func missingToken() async throws {
         let environment = try TestEnvironment()

@@ -72,6 +72,8 @@ struct SessionEventsTests {
             let event = try #require(try JSONSerialization.jsonObject(with: Data(ended.utf8)) as? [String: Any])
             #expect(event["reason"] as? String == "admin_logout")
             #expect(event["revocationId"] as? String == revocationID)
+            #expect(event["message"] as? String == SessionEndReason.adminLogout.explanation)
+            #expect((event["endedAt"] as? String).flatMap { try? Date($0, strategy: .iso8601) } != nil)
             let close = try await meeraClose
             #expect(close?.closeCode == .unknown(4001))
 
