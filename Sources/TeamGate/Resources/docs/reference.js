@@ -105,14 +105,16 @@ function renderOperation(op) {
       const prop = resolve(raw);
       const required = (schema.required || []).includes(name);
       const sample = example[name] !== undefined ? example[name] : (prop.examples || [])[0];
-      return `<tr><td><code>${escapeHTML(name)}</code>${required ? ' <span class="required">required</span>' : ""}</td>
-        <td>${escapeHTML([].concat(prop.type || "object").join(" | "))}</td>
+      // Each parameter is two rows: what it is, then its description across the whole width, so the words are
+      // never squeezed into a fifth of the column (or cut off beside the Try It panel).
+      return `<tr class="param"><td><code>${escapeHTML(name)}</code>${required ? ' <span class="required">required</span>' : ""}
+        <div class="type">${escapeHTML([].concat(prop.type || "object").join(" | "))}</div></td>
         <td>${constraints(prop)}</td>
-        <td>${sample !== undefined ? `<code>${escapeHTML(JSON.stringify(sample))}</code>` : "—"}</td>
-        <td>${escapeHTML(raw.description || prop.description || "")}</td></tr>`;
+        <td>${sample !== undefined ? `<code>${escapeHTML(JSON.stringify(sample))}</code>` : "—"}</td></tr>
+        <tr class="param-description"><td colspan="3">${escapeHTML(raw.description || prop.description || "")}</td></tr>`;
     }).join("");
     params = `<h2>Body parameters</h2>
-      <div class="table-scroll"><table><thead><tr><th scope="col">Name</th><th scope="col">Type</th><th scope="col">Constraints</th><th scope="col">Example</th><th scope="col">Description</th></tr></thead>
+      <div class="table-scroll"><table class="params"><thead><tr><th scope="col">Name and type</th><th scope="col">Constraints</th><th scope="col">Example</th></tr></thead>
       <tbody>${rows}</tbody></table></div>`;
   }
   const responses = Object.entries(op.responses || {}).map(([status, raw]) => {
