@@ -89,8 +89,8 @@ extension TeamGateServices {
 /// context that holds the key for sure (`AdminRequestContext`), then `Idempotency-Key` replays.
 ///
 /// Every request passes, in order: the client's address and a trusted proxy's request id; the request id on the
-/// answer and the access-log line (written to `logOutput`); the request's span (with `--traces`); Hummingbird's
-/// request metrics; the error mapping.
+/// answer, the request metrics and the access-log line (written to `logOutput`); the request's span (with
+/// `--traces`); the error mapping.
 public func buildRouter(
     services: TeamGateServices, configuration: TeamGateConfiguration, logOutput: LogOutput = .standardError
 ) throws -> Router<TeamGateRequestContext> {
@@ -98,9 +98,8 @@ public func buildRouter(
     let table = RouteTable()
     router.add(middleware: ClientAddressMiddleware(trustedProxies: configuration.trustedProxies))
     let accessLog = configuration.accessLog && configuration.logLevel <= .info ? AccessLog(format: configuration.logFormat, output: logOutput) : nil
-    router.add(middleware: RequestLogMiddleware(accessLog: accessLog))
+    router.add(middleware: RequestLogMiddleware(accessLog: accessLog, metrics: configuration.metrics ? RequestMetrics() : nil))
     if configuration.traces != .off { router.add(middleware: RequestTracingMiddleware()) }
-    if configuration.metrics { router.add(middleware: MetricsMiddleware()) }
     router.add(middleware: ErrorMiddleware(routes: table))
     let routes = Routes(router: router, table: table)
     SystemController(store: services.store).addRoutes(to: routes)

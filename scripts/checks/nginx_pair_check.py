@@ -200,7 +200,7 @@ def metrics_match(nginx, a, b, key, gateway, phones):
     series_ended = 'teamgate_logouts_total{outcome="ended"}'
     series_refused = 'teamgate_logouts_total{outcome="refused"}'
     series_sessions = 'teamgate_sessions_ended_total{reason="admin_logout"}'
-    series_201 = 'hb_requests{http_route="/team-member/logout",http_request_method="POST",http_response_status_code="201"}'
+    series_201 = 'http_server_requests_total{http_route="/team-member/logout",http_request_method="POST",http_response_status_code="201"}'
     before = {series: summed((a, b), series) for series in (series_ended, series_refused, series_sessions, series_201)}
     ended_sessions = 0
     for phone in phones:

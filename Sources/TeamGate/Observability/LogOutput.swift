@@ -100,8 +100,14 @@ public final class LogOutput: Sendable {
     }
 
     func write(_ line: String, atOnce: Bool) {
+        append(atOnce: atOnce) { bytes in bytes.append(contentsOf: line.utf8) }
+    }
+
+    /// Lets `build` write one line straight into the batch: the access log's lines are made there, with no string
+    /// of their own.
+    func append(atOnce: Bool = false, _ build: (inout [UInt8]) -> Void) {
         let (startFlusher, full) = pending.withLock { pending in
-            pending.bytes.append(contentsOf: line.utf8)
+            build(&pending.bytes)
             let start = !pending.flusherStarted
             pending.flusherStarted = true
             return (start, pending.bytes.count >= Self.batchLimit)
@@ -150,13 +156,41 @@ public final class LogOutput: Sendable {
 }
 
 extension Date {
-    /// `2026-11-26T04:58:28.123Z`, in UTC, written by hand: every log line carries one.
+    /// `2026-11-26T04:58:28.123Z`, in UTC, written by hand: every log line carries one. The part up to the second
+    /// is kept from the last call (`LogTime`), so a busy log formats a date once a second, not once a line.
     var iso8601Milliseconds: String {
         let milliseconds = Int64((timeIntervalSince1970 * 1000).rounded(.down))
-        let seconds = Date(timeIntervalSince1970: TimeInterval(milliseconds.floorDivided(by: 1000))).iso8601Seconds
-        let fraction = milliseconds - milliseconds.floorDivided(by: 1000) * 1000
+        let seconds = milliseconds.floorDivided(by: 1000)
+        let fraction = milliseconds - seconds * 1000
         let digits = fraction < 10 ? "00\(fraction)" : fraction < 100 ? "0\(fraction)" : "\(fraction)"
-        return "\(seconds.dropLast()).\(digits)Z"
+        return LogTime.prefix(seconds) + "." + digits + "Z"
+    }
+}
+
+/// The last second a log line was written in, as `2026-11-26T04:58:28`.
+enum LogTime {
+    private static let last = Mutex<(seconds: Int64, prefix: String)>((Int64.min, ""))
+
+    static func prefix(_ seconds: Int64) -> String {
+        last.withLock { last in
+            if last.seconds != seconds {
+                last = (seconds, String(Date(timeIntervalSince1970: TimeInterval(seconds)).iso8601Seconds.dropLast()))
+            }
+            return last.prefix
+        }
+    }
+
+    /// Appends the time of `nanosecondsSince1970` as `2026-11-26T04:58:28.123Z`.
+    static func append(_ nanosecondsSince1970: Int64, to bytes: inout [UInt8]) {
+        let milliseconds = nanosecondsSince1970 / 1_000_000
+        let seconds = milliseconds.floorDivided(by: 1000)
+        bytes.append(contentsOf: prefix(seconds).utf8)
+        bytes.append(UInt8(ascii: "."))
+        let fraction = milliseconds - seconds * 1000
+        bytes.append(UInt8(ascii: "0") + UInt8(fraction / 100))
+        bytes.append(UInt8(ascii: "0") + UInt8(fraction / 10 % 10))
+        bytes.append(UInt8(ascii: "0") + UInt8(fraction % 10))
+        bytes.append(UInt8(ascii: "Z"))
     }
 }
 

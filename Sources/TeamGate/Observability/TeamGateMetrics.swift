@@ -4,8 +4,8 @@ import Prometheus
 
 /// TeamGate's metrics, in one Prometheus registry per process that `GET /metrics` writes out.
 ///
-/// Hummingbird's `MetricsMiddleware` records requests (by route pattern, method and status, with latency
-/// histograms) through swift-metrics, which `bootstrapSwiftMetrics()` points at this registry; `serve` calls it.
+/// The request metrics (`RequestMetrics`: by route pattern, method and status, with latency histograms) are
+/// recorded through swift-metrics, which `bootstrapSwiftMetrics()` points at this registry; `serve` calls it.
 /// TeamGate's own metrics are made here directly, with their help text. No label ever holds a phone number,
 /// a key, a token or an id: only route patterns, methods, statuses, reasons and outcomes.
 public enum TeamGateMetrics {
@@ -25,7 +25,7 @@ public enum TeamGateMetrics {
             .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1),
             .milliseconds(2500), .seconds(5), .seconds(10),
         ]
-        // Hummingbird's labels are OpenTelemetry names (`http.route`); Prometheus allows [a-zA-Z0-9_:].
+        // The labels are OpenTelemetry's names (`http.route`); Prometheus allows [a-zA-Z0-9_:].
         factory.nameAndLabelSanitizer = { name, labels in
             (prometheusName(name), labels.map { (prometheusName($0.0), $0.1) })
         }

@@ -49,4 +49,25 @@ struct DocsRouteTests {
             #expect(try await client.get("/docs/assets/../../openapi.json").status == .notFound)
         }
     }
+
+    @Test("the member's page /app and /sdk/teamgate.js are served self-contained; an unknown asset is 404")
+    func memberPage() async throws {
+        let environment = try TestEnvironment()
+        let services = try await environment.openServices()
+        try await environment.withLiveServer(services) { client in
+            let page = try await client.get("/app")
+            #expect(page.status == .ok)
+            #expect(page.headers[.contentSecurityPolicy]?.contains("default-src 'self'") == true)
+            #expect(page.text.contains(#"<script src="/sdk/teamgate.js""#) && page.text.contains("aria-live"))
+            #expect(!page.text.contains("https://"))
+            for (uri, type) in [("/app/assets/app.js", "text/javascript"), ("/app/assets/app.css", "text/css"), ("/sdk/teamgate.js", "text/javascript")] {
+                let asset = try await client.get(uri)
+                #expect(asset.status == .ok)
+                #expect(asset.headers[.contentType] == "\(type); charset=utf-8")
+            }
+            #expect(try await client.get("/sdk/teamgate.js").text.contains("class Watcher"))
+            #expect(try await client.get("/app/assets/teamgate.js").status == .notFound)
+        }
+        await services.close()
+    }
 }
