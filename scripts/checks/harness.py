@@ -68,3 +68,13 @@ class Gateway:
 
     def stop(self):
         self.server.shutdown()
+
+
+def wait_for(condition, timeout):
+    """Polls `condition` every 50 ms until it holds or `timeout` seconds pass; returns its last answer."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()

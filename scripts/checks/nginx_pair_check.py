@@ -32,7 +32,7 @@ from concurrent.futures import ThreadPoolExecutor
 import cluster_check
 import demo_server
 from cluster_check import Server, ThrowawayPostgres, bearer, call, cli, sign_in
-from harness import Gateway, Tally
+from harness import Gateway, Tally, wait_for
 from wsclient import Failure, WebSocket
 
 CONFIG = os.path.join(demo_server.ROOT, "deploy", "nginx.conf")
@@ -146,14 +146,6 @@ def access_lines(server):
     except OSError:
         return []
 
-
-def wait_for(condition, timeout):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
 
 
 def through_the_balancer(nginx, a, b, key, gateway):

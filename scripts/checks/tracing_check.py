@@ -25,7 +25,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import demo_server
 from cluster_check import call
-from harness import Tally
+from harness import Tally, wait_for
 from wsclient import Failure
 
 tally = Tally("tracing-check")
@@ -85,14 +85,6 @@ def attributes(span):
         found[attribute["key"]] = next(iter(value.values()), None) if value else None
     return found
 
-
-def wait_for(condition, timeout):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
 
 
 def main():

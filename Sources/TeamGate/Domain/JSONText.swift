@@ -8,21 +8,28 @@ enum JSONText {
         if !text.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
             return "\"" + text + "\""
         }
-        var out = "\""
-        out.reserveCapacity(text.utf8.count + 2)
+        return "\"" + escaped(text, quotesAndBackslashes: true) + "\""
+    }
+
+    /// The text with control characters written as JSON writes them (`\n`, `\u001b`), and quotes and backslashes
+    /// too when asked: inside a JSON string, or (without them) a log line that must stay one line.
+    static func escaped(_ text: String, quotesAndBackslashes: Bool) -> String {
+        var out = ""
+        out.reserveCapacity(text.utf8.count + 8)
         for scalar in text.unicodeScalars {
             switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
+            case "\"" where quotesAndBackslashes: out += "\\\""
+            case "\\" where quotesAndBackslashes: out += "\\\\"
             case "\n": out += "\\n"
             case "\r": out += "\\r"
             case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                out += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count) + String(scalar.value, radix: 16)
+            case _ where scalar.value < 0x20 || scalar.value == 0x7F:
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
             default: out.unicodeScalars.append(scalar)
             }
         }
-        return out + "\""
+        return out
     }
 }
 
