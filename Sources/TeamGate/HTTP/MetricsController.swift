@@ -13,11 +13,21 @@ struct MetricsController: Sendable {
     let sessionEvents: SessionEventHub
     /// The token's SHA-256: compared digest to digest, in constant time, so its length and bytes do not leak.
     let tokenDigest: [UInt8]?
+    /// Deliveries waiting, read at most once a second: by default the route needs no token, so a flood of scrapes
+    /// must not become a flood of queries. A problem instead when the database did not answer.
+    let pendingDeliveries: RecentResult<(count: Int?, problem: String?)>
 
     init(store: any TeamGateStore, sessionEvents: SessionEventHub, token: String?) {
         self.store = store
         self.sessionEvents = sessionEvents
         self.tokenDigest = token.map { Array(SHA256.hash(data: Data($0.utf8))) }
+        self.pendingDeliveries = RecentResult(maxAge: .seconds(1)) {
+            do {
+                return (try await store.pendingDeliveryCount(), nil)
+            } catch {
+                return (nil, "\(error)")
+            }
+        }
     }
 
     func addRoutes(to routes: Routes<TeamGateRequestContext>) {
@@ -46,12 +56,13 @@ struct MetricsController: Sendable {
         TeamGateMetrics.sessionsInMemory.set(to: Double(store.sessionsInMemory))
         TeamGateMetrics.indexWarm.set(to: store.holdsEveryLiveSession ? 1 : 0)
         TeamGateMetrics.openSockets.set(to: Double(sessionEvents.openSocketCount))
-        do {
-            TeamGateMetrics.webhookQueueDepth.set(to: Double(try await store.pendingDeliveryCount()))
+        let pending = await pendingDeliveries.value()
+        if let count = pending.count {
+            TeamGateMetrics.webhookQueueDepth.set(to: Double(count))
             TeamGateMetrics.databaseReachable.set(to: 1)
-        } catch {
+        } else {
             // The scrape still answers, with what this instance knows: the gauge says the database did not.
-            logger.warning("Metrics could not read the database", metadata: ["error": "\(error)"])
+            logger.warning("Metrics could not read the database", metadata: ["error": "\(pending.problem ?? "")"])
             TeamGateMetrics.databaseReachable.set(to: 0)
         }
     }

@@ -18,10 +18,10 @@ struct RequestLogMiddleware: RouterMiddleware {
         let status: Int
         defer {
             let nanoseconds = DispatchTime.now().uptimeNanoseconds - start
-            metrics?.record(method: request.method, route: context.endpointPath, status: status, nanoseconds: nanoseconds)
-            accessLog?.record(
-                method: request.method, route: context.endpointPath, status: status, nanoseconds: nanoseconds, requestID: requestID,
-                client: context.clientIP)
+            // Read once: the router keeps it behind a lock.
+            let route = context.endpointPath
+            metrics?.record(method: request.method, route: route, status: status, nanoseconds: nanoseconds)
+            accessLog?.record(method: request.method, route: route, status: status, nanoseconds: nanoseconds, requestID: requestID, client: context.clientIP)
         }
         do {
             var response = try await next(request, context)

@@ -1,6 +1,7 @@
 import Hummingbird
 import Logging
 import NIOCore
+import Synchronization
 
 /// Routes about the server itself.
 ///
@@ -11,7 +12,21 @@ import NIOCore
 /// from the database, but slower; with the database unreachable, every write would fail.
 struct SystemController: Sendable {
     let store: any SessionStore
-    var databaseTimeout: Duration = .seconds(2)
+    /// The database's answer, asked at most once a second: `/ready` needs no key, so a flood of it must not become a
+    /// flood of queries (on PostgreSQL, each would hold a pooled connection). Nil when it answered.
+    let databaseProblem: RecentResult<String?>
+
+    init(store: any SessionStore, databaseTimeout: Duration = .seconds(2)) {
+        self.store = store
+        self.databaseProblem = RecentResult(maxAge: .seconds(1)) {
+            do {
+                try await withTimeLimit(databaseTimeout) { try await store.checkReachable() }
+                return nil
+            } catch {
+                return "\(error)"
+            }
+        }
+    }
 
     func addRoutes(to routes: Routes<TeamGateRequestContext>) {
         let body = ByteBuffer(string: #"{"status":"ok"}"#)
@@ -21,17 +36,59 @@ struct SystemController: Sendable {
         let ready = ByteBuffer(string: #"{"status":"ready"}"#)
         let warming = ByteBuffer(string: #"{"status":"warming","message":"Live sessions are still being loaded into memory."}"#)
         let unreachable = ByteBuffer(string: #"{"status":"unavailable","message":"The database cannot be reached."}"#)
-        routes.on(.get, "/ready") { [store, databaseTimeout] _, context in
+        routes.on(.get, "/ready") { [store, databaseProblem] _, context in
             guard store.holdsEveryLiveSession else {
                 return Response(status: .serviceUnavailable, headers: [.contentType: "application/json"], body: .init(byteBuffer: warming))
             }
-            do {
-                try await withTimeLimit(databaseTimeout) { try await store.checkReachable() }
-            } catch {
-                context.logger.warning("Not ready: the database cannot be reached", metadata: ["error": "\(error)"])
+            if let problem = await databaseProblem.value() {
+                context.logger.warning("Not ready: the database cannot be reached", metadata: ["error": "\(problem)"])
                 return Response(status: .serviceUnavailable, headers: [.contentType: "application/json"], body: .init(byteBuffer: unreachable))
             }
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ready))
+        }
+    }
+}
+
+/// A value worked out at most once per `maxAge`: callers within that time get the last one, and callers that arrive
+/// while it is being worked out wait for that same run.
+final class RecentResult<Value: Sendable>: Sendable {
+    private struct State {
+        var last: (at: ContinuousClock.Instant, value: Value)?
+        var running: Task<Value, Never>?
+    }
+
+    private let maxAge: Duration
+    private let compute: @Sendable () async -> Value
+    private let state = Mutex(State())
+
+    init(maxAge: Duration, compute: @escaping @Sendable () async -> Value) {
+        self.maxAge = maxAge
+        self.compute = compute
+    }
+
+    private enum Found {
+        case recent(Value)
+        case running(Task<Value, Never>)
+    }
+
+    func value() async -> Value {
+        let found = state.withLock { current -> Found in
+            if let last = current.last, ContinuousClock.now - last.at < maxAge { return .recent(last.value) }
+            if let running = current.running { return .running(running) }
+            let running = Task { [self] in
+                let value = await compute()
+                state.withLock { state in
+                    state.last = (ContinuousClock.now, value)
+                    state.running = nil
+                }
+                return value
+            }
+            current.running = running
+            return .running(running)
+        }
+        switch found {
+        case .recent(let value): return value
+        case .running(let task): return await task.value
         }
     }
 }

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Logging
+import Synchronization
 import Testing
 
 @testable import TeamGate
@@ -213,5 +214,26 @@ struct ObservabilityRouteTests {
         #expect(Date(timeIntervalSince1970: -0.5).iso8601Milliseconds == "1969-12-31T23:59:59.500Z")
         #expect(AccessLog.milliseconds(1_234_567) == "1.234")
         #expect(AccessLog.milliseconds(5_000) == "0.005")
+    }
+
+    @Test("the database check behind /ready and /metrics runs once for callers who ask together, and again only after its age")
+    func recentResult() async throws {
+        let runs = Mutex(0)
+        let check = RecentResult<Int>(maxAge: .milliseconds(300)) {
+            // A slow query: the others arrive while it runs. Cancelled, it answers -1, which the checks would catch.
+            do { try await Task.sleep(for: .milliseconds(50)) } catch { return -1 }
+            return runs.withLock { runs in
+                runs += 1
+                return runs
+            }
+        }
+        let answers = await withTaskGroup(of: Int.self) { group in
+            for _ in 0..<50 { group.addTask { await check.value() } }
+            return await group.reduce(into: [Int]()) { $0.append($1) }
+        }
+        #expect(answers == Array(repeating: 1, count: 50))
+        #expect(await check.value() == 1)
+        try await Task.sleep(for: .milliseconds(350))
+        #expect(await check.value() == 2)
     }
 }
