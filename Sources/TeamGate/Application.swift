@@ -15,6 +15,10 @@ public struct TeamGateServices: Sendable {
     public let logout: Logout
     public let signIn: SignIn
     public let webhooks: Webhooks
+    /// What `/ready` and `/metrics` say of the server.
+    public let health: ServerHealth
+    /// `Idempotency-Key` replays.
+    public let idempotency: IdempotentReplays
     /// Where connected devices hear that their session ended.
     public let sessionEvents: SessionEventHub
     public let clock: WallClock
@@ -42,6 +46,8 @@ public struct TeamGateServices: Sendable {
         self.signIn = SignIn(
             store: store, transactions: transactions, sender: otpSender, clock: clock, policy: policy, unknownTokensPerMinute: unknownCredentialsPerMinute)
         self.webhooks = Webhooks(store: store, transactions: transactions, clock: clock, targets: webhookTargets)
+        self.health = ServerHealth(store: store, clock: clock)
+        self.idempotency = IdempotentReplays(store: store, clock: clock)
     }
 
     /// Opens the configured database and code sender. `otpSender` replaces the configured one (embedding, tests).
@@ -102,26 +108,35 @@ public func buildRouter(
     if configuration.traces != .off { router.add(middleware: RequestTracingMiddleware()) }
     router.add(middleware: ErrorMiddleware(routes: table))
     let routes = Routes(router: router, table: table)
-    SystemController(store: services.store).addRoutes(to: routes)
+    SystemController(health: services.health).addRoutes(to: routes)
     if configuration.metrics {
-        MetricsController(store: services.store, sessionEvents: services.sessionEvents, token: configuration.metricsToken).addRoutes(to: routes)
+        let metrics = configuration.metricsToken.map { router.group().add(middleware: MetricsTokenMiddleware(token: $0)) } ?? router.group()
+        MetricsController(health: services.health, sessionEvents: services.sessionEvents).addRoutes(to: Routes(router: metrics, table: table))
     }
-    MemberController(signIn: services.signIn, bodyLimit: configuration.bodyLimit).addRoutes(to: routes)
-    ConsoleController(services: services, bodyLimit: configuration.bodyLimit).addRoutes(to: routes)
-    SessionEventsController(signIn: services.signIn, sessionEvents: services.sessionEvents).addRoutes(to: router, routes: table)
+    let members = MemberController(signIn: services.signIn, bodyLimit: configuration.bodyLimit)
+    members.addRoutes(to: routes)
+    // The member's own routes: the session (`Authorization: Bearer`), then a context that holds it for sure.
+    let memberSessions = router.group().add(middleware: MemberSessionMiddleware(signIn: services.signIn)).group(context: MemberRequestContext.self)
+    members.addSessionRoutes(to: Routes(router: memberSessions, table: table))
+    // The device's socket: the same check (also `?token=`), before the upgrade, in the context the socket keeps.
+    let sockets = router.group().add(middleware: MemberSessionMiddleware(signIn: services.signIn, forWebSocket: true))
+    SessionEventsController(signIn: services.signIn, sessionEvents: services.sessionEvents, clock: services.clock).addRoutes(to: sockets, routes: table)
+    ConsoleController(services: services, bodyLimit: configuration.bodyLimit).addRoutes(to: router, table: table)
     try DocsController().addRoutes(to: routes)
     try MemberAppController().addRoutes(to: routes)
 
     let admin = router.group()
-        .add(middleware: RateLimitMiddleware(limiter: RateLimiter(perSecond: configuration.rateLimitPerSecond, burst: configuration.rateLimitBurst)))
+        .add(
+            middleware: RateLimitMiddleware(
+                limiter: RateLimiter(perSecond: configuration.rateLimitPerSecond, burst: configuration.rateLimitBurst, clock: services.clock)))
         .add(middleware: APIKeyMiddleware(apiKeys: services.apiKeys))
         .group(context: AdminRequestContext.self)
-        .add(middleware: IdempotencyMiddleware(store: services.store, clock: services.clock, bodyLimit: configuration.bodyLimit))
+        .add(middleware: IdempotencyMiddleware(replays: services.idempotency, bodyLimit: configuration.bodyLimit))
     let adminRoutes = Routes(router: admin, table: table)
     let bodyLimit = configuration.bodyLimit
-    LogoutController(logout: services.logout, bodyLimit: bodyLimit).addRoutes(to: adminRoutes)
+    LogoutController(logout: services.logout, clock: services.clock, bodyLimit: bodyLimit).addRoutes(to: adminRoutes)
     TeamController(directory: services.directory, bodyLimit: bodyLimit).addRoutes(to: adminRoutes)
-    SessionsController(directory: services.directory, logout: services.logout, bodyLimit: bodyLimit).addRoutes(to: adminRoutes)
+    SessionsController(directory: services.directory, logout: services.logout, clock: services.clock, bodyLimit: bodyLimit).addRoutes(to: adminRoutes)
     AuditController(directory: services.directory).addRoutes(to: adminRoutes)
     WebhooksController(webhooks: services.webhooks, bodyLimit: bodyLimit).addRoutes(to: adminRoutes)
     RevocationsController(logout: services.logout).addRoutes(to: adminRoutes)

@@ -19,12 +19,12 @@ struct BenchCommand: AsyncParsableCommand {
             var configuration = TeamGateConfiguration()
             configuration.database = database
             let services = try await TeamGateServices.open(configuration, logger: .init(label: "bench"), otpSender: OTPOutbox())
-            guard let store = services.store as? SQLStore else { throw ValidationError("bench seed needs TeamGate's own store") }
             let created = try await services.directory.createOrganization(
-                name: "Bench Inbox", ownerName: "Bench Owner", ownerPhone: try PhoneNumber(parsing: "+919100000000"))
+                name: try MemberName(parsing: "Bench Inbox"), ownerName: try MemberName(parsing: "Bench Owner"),
+                ownerPhone: try PhoneNumber(parsing: "+919100000000"))
             let started = Date()
             let total = members
-            let load = try await store.bulkSeed(organizationID: created.organization.id, members: members) { done in
+            let load = try await services.directory.seedBenchTeam(organizationID: created.organization.id, members: members) { done in
                 let width = 40
                 let filled = width * done / max(total, 1)
                 let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)

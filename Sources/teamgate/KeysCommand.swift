@@ -35,7 +35,7 @@ struct KeysCommand: AsyncParsableCommand {
         func run() async throws {
             let services = try await options.openServices()
             let issued = try await services.directory.createAPIKey(
-                organizationID: try await options.organizationID(org, in: services), name: name)
+                organizationID: try await options.organizationID(org, in: services), name: try MemberName(parsing: name))
             if options.json { return try options.printJSON(KeyOutput(issued.key, secret: issued.secret)) }
             print("API key \(issued.key.id) (shown once, do not share it publicly): \(issued.secret)")
         }

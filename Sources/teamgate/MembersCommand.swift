@@ -35,10 +35,10 @@ struct MembersCommand: AsyncParsableCommand {
         var role = "3"
 
         func run() async throws {
-            guard let role = Role(nameOrID: role) else { throw ValidationError("Unknown role \(role)") }
+            guard let role = Role(nameOrID: role) else { throw BadInput("Unknown role \(role): use 1–4 or a role's name (Team Lead, …)") }
             let services = try await options.openServices()
             let member = try await services.directory.addMember(
-                organizationID: try await options.organizationID(org, in: services), name: name, phone: try parsePhone(phone),
+                organizationID: try await options.organizationID(org, in: services), name: try MemberName(parsing: name), phone: try parsePhone(phone),
                 email: email, role: role)
             if options.json { return try options.printJSON(MemberOutput(member)) }
             print("Added \(member.name) \(member.phone) as \(member.role.name): \(member.id)")

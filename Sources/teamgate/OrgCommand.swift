@@ -25,7 +25,7 @@ struct OrgCommand: AsyncParsableCommand {
         func run() async throws {
             let services = try await options.openServices()
             let created = try await services.directory.createOrganization(
-                name: name, ownerName: ownerName, ownerPhone: try parsePhone(ownerPhone))
+                name: try MemberName(parsing: name), ownerName: try MemberName(parsing: ownerName, field: "owner-name"), ownerPhone: try parsePhone(ownerPhone))
             let output = Output(
                 organizationId: created.organization.id, name: created.organization.name, ownerMemberId: created.owner.id,
                 apiKey: created.key.secret, apiKeyPrefix: created.key.key.prefix)

@@ -37,7 +37,7 @@ struct StoreOptions: ParsableArguments {
         if let given { return given }
         let organizations = try await services.directory.organizations()
         guard organizations.count == 1 else {
-            throw ValidationError(
+            throw BadInput(
                 organizations.isEmpty ? "No organisation yet: run `teamgate org create` first." : "Several organisations: pass --org ID.")
         }
         return organizations[0].id
@@ -55,6 +55,6 @@ func parsePhone(_ text: String) throws -> PhoneNumber {
     do {
         return try PhoneNumber(parsing: text)
     } catch {
-        throw ValidationError("\(text) is not a phone number with country code (7–15 digits, e.g. +919300000001)")
+        throw BadInput("\(text) is not a phone number with country code (7–15 digits, e.g. +919300000001)")
     }
 }

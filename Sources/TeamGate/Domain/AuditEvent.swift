@@ -61,7 +61,7 @@ extension AuditEvent {
             id: SecretToken.identifier(prefix: "evt_"),
             organizationID: organizationID,
             occurredAt: date,
-            actor: origin.actor,
+            actor: origin.actor.auditLabel,
             action: action,
             memberID: member?.id,
             memberPhone: member?.phone,
@@ -90,19 +90,4 @@ public enum AuditAction: String, Sendable, Codable, CaseIterable {
     case teamLoggedOut = "team.logged_out"
     case webhookCreated = "webhook.created"
     case webhookDeleted = "webhook.deleted"
-}
-
-/// Who asked for a change, and from where: written into the audit with it.
-public struct RequestOrigin: Sendable, Equatable {
-    public let actor: String
-    public let requestID: String?
-    public let clientIP: String?
-
-    public init(actor: String, requestID: String? = nil, clientIP: String? = nil) {
-        self.actor = actor
-        self.requestID = requestID
-        self.clientIP = clientIP
-    }
-
-    public static let cli = RequestOrigin(actor: "cli")
 }

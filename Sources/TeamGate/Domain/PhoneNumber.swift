@@ -14,6 +14,15 @@ public struct PhoneNumber: Hashable, Sendable, CustomStringConvertible {
 
     /// Parses a typed number. Separators people use (space, `-`, `.`, brackets) are dropped; a single `+`
     /// may come before the first digit. Anything else (letters, control or direction marks) is refused.
+    /// The number in `text`, or nil when it is none (for a door that words its own refusal).
+    public init?(validating text: String) {
+        do {
+            self = try PhoneNumber(parsing: text)
+        } catch {
+            return nil
+        }
+    }
+
     public init(parsing text: String) throws(PhoneNumberError) {
         guard text.unicodeScalars.count <= Self.maximumLength else { throw .tooLong }
         var digits = ""

@@ -22,16 +22,64 @@ public enum TeamGateError: Error, Equatable, Sendable {
     case sessionEnded(SessionEndReason)
     /// A member with this number already exists in the organisation.
     case memberExists
-    /// An organisation, key, member or webhook does not exist; the text says so to the client.
-    case notFound(String)
     /// The member is locked out until the date.
     case memberLocked(until: Date)
-    /// The caller's role does not allow this on that member; the text says which rule.
-    case forbidden(String)
-    /// A rule of the team forbids the change; the text says which (e.g. the owner cannot be removed).
-    case unprocessable(String)
+    /// No organisation has this id.
+    case organizationNotFound(id: String)
+    /// The organisation has no API key with this id or prefix.
+    case apiKeyNotFound(idOrPrefix: String)
+    /// The number looked up (`GET /team/member`) is no member of the organisation.
+    case memberNotFound
+    /// The member a change names (a removal, a role change) is no active member of the organisation.
+    case memberToChangeNotFound
+    /// The reporting manager named for new members is no member of the organisation.
+    case reportingManagerNotFound
+    /// A member to add has a number that is already on the team (`POST /team/members`).
+    case phoneAlreadyOnTeam(PhoneNumber)
+    /// The organisation has no session with this id (or it is another member's, from their page).
+    case sessionNotFound
+    /// The organisation has no webhook with this id.
+    case webhookNotFound
+    /// The organisation made no revocation with this id.
+    case revocationNotFound
+    /// A page cursor that is no `nextCursor` of an earlier page.
+    case invalidCursor
+    /// A lockout shorter than a minute or longer than `Lockout.maximumMinutes`.
+    case lockLengthOutOfRange
+    /// The Owner cannot be locked out: it would shut the organisation out of its own keys.
+    case ownerCannotBeLocked
+    /// The Owner cannot be taken off the team.
+    case ownerCannotBeRemoved
+    /// The Owner's role cannot be changed.
+    case ownerRoleCannotChange
+    /// Nobody else becomes an Owner: an organisation has exactly one.
+    case ownerRoleCannotBeAssigned
+    /// The actor may not do this; says which rule (`TeamRules`).
+    case notPermitted(Permission)
     /// The Idempotency-Key was used before with a different request.
     case idempotencyKeyReused
     /// A request with the same Idempotency-Key is still being handled.
     case idempotencyKeyInFlight
+}
+
+/// The rules of `TeamRules` that refuse an actor, each a fact the one mapping words.
+public enum Permission: Sendable, Equatable {
+    /// A Team Lead acting on the Owner or another Team Lead.
+    case teamLeadOverAdmin
+    /// A role that manages nobody else's sessions.
+    case notAnAdmin
+    /// A member acting on another member.
+    case ownSessionOnly
+    /// The organisation's Owner-only settings, named.
+    case ownerOnly(OwnerSetting)
+    /// An actor of one organisation reaching into another.
+    case otherOrganization
+}
+
+/// What only the Owner (or the organisation's key, or the operator) manages.
+public enum OwnerSetting: Sendable, Equatable {
+    case apiKeys
+    case webhooks
+    /// Ending every session of the team at once, other admins' included.
+    case wholeTeamLogout
 }

@@ -9,6 +9,14 @@ struct APIError: Error, Sendable {
     enum Message: Sendable, Equatable {
         case text(String)
         case list([String])
+
+        /// The message as one sentence (a list's items joined), for pages and the CLI.
+        var text: String {
+            switch self {
+            case .text(let text): text
+            case .list(let list): list.joined(separator: " ")
+            }
+        }
     }
 
     var status: HTTPResponse.Status
@@ -102,19 +110,66 @@ extension APIError {
             self.init(.unauthorized, reason.explanation, extra: ["reason": reason.rawValue])
         case .memberExists:
             self.init(.conflict, "A member with this phone number is already on the team")
-        case .notFound(let what):
-            self.init(.notFound, what)
         case .memberLocked(let until):
             let time = until.formatted(.iso8601)
             self.init(HTTPResponse.Status(code: 423, reasonPhrase: "Locked"), "This member is locked out until \(time). An admin can unlock them sooner.", extra: ["lockedUntil": time])
-        case .unprocessable(let message):
-            self.init(.unprocessableContent, message)
-        case .forbidden(let message):
-            self.init(.forbidden, message)
+        case .organizationNotFound(let id):
+            self.init(.notFound, "Organization \(id) not found")
+        case .apiKeyNotFound(let idOrPrefix):
+            self.init(.notFound, "API key \(idOrPrefix) not found")
+        case .memberNotFound:
+            self.init(.notFound, "Team member not found")
+        case .webhookNotFound:
+            self.init(.notFound, "Webhook not found")
+        case .revocationNotFound:
+            self.init(.notFound, "Revocation not found")
+        // A thing the request's body names (not its path) is a 422, as DoubleTick answers for a member.
+        case .memberToChangeNotFound:
+            self.init(.unprocessableContent, "User not found")
+        case .sessionNotFound:
+            self.init(.unprocessableContent, "Session not found")
+        case .reportingManagerNotFound:
+            self.init(.unprocessableContent, "Reporting manager does not exist.")
+        case .phoneAlreadyOnTeam(let phone):
+            self.init(.unprocessableContent, "Team member with phone \(phone.e164) already exists.")
+        case .invalidCursor:
+            self.init(.badRequest, messages: ["cursor must be a nextCursor from an earlier page"])
+        case .lockLengthOutOfRange:
+            self.init(.badRequest, messages: ["lockForMinutes must be a whole number from 1 to \(Lockout.maximumMinutes)"])
+        case .ownerCannotBeLocked:
+            self.init(.unprocessableContent, "The organisation owner cannot be locked out.")
+        case .ownerCannotBeRemoved:
+            self.init(.unprocessableContent, "The organisation owner cannot be removed.")
+        case .ownerRoleCannotChange:
+            self.init(.unprocessableContent, "The organisation owner's role cannot be changed.")
+        case .ownerRoleCannotBeAssigned:
+            self.init(.unprocessableContent, "The Owner role cannot be assigned.")
+        case .notPermitted(let permission):
+            self.init(.forbidden, permission.explanation)
         case .idempotencyKeyReused:
             self.init(.unprocessableContent, "This Idempotency-Key was already used with a different request.")
         case .idempotencyKeyInFlight:
             self.init(.conflict, "A request with this Idempotency-Key is still being handled; retry shortly.")
         }
     }
+}
+
+extension Permission {
+    /// The sentence a refused actor reads, in the API and the console alike.
+    var explanation: String {
+        switch self {
+        case .teamLeadOverAdmin: "A Team Lead cannot sign out, lock or unlock the Owner or another Team Lead."
+        case .notAnAdmin: "Only the Owner and Team Leads manage members' sessions."
+        case .ownSessionOnly: "A member manages only their own sessions."
+        case .ownerOnly(.apiKeys): "Only the Owner manages API keys. Ask your Owner for a key if you need one."
+        case .ownerOnly(.webhooks): "Only the Owner manages webhooks: they send members' names and numbers to another service."
+        case .ownerOnly(.wholeTeamLogout): "Only the Owner signs the whole team out at once."
+        case .otherOrganization: "That belongs to another organisation."
+        }
+    }
+}
+
+extension TeamGateError {
+    /// The refusal as a sentence, in the words the API answers it with: for the CLI and the console alike.
+    public var explanation: String { APIError(self).message.text }
 }

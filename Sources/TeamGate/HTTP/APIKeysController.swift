@@ -34,6 +34,6 @@ struct APIKeysController: Sendable {
     }
 
     @Sendable func list(_ request: Request, context: AdminRequestContext) async throws -> Reply {
-        try .json(.ok, KeyList(data: try await directory.apiKeys(organizationID: context.organizationID).map(KeyBody.init)))
+        try .json(.ok, KeyList(data: try await directory.apiKeys(organizationID: context.organizationID, origin: context.origin).map(KeyBody.init)))
     }
 }

@@ -17,7 +17,7 @@ struct AdminRequestContext: ChildRequestContext {
     var organizationID: String { key.organizationID }
 
     /// Who is asking and from where, as the audit records it.
-    var origin: RequestOrigin { RequestOrigin(actor: key.actorLabel, requestID: id, clientIP: clientIP) }
+    var origin: RequestOrigin { RequestOrigin(actor: .apiKey(key), requestID: id, clientIP: clientIP) }
 }
 
 /// Who holds the key: 401 before anything else about the request is looked at, as NestJS guards do.

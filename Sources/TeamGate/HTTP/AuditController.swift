@@ -51,39 +51,19 @@ struct AuditController: Sendable {
         enum CodingKeys: String, CodingKey { case data, nextCursor }
     }
 
-    /// RFC 3339 times, with or without fractional seconds, with `Z` or an offset.
-    static func parseDate(_ text: String) -> Date? {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        if let date = formatter.date(from: text) { return date }
-        formatter.formatOptions = [.withInternetDateTime]
-        return formatter.date(from: text)
-    }
-
     @Sendable func events(_ request: Request, context: AdminRequestContext) async throws -> Reply {
-        let query = request.uri.queryParameters
+        let parameters = request.uri.queryParameters
+        var limit = 20
         var problems: [String] = []
-        var audit = AuditQuery(organizationID: context.organizationID, limit: 20)
-        if let text = query.get("limit") {
-            if let limit = Int(text), (1...100).contains(limit) { audit.limit = limit } else { problems.append("limit must be a whole number from 1 to 100") }
+        if let text = parameters.get("limit") {
+            if let value = Int(text), (1...100).contains(value) { limit = value } else { problems.append("limit must be a whole number from 1 to 100") }
         }
-        if let text = query.get("cursor") {
-            if (1...100).contains(text.count) { audit.afterEventID = text } else { problems.append("cursor must be a nextCursor from an earlier page") }
-        }
-        if let text = query.get("memberPhoneNumber") {
-            if let phone = try? PhoneNumber(parsing: text) { audit.memberPhone = phone } else {
-                problems.append("memberPhoneNumber must be a valid phone number with country code")
-            }
-        }
-        if let text = query.get("action") {
-            if let action = AuditAction(rawValue: text) { audit.action = action } else {
-                problems.append("action must be one of: \(AuditAction.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-        }
-        if let text = query.get("since") {
-            if let since = Self.parseDate(text) { audit.since = since } else { problems.append("since must be an ISO 8601 date-time") }
-        }
+        let filter = AuditFilter(
+            organizationID: context.organizationID, limit: limit, member: parameters.get("memberPhoneNumber"), memberField: "memberPhoneNumber",
+            action: parameters.get("action"), cursor: parameters.get("cursor"), since: parameters.get("since"))
+        problems += filter.problems
         guard problems.isEmpty else { throw APIError.badRequest(problems) }
+        let audit = filter.query
         let events = try await directory.auditEvents(audit)
         let next = events.count == audit.limit ? events.last?.id : nil
         return try .json(.ok, Page(data: events.map(EventBody.init), nextCursor: next))

@@ -10,17 +10,15 @@ import Synchronization
 /// refused (422), and one still running is answered 409.
 struct IdempotencyMiddleware: RouterMiddleware {
     typealias Context = AdminRequestContext
-    let store: any IdempotencyStore
-    let clock: WallClock
+    let replays: IdempotentReplays
     let bodyLimit: Int
     private let inFlight = InFlightKeys()
 
     static let header = HTTPField.Name("Idempotency-Key")!
     static let replayedHeader = HTTPField.Name("Idempotent-Replayed")!
 
-    init(store: any IdempotencyStore, clock: WallClock, bodyLimit: Int) {
-        self.store = store
-        self.clock = clock
+    init(replays: IdempotentReplays, bodyLimit: Int) {
+        self.replays = replays
         self.bodyLimit = bodyLimit
     }
 
@@ -34,11 +32,8 @@ struct IdempotencyMiddleware: RouterMiddleware {
         var fingerprint = Data("\(request.method.rawValue) \(request.uri.path)?\(request.uri.query ?? "")\n".utf8)
         fingerprint.append(raw)
         let requestHash = Data(SHA256.hash(data: fingerprint))
-        let now = clock.now()
         let organizationID = context.organizationID
-        let notBefore = now.addingTimeInterval(-Retention.idempotencyReplay)
-        if let record = try await store.idempotencyRecord(organizationID: organizationID, key: idempotencyKey, notBefore: notBefore) {
-            guard record.requestHash == requestHash else { throw TeamGateError.idempotencyKeyReused }
+        if let record = try await replays.keptAnswer(organizationID: organizationID, key: idempotencyKey, requestHash: requestHash) {
             return Reply(status: HTTPResponse.Status(code: record.status), body: ByteBuffer(bytes: record.body), headers: [Self.replayedHeader: "true"])
                 .response
         }
@@ -56,9 +51,9 @@ struct IdempotencyMiddleware: RouterMiddleware {
         }
         // Server errors and rate limits are not answers to keep: a retry should really be retried.
         if reply.status.code < 500, reply.status != .tooManyRequests {
-            try await store.saveIdempotencyRecord(
-                IdempotencyRecord(requestHash: requestHash, status: reply.status.code, body: Data(reply.body.readableBytesView), createdAt: now),
-                organizationID: organizationID, key: idempotencyKey)
+            try await replays.keep(
+                status: reply.status.code, body: Data(reply.body.readableBytesView), requestHash: requestHash, organizationID: organizationID,
+                key: idempotencyKey)
         }
         return reply.response
     }

@@ -115,6 +115,18 @@ struct JSONObjectBody: Sendable {
         }
     }
 
+    /// A required name, checked as every door checks names (`MemberName`).
+    func requiredName(_ name: String, problems: inout [String]) -> MemberName? {
+        let before = problems.count
+        guard let text = requiredString(name, problems: &problems), problems.count == before else { return nil }
+        switch MemberName.parse(text, field: name) {
+        case .success(let checked): return checked
+        case .failure(let problem):
+            problems.append(problem.message)
+            return nil
+        }
+    }
+
     /// An optional string field; nil when absent or null.
     func optionalString(_ name: String, problems: inout [String]) -> String? {
         switch fields[name] {
@@ -122,6 +134,18 @@ struct JSONObjectBody: Sendable {
         case .string(let value): return value
         default:
             problems.append("\(name) must be a string")
+            return nil
+        }
+    }
+
+    /// An optional whole number, for a field whose range is a rule of the services.
+    func optionalWholeNumber(_ name: String, problems: inout [String]) -> Int? {
+        switch fields[name] {
+        case .none, .null: return nil
+        // Within ±2⁵³: exactly a whole number as JSON's doubles hold it, and far from `Int`'s limits.
+        case .number(let value) where value.rounded() == value && abs(value) <= 9_007_199_254_740_992: return Int(value)
+        default:
+            problems.append("\(name) must be a whole number")
             return nil
         }
     }
@@ -163,7 +187,7 @@ struct JSONObjectBody: Sendable {
     func requiredPhone(_ name: String, problems: inout [String]) -> PhoneNumber? {
         let before = problems.count
         let text = requiredString(name, problems: &problems)
-        guard let text, problems.count == before, let phone = try? PhoneNumber(parsing: text) else {
+        guard let text, problems.count == before, let phone = PhoneNumber(validating: text) else {
             problems.append("\(name) must be a valid phone number with country code")
             return nil
         }

@@ -6,6 +6,7 @@ import NIOCore
 /// with TeamGate's optional `reason`, `lockForMinutes` and `dryRun`.
 struct LogoutController: Sendable {
     let logout: Logout
+    let clock: WallClock
     let bodyLimit: Int
 
     func addRoutes(to routes: Routes<AdminRequestContext>) {
@@ -23,7 +24,8 @@ struct LogoutController: Sendable {
             var problems: [String] = []
             let phone = body.requiredPhone("userPhoneNumber", problems: &problems)
             reason = body.optionalText("reason", maxLength: 500, problems: &problems)
-            lockForMinutes = body.optionalInt("lockForMinutes", in: 1...Lockout.maximumMinutes, problems: &problems)
+            // Any whole number: the range is the rule's (`TeamRules.checkLockLength`), the same for every door.
+            lockForMinutes = body.optionalWholeNumber("lockForMinutes", problems: &problems)
             dryRun = body.optionalBool("dryRun", problems: &problems) ?? false
             guard problems.isEmpty, let phone else { throw APIError.badRequest(problems) }
             self.phone = phone
@@ -40,11 +42,11 @@ struct LogoutController: Sendable {
     @Sendable func logOut(_ request: Request, context: AdminRequestContext) async throws -> Reply {
         let fields = try Fields(try await JSONObjectBody.read(request, limit: bodyLimit))
         if fields.dryRun {
-            let preview = try await logout.dryRun(organizationID: context.organizationID, phone: fields.phone)
-            return try .json(.ok, DryRunBody(sessionsToEnd: preview.sessions.count, sessions: preview.sessions.map(SessionBody.init)))
+            let preview = try await logout.dryRun(fields.phone, organizationID: context.organizationID, lockForMinutes: fields.lockForMinutes, origin: context.origin)
+            return try .json(.ok, DryRunBody(sessionsToEnd: preview.sessions.count, sessions: preview.sessions.map { SessionBody($0, at: clock.now()) }))
         }
         let ended = try await logout.logOut(
-            fields.phone, by: context.key, reason: fields.reason, lockForMinutes: fields.lockForMinutes, origin: context.origin)
+            fields.phone, organizationID: context.organizationID, reason: fields.reason, lockForMinutes: fields.lockForMinutes, origin: context.origin)
         // Written by hand: this is the hot route, and the body is numbers and ids of safe characters.
         var body = #"{"success":true,"sessionsEnded":\#(ended.sessionsEnded),"revocationId":"\#(ended.revocationID)""#
         if let minutes = fields.lockForMinutes {
@@ -67,7 +69,7 @@ struct SessionBody: Encodable {
     let endedAt: Date?
     let endReason: String?
 
-    init(_ session: Session) {
+    init(_ session: Session, at now: Date) {
         id = session.id
         deviceName = session.deviceName
         userAgent = session.userAgent
@@ -75,7 +77,7 @@ struct SessionBody: Encodable {
         createdAt = session.createdAt
         lastSeenAt = session.lastSeenAt
         expiresAt = session.expiresAt
-        state = session.endedAt != nil ? "ended" : (session.expiresAt <= Date() ? "expired" : "active")
+        state = session.endedAt != nil ? "ended" : (session.expiresAt <= now ? "expired" : "active")
         endedAt = session.endedAt
         endReason = session.endReason?.rawValue
     }

@@ -2,7 +2,8 @@ import Foundation
 import Hummingbird
 import Logging
 
-/// The members' side: sign in with a code, check the session, sign out.
+/// The members' side: sign in with a code, check the session, sign out. The session routes are on a group
+/// whose middleware authenticates the session (`MemberSessionMiddleware`), so their handlers get it for sure.
 struct MemberController: Sendable {
     let signIn: SignIn
     let bodyLimit: Int
@@ -10,6 +11,9 @@ struct MemberController: Sendable {
     func addRoutes(to routes: Routes<TeamGateRequestContext>) {
         routes.on(.post, "/auth/otp", use: requestCode)
         routes.on(.post, "/auth/login", use: logIn)
+    }
+
+    func addSessionRoutes(to routes: Routes<MemberRequestContext>) {
         routes.on(.get, "/me", use: me)
         routes.on(.get, "/me/sessions", use: mySessions)
         routes.on(.post, "/auth/logout", use: logOut)
@@ -68,8 +72,8 @@ struct MemberController: Sendable {
         )
     }
 
-    @Sendable func me(_ request: Request, context: TeamGateRequestContext) async throws -> Response {
-        let live = try await signIn.currentSession(token: try sessionToken(request), clientAddress: context.clientIP)
+    @Sendable func me(_ request: Request, context: MemberRequestContext) async throws -> Response {
+        let live = context.live
         // Written by hand: every member request pays this check, and JSONEncoder costs more than the
         // lookup itself (measured with scripts/bench). The shape is MeBody's, keys sorted as JSONResponse sorts them.
         let member = live.member
@@ -98,8 +102,9 @@ struct MemberController: Sendable {
         let data: [OwnSessionBody]
     }
 
-    @Sendable func mySessions(_ request: Request, context: TeamGateRequestContext) async throws -> Response {
-        let (live, sessions) = try await signIn.memberSessions(token: try sessionToken(request), clientAddress: context.clientIP)
+    @Sendable func mySessions(_ request: Request, context: MemberRequestContext) async throws -> Response {
+        let live = context.live
+        let sessions = try await signIn.sessions(of: live)
         return try JSONResponse.make(
             .ok,
             OwnSessionsBody(
@@ -114,16 +119,9 @@ struct MemberController: Sendable {
         let success = true
     }
 
-    @Sendable func logOut(_ request: Request, context: TeamGateRequestContext) async throws -> Response {
-        try await signIn.signOut(token: try sessionToken(request), clientIP: context.clientIP)
+    @Sendable func logOut(_ request: Request, context: MemberRequestContext) async throws -> Response {
+        try await signIn.signOut(context.live, origin: context.origin)
         return try JSONResponse.make(.ok, SignedOut())
-    }
-
-    private func sessionToken(_ request: Request) throws -> String {
-        guard let token = Credentials.sessionToken(in: request.headers) else {
-            throw APIError(.unauthorized, "Missing session token: send Authorization: Bearer <token>", extra: ["reason": "missing_token"])
-        }
-        return token
     }
 }
 

@@ -8,10 +8,12 @@ import HTTPTypes
 final class RateLimiter: Sendable {
     let perSecond: Double
     let burst: Int
+    let clock: WallClock
     private let buckets: TokenBuckets<Data>
 
-    init(perSecond: Double, burst: Int) {
+    init(perSecond: Double, burst: Int, clock: WallClock) {
         self.perSecond = perSecond
+        self.clock = clock
         self.burst = max(burst, 1)
         buckets = TokenBuckets(capacity: self.burst, per: perSecond > 0 ? Double(self.burst) / perSecond : 1)
     }
@@ -19,8 +21,8 @@ final class RateLimiter: Sendable {
     var isEnabled: Bool { perSecond > 0 }
 
     /// Takes a token for the key, or throws 429 with `Retry-After` and the `RateLimit-*` headers.
-    func take(secret: String, now: Date = Date()) throws {
-        guard isEnabled, let wait = buckets.take(Data(SHA256.hash(data: Data(secret.utf8)).prefix(16)), at: now) else { return }
+    func take(secret: String) throws {
+        guard isEnabled, let wait = buckets.take(Data(SHA256.hash(data: Data(secret.utf8)).prefix(16)), at: clock.now()) else { return }
         let retry = wait.retryAfterSeconds
         throw APIError(
             .tooManyRequests, "Too many requests for this API key. Retry in \(retry) second\(retry == 1 ? "" : "s").",

@@ -15,6 +15,7 @@ import NIOWebSocket
 struct SessionEventsController: Sendable {
     let signIn: SignIn
     let sessionEvents: SessionEventHub
+    let clock: WallClock
 
     static let closeCode = WebSocketErrorCode.unknown(4001)
     /// The socket was replaced by newer ones of the same session (`SessionEventHub.socketsPerSession`).
@@ -26,37 +27,25 @@ struct SessionEventsController: Sendable {
     struct ServerGoingAway: Error {}
     static let ackWindow: Duration = .seconds(2)
 
-    func addRoutes(to router: Router<TeamGateRequestContext>, routes: RouteTable) {
+    /// `router` is the group whose `MemberSessionMiddleware` (for the WebSocket) checked the session before the
+    /// upgrade, so an ended one gets an HTTP 401 with its reason.
+    func addRoutes(to router: RouterGroup<TeamGateRequestContext>, routes: RouteTable) {
         routes.register(.get, "/me/events")
-        router.ws("/me/events") { request, context in
-            // The session is checked before the upgrade, so an ended one gets an HTTP 401 with its reason.
-            do {
-                _ = try await signIn.currentSession(token: try Self.token(request), clientAddress: context.clientIP)
-            } catch {
-                UpgradeRefusals.shared.record(error, channel: context.channelID)
-                throw error
-            }
+        router.ws("/me/events") { _, context in
+            guard context.memberSession != nil else { throw TeamGateError.sessionUnknown }
             return .upgrade([:])
         } onUpgrade: { inbound, outbound, context in
-            let token: String
+            guard let authenticated = context.requestContext.memberSession else { throw TeamGateError.sessionUnknown }
             let live: LiveSession
             do {
-                token = try Self.token(context.request)
-                live = try await signIn.currentSession(token: token)
+                live = try await signIn.currentSession(token: authenticated.token)
             } catch is TeamGateError {
                 // Ended between the upgrade's check and now.
                 try await outbound.close(Self.closeCode, reason: "session ended")
                 return
             }
-            try await serve(live: live, token: token, inbound: inbound, outbound: outbound, logger: context.logger)
+            try await serve(live: live, token: authenticated.token, inbound: inbound, outbound: outbound, logger: context.logger)
         }
-    }
-
-    /// The token from `Authorization: Bearer …`, or from `?token=` (browsers cannot set headers on a WebSocket).
-    static func token(_ request: Request) throws -> String {
-        if let token = Credentials.sessionToken(in: request.headers) { return token }
-        if let token = request.uri.queryParameters.get("token"), !token.isEmpty { return token }
-        throw APIError(.unauthorized, "Missing session token: send Authorization: Bearer <token> or ?token=", extra: ["reason": "missing_token"])
     }
 
     private func serve(live: LiveSession, token: String, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, logger: Logger) async throws {
@@ -127,7 +116,7 @@ struct SessionEventsController: Sendable {
         }
         guard let ended else { return }
         try await outbound.writeTextMessage(
-            #"{"type":"session.ended","sessionId":\#(JSONText.string(ended.sessionID)),"reason":"\#(ended.reason.rawValue)","revocationId":\#(ended.revocationID.map(JSONText.string) ?? "null"),"endedAt":"\#(Date().iso8601Seconds)","message":\#(JSONText.string(ended.reason.explanation))}"#
+            #"{"type":"session.ended","sessionId":\#(JSONText.string(ended.sessionID)),"reason":"\#(ended.reason.rawValue)","revocationId":\#(ended.revocationID.map(JSONText.string) ?? "null"),"endedAt":"\#(clock.now().iso8601Seconds)","message":\#(JSONText.string(ended.reason.explanation))}"#
         )
         do {
             try await signIn.recordDeviceNotified(sessionID: live.sessionID)

@@ -5,6 +5,7 @@ import Hummingbird
 struct SessionsController: Sendable {
     let directory: TeamDirectory
     let logout: Logout
+    let clock: WallClock
     let bodyLimit: Int
 
     func addRoutes(to routes: Routes<AdminRequestContext>) {
@@ -19,11 +20,11 @@ struct SessionsController: Sendable {
     }
 
     @Sendable func sessions(_ request: Request, context: AdminRequestContext) async throws -> Reply {
-        guard let text = request.uri.queryParameters.get("userPhoneNumber"), let phone = try? PhoneNumber(parsing: text) else {
+        guard let text = request.uri.queryParameters.get("userPhoneNumber"), let phone = PhoneNumber(validating: text) else {
             throw APIError.badRequest(["userPhoneNumber must be a valid phone number with country code"])
         }
         let sessions = try await directory.sessions(organizationID: context.organizationID, phone: phone)
-        return try .json(.ok, SessionList(data: sessions.map(SessionBody.init)))
+        return try .json(.ok, SessionList(data: sessions.map { SessionBody($0, at: clock.now()) }))
     }
 
     struct Ended: Encodable {
@@ -50,7 +51,7 @@ struct SessionsController: Sendable {
         var problems: [String] = []
         let body = try await JSONObjectBody.read(request, limit: bodyLimit)
         guard let phone = body.requiredPhone("userPhoneNumber", problems: &problems) else { throw APIError.badRequest(problems) }
-        return try .json(.ok, Unlocked(wasLocked: try await logout.unlock(organizationID: context.organizationID, phone: phone, origin: context.origin)))
+        return try .json(.ok, Unlocked(wasLocked: try await logout.unlock(phone, organizationID: context.organizationID, origin: context.origin)))
     }
 
     struct EveryoneLoggedOut: Encodable {

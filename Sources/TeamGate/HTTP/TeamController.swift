@@ -88,7 +88,6 @@ struct TeamController: Sendable {
             if let value = Int(text), (1...1000).contains(value) { limit = value } else { problems.append("limit must be a whole number from 1 to 1000") }
         }
         let cursor = query.get("cursor")
-        if let cursor, !(1...100).contains(cursor.count) { problems.append("cursor must be a nextCursor from an earlier page") }
         guard problems.isEmpty else { throw APIError.badRequest(problems) }
         let page = try await directory.teamPage(organizationID: context.organizationID, after: cursor, limit: limit)
         return try .json(
@@ -97,7 +96,7 @@ struct TeamController: Sendable {
     }
 
     @Sendable func member(_ request: Request, context: AdminRequestContext) async throws -> Reply {
-        guard let text = request.uri.queryParameters.get("agentNumber"), let phone = try? PhoneNumber(parsing: text) else {
+        guard let text = request.uri.queryParameters.get("agentNumber"), let phone = PhoneNumber(validating: text) else {
             throw APIError.badRequest(["agentNumber must be a valid phone number"])
         }
         let member = try await directory.member(organizationID: context.organizationID, phone: phone)
@@ -113,7 +112,7 @@ struct TeamController: Sendable {
         let managerText = body.optionalString("reportingManagerPhoneNumber", problems: &problems)
         var manager: PhoneNumber?
         if let managerText {
-            manager = try? PhoneNumber(parsing: managerText)
+            manager = PhoneNumber(validating: managerText)
             if manager == nil { problems.append("reportingManagerPhoneNumber must be a valid phone number with country code") }
         }
         var members: [TeamDirectory.NewMember] = []
@@ -125,18 +124,15 @@ struct TeamController: Sendable {
                 }
                 let entry = JSONObjectBody(fields: fields)
                 var own: [String] = []
-                let name = entry.requiredString("name", problems: &own)
+                let name = entry.requiredName("name", problems: &own)
                 let phone = entry.requiredPhone("phone", problems: &own)
                 let email = entry.optionalText("email", maxLength: 254, problems: &own)
                 if let email, !email.contains("@") { own.append("email must be an email") }
                 let role = entry.optionalInt("orgRoleId", in: 1...4, problems: &own).flatMap(Role.init(rawValue:))
                 if role == nil, !own.contains(where: { $0.hasPrefix("orgRoleId") }) { own.append("orgRoleId should not be empty") }
-                if let name, !name.isEmpty, name.trimmingCharacters(in: .whitespaces).isEmpty || name.count > 200 {
-                    own.append("name must be 1–200 characters")
-                }
                 problems += own.map { "members.\(index).\($0)" }
                 if own.isEmpty, let name, let phone, let role {
-                    members.append(.init(name: name.trimmingCharacters(in: .whitespaces), phone: phone, email: email, role: role))
+                    members.append(.init(name: name, phone: phone, email: email, role: role))
                 }
             }
         } else {

@@ -25,6 +25,10 @@ public struct TeamGateRequestContext: RequestContext, RemoteAddressRequestContex
     /// The caller's API key, once `APIKeyMiddleware` has checked it; `AdminRequestContext` requires it.
     /// Boxed: every request's context is copied several times, and most requests carry no key.
     var apiKey: CheckedAPIKey?
+    /// The member's live session, once `MemberSessionMiddleware` has checked it; `MemberRequestContext` requires it.
+    var memberSession: AuthenticatedSession?
+    /// The console's admin, once `ConsoleAdminMiddleware` has checked them; `ConsoleRequestContext` requires them.
+    var consoleAdmin: ConsoleAdmin?
 }
 
 /// An API key `APIKeyMiddleware` has checked, by reference.

@@ -89,11 +89,11 @@ struct WebhooksController: Sendable {
     }
 
     @Sendable func deliveries(_ request: Request, context: AdminRequestContext) async throws -> Reply {
-        let deliveries = try await webhooks.deliveries(organizationID: context.organizationID, id: try context.parameters.require("id"))
+        let deliveries = try await webhooks.deliveries(organizationID: context.organizationID, id: try context.parameters.require("id"), origin: context.origin)
         return try .json(.ok, DeliveryList(data: deliveries.map(DeliveryBody.init)))
     }
 
     @Sendable func list(_ request: Request, context: AdminRequestContext) async throws -> Reply {
-        try .json(.ok, WebhookList(data: try await webhooks.list(organizationID: context.organizationID).map { WebhookBody($0) }))
+        try .json(.ok, WebhookList(data: try await webhooks.list(organizationID: context.organizationID, origin: context.origin).map { WebhookBody($0) }))
     }
 }

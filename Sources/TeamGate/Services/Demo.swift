@@ -37,16 +37,16 @@ public enum Demo {
     /// Creates the demo organisation if there is none, issues a key, and signs in every demo member
     /// who has no live session.
     public static func prepare(_ services: TeamGateServices, clock: WallClock = .system) async throws -> Summary {
-        let origin = RequestOrigin(actor: "demo")
+        let origin = RequestOrigin(actor: .commandLine(label: "demo"))
         let organization: Organization
         let key: IssuedAPIKey
         if let existing = try await services.directory.organizations().first(where: { $0.name == organizationName }) {
             organization = existing
-            key = try await services.directory.createAPIKey(organizationID: existing.id, name: "demo key", origin: origin)
+            key = try await services.directory.createAPIKey(organizationID: existing.id, name: try MemberName(parsing: "demo key"), origin: origin)
         } else {
             let owner = people[0]
             let created = try await services.directory.createOrganization(
-                name: organizationName, ownerName: owner.name, ownerPhone: try PhoneNumber(parsing: owner.phone), origin: origin)
+                name: try MemberName(parsing: organizationName), ownerName: try MemberName(parsing: owner.name), ownerPhone: try PhoneNumber(parsing: owner.phone), origin: origin)
             organization = created.organization
             key = created.key
         }
@@ -54,7 +54,7 @@ public enum Demo {
         for person in people.dropFirst() where !members.contains(where: { $0.phone.e164 == person.phone }) {
             members.append(
                 try await services.directory.addMember(
-                    organizationID: organization.id, name: person.name, phone: try PhoneNumber(parsing: person.phone), role: person.role,
+                    organizationID: organization.id, name: try MemberName(parsing: person.name), phone: try PhoneNumber(parsing: person.phone), role: person.role,
                     origin: origin))
         }
         var summaries: [MemberSummary] = []

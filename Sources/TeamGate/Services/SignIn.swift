@@ -167,7 +167,7 @@ public struct SignIn: Sendable {
         guard let organization = try await store.organization(id: member.organizationID) else { throw TeamGateError.notATeamMember }
         let (token, session) = try await startSession(
             for: member, deviceName: deviceName, userAgent: userAgent, ipAddress: ipAddress,
-            origin: RequestOrigin(actor: "member:\(member.id)", clientIP: ipAddress))
+            origin: RequestOrigin(actor: .member(member), clientIP: ipAddress))
         TeamGateMetrics.signInCode(outcome: "signed_in")
         return SignedIn(token: token, session: session, member: member, organization: organization)
     }
@@ -244,31 +244,27 @@ public struct SignIn: Sendable {
         }
     }
 
-    /// Ends the caller's own session.
-    public func signOut(token: String, clientIP: String?) async throws {
-        let member = try await currentSession(token: token, clientAddress: clientIP).member
+    /// Ends `live`, the session of `origin`'s actor (a member on their own device, or an admin leaving the console).
+    public func signOut(_ live: LiveSession, origin: RequestOrigin) async throws {
+        try TeamRules.authorize(origin.actor, over: live.member)
+        let end = SessionEnd(
+            selection: .session(id: live.sessionID, organizationID: live.member.organizationID), reason: .signedOut,
+            organizationID: live.member.organizationID, member: live.member, origin: origin, revocationID: nil, at: clock.now())
+        try await transactions.run { work in _ = try SessionEnds.end(end, in: work) }
+    }
+
+    /// The live sessions of `live`'s member, this one first, then the newest: what the member's own page lists as
+    /// "your devices".
+    public func sessions(of live: LiveSession) async throws -> [Session] {
         let now = clock.now()
-        let origin = RequestOrigin(actor: "member:\(member.id)", clientIP: clientIP)
-        try await transactions.run { work in
-            let ended = try work.endSessions(.token(hash: SecretToken.hash(token)), reason: .signedOut, revocationID: nil, at: now)
-            guard !ended.isEmpty else { return }
-            try work.appendAudit(.make(.memberSignedOut, organizationID: member.organizationID, at: now, origin: origin, member: member, sessionsEnded: 1))
+        let sessions = try await store.sessions(memberID: live.member.id).filter { $0.isLive(at: now) }
+        return sessions.sorted { left, right in
+            if (left.id == live.sessionID) != (right.id == live.sessionID) { return left.id == live.sessionID }
+            return left.createdAt > right.createdAt
         }
     }
 
     /// Records that a connected device was told its session ended.
-    /// The live sessions of the member signed in with `token`, this one first, then the newest: what the member's
-    /// own page lists as "your devices".
-    public func memberSessions(token: String, clientAddress: String? = nil) async throws -> (current: LiveSession, sessions: [Session]) {
-        let live = try await currentSession(token: token, clientAddress: clientAddress)
-        let now = clock.now()
-        let sessions = try await store.sessions(memberID: live.member.id).filter { $0.isLive(at: now) }
-        return (live, sessions.sorted { left, right in
-            if (left.id == live.sessionID) != (right.id == live.sessionID) { return left.id == live.sessionID }
-            return left.createdAt > right.createdAt
-        })
-    }
-
     func recordDeviceNotified(sessionID: String) async throws {
         try await store.markNotified(sessionID: sessionID, at: clock.now())
     }

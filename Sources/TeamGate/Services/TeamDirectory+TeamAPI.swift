@@ -5,12 +5,12 @@ import Foundation
 extension TeamDirectory {
     /// A member to add, as `POST /team/members` names them.
     public struct NewMember: Sendable {
-        public let name: String
+        public let name: MemberName
         public let phone: PhoneNumber
         public let email: String?
         public let role: Role
 
-        public init(name: String, phone: PhoneNumber, email: String?, role: Role) {
+        public init(name: MemberName, phone: PhoneNumber, email: String?, role: Role) {
             self.name = name
             self.phone = phone
             self.email = email
@@ -20,7 +20,7 @@ extension TeamDirectory {
 
     public func member(organizationID: String, phone: PhoneNumber) async throws -> TeamMember {
         guard let member = try await store.member(organizationID: organizationID, phone: phone) else {
-            throw TeamGateError.notFound("Team member not found")
+            throw TeamGateError.memberNotFound
         }
         return member
     }
@@ -30,7 +30,7 @@ extension TeamDirectory {
         var managerID: String?
         if let reportingManagerPhone {
             guard let manager = try await store.member(organizationID: organizationID, phone: reportingManagerPhone) else {
-                throw TeamGateError.unprocessable("Reporting manager does not exist.")
+                throw TeamGateError.reportingManagerNotFound
             }
             managerID = manager.id
         }
@@ -44,7 +44,7 @@ extension TeamDirectory {
         let now = clock.now()
         let newMembers = members.map {
             TeamMember(
-                id: SecretToken.identifier(prefix: "mem_"), organizationID: organizationID, name: $0.name, phone: $0.phone, email: $0.email,
+                id: SecretToken.identifier(prefix: "mem_"), organizationID: organizationID, name: $0.name.text, phone: $0.phone, email: $0.email,
                 role: $0.role, createdAt: now, reportingManagerID: managerID)
         }
         try await transactions.run { work in
@@ -52,7 +52,7 @@ extension TeamDirectory {
                 do {
                     try work.insertMember(member)
                 } catch TeamGateError.memberExists {
-                    throw TeamGateError.unprocessable("Team member with phone \(member.phone.e164) already exists.")
+                    throw TeamGateError.phoneAlreadyOnTeam(member.phone)
                 }
                 try work.appendAudit(.make(.memberAdded, organizationID: organizationID, at: now, origin: origin, member: member))
             }
@@ -64,18 +64,14 @@ extension TeamDirectory {
         let now = clock.now()
         let revocationID = SecretToken.identifier(prefix: "rev_")
         return try await transactions.run { work in
-            guard let member = try work.activeMember(organizationID: organizationID, phone: phone) else { throw TeamGateError.unprocessable("User not found") }
+            guard let member = try work.activeMember(organizationID: organizationID, phone: phone) else { throw TeamGateError.memberToChangeNotFound }
+            try TeamRules.authorize(origin.actor, over: member)
             try TeamRules.checkRemovable(member)
             try work.markRemoved(memberID: member.id, at: now)
-            let ended = try work.endSessions(.member(id: member.id), reason: .memberRemoved, revocationID: revocationID, at: now)
-            try work.appendAudit(
-                .make(
-                    .memberRemoved, organizationID: organizationID, at: now, origin: origin, member: member, sessionsEnded: ended.count,
-                    revocationID: revocationID))
-            var data = member.webhookData
-            data["sessionsEnded"] = .int(ended.count)
-            data["revocationId"] = .string(revocationID)
-            try work.enqueueWebhook(WebhookMessage(organizationID: organizationID, event: .teamMemberRemoved, data: data, at: now))
+            let end = SessionEnd(
+                selection: .member(id: member.id), reason: .memberRemoved, organizationID: organizationID, member: member, origin: origin,
+                revocationID: revocationID, at: now)
+            let ended = try SessionEnds.end(end, in: work)
             return EndedMemberSessions(member: member, sessionsEnded: ended.count, revocationID: revocationID)
         }
     }
@@ -83,7 +79,8 @@ extension TeamDirectory {
     public func changeRole(organizationID: String, phone: PhoneNumber, to role: Role, origin: RequestOrigin) async throws -> TeamMember {
         let now = clock.now()
         return try await transactions.run { work in
-            guard var member = try work.activeMember(organizationID: organizationID, phone: phone) else { throw TeamGateError.unprocessable("User not found") }
+            guard var member = try work.activeMember(organizationID: organizationID, phone: phone) else { throw TeamGateError.memberToChangeNotFound }
+            try TeamRules.authorize(origin.actor, over: member)
             try TeamRules.checkRoleChange(of: member, to: role)
             let previous = member.role
             member.role = role
@@ -118,9 +115,15 @@ extension TeamDirectory {
 
     /// A page of the audit log; a cursor that is no event of the organisation is refused.
     public func auditEvents(_ query: AuditQuery) async throws -> [AuditEvent] {
+        try Self.checkCursor(query.afterEventID)
         guard let events = try await store.auditEvents(query) else {
-            throw TeamGateError.validation(["cursor must be a nextCursor from an earlier page"])
+            throw TeamGateError.invalidCursor
         }
         return events
+    }
+
+    /// A cursor is an id from an earlier page: 1–100 characters, and one the store finds (checked where it reads).
+    static func checkCursor(_ cursor: String?) throws(TeamGateError) {
+        if let cursor, !(1...100).contains(cursor.count) { throw .invalidCursor }
     }
 }

@@ -10,18 +10,17 @@ public struct TeamDirectory: Sendable {
 
     /// Creates an organisation with its owner and a first API key, whose secret is returned once.
     public func createOrganization(
-        name: String,
-        ownerName: String,
+        name: MemberName,
+        ownerName: MemberName,
         ownerPhone: PhoneNumber,
         origin: RequestOrigin = .cli
     ) async throws -> (organization: Organization, owner: TeamMember, key: IssuedAPIKey) {
-        let name = try Self.validName(name, field: "name")
         let now = clock.now()
-        let organization = Organization(id: SecretToken.identifier(prefix: "org_"), name: name, createdAt: now)
+        let organization = Organization(id: SecretToken.identifier(prefix: "org_"), name: name.text, createdAt: now)
         let owner = TeamMember(
             id: SecretToken.identifier(prefix: "mem_"),
             organizationID: organization.id,
-            name: try Self.validName(ownerName, field: "ownerName"),
+            name: ownerName.text,
             phone: ownerPhone,
             role: .owner,
             createdAt: now
@@ -43,14 +42,15 @@ public struct TeamDirectory: Sendable {
     }
 
     public func organization(id: String) async throws -> Organization {
-        guard let organization = try await store.organization(id: id) else { throw TeamGateError.notFound("Organization \(id) not found") }
+        guard let organization = try await store.organization(id: id) else { throw TeamGateError.organizationNotFound(id: id) }
         return organization
     }
 
-    public func createAPIKey(organizationID: String, name: String, origin: RequestOrigin = .cli) async throws -> IssuedAPIKey {
+    public func createAPIKey(organizationID: String, name: MemberName, origin: RequestOrigin = .cli) async throws -> IssuedAPIKey {
+        try TeamRules.checkManages(.apiKeys, actor: origin.actor, organizationID: organizationID)
         _ = try await organization(id: organizationID)
         let now = clock.now()
-        let (newKey, issued) = Self.makeKey(organizationID: organizationID, name: try Self.validName(name, field: "name"), at: now)
+        let (newKey, issued) = Self.makeKey(organizationID: organizationID, name: name.text, at: now)
         try await transactions.run { work in
             try work.insertAPIKey(newKey)
             try work.appendAudit(.make(.apiKeyCreated, organizationID: organizationID, at: now, origin: origin, reason: newKey.key.prefix))
@@ -58,16 +58,18 @@ public struct TeamDirectory: Sendable {
         return issued
     }
 
-    public func apiKeys(organizationID: String) async throws -> [APIKey] {
-        try await store.apiKeys(organizationID: organizationID)
+    public func apiKeys(organizationID: String, origin: RequestOrigin = .cli) async throws -> [APIKey] {
+        try TeamRules.checkManages(.apiKeys, actor: origin.actor, organizationID: organizationID)
+        return try await store.apiKeys(organizationID: organizationID)
     }
 
     /// Revokes a key by id or prefix; requests made with it are refused from then on.
     public func revokeAPIKey(organizationID: String, idOrPrefix: String, origin: RequestOrigin = .cli) async throws -> APIKey {
+        try TeamRules.checkManages(.apiKeys, actor: origin.actor, organizationID: organizationID)
         let now = clock.now()
         let revoked = try await transactions.run { work in
             guard var key = try work.apiKey(idOrPrefix: idOrPrefix, organizationID: organizationID) else {
-                throw TeamGateError.notFound("API key \(idOrPrefix) not found")
+                throw TeamGateError.apiKeyNotFound(idOrPrefix: idOrPrefix)
             }
             guard !key.isRevoked else { return key }
             try work.revokeAPIKey(id: key.id, at: now)
@@ -79,19 +81,21 @@ public struct TeamDirectory: Sendable {
         return revoked
     }
 
+    /// Adds one member (the CLI's `members add`). Nobody is added as an Owner: an organisation has its one.
     public func addMember(
         organizationID: String,
-        name: String,
+        name: MemberName,
         phone: PhoneNumber,
         email: String? = nil,
         role: Role = .teamMemberAllChats,
         origin: RequestOrigin = .cli
     ) async throws -> TeamMember {
+        try TeamRules.checkAssignable(role)
         _ = try await organization(id: organizationID)
         let member = TeamMember(
             id: SecretToken.identifier(prefix: "mem_"),
             organizationID: organizationID,
-            name: try Self.validName(name, field: "name"),
+            name: name.text,
             phone: phone,
             email: email,
             role: role,
@@ -120,8 +124,9 @@ public struct TeamDirectory: Sendable {
     }
 
     public func teamPage(organizationID: String, after cursor: String?, limit: Int) async throws -> TeamPage {
+        try Self.checkCursor(cursor)
         guard var members = try await store.members(organizationID: organizationID, afterMemberID: cursor, limit: limit + 1) else {
-            throw TeamGateError.validation(["cursor must be a nextCursor from an earlier page"])
+            throw TeamGateError.invalidCursor
         }
         let more = members.count > limit
         if more { members.removeLast() }
@@ -147,10 +152,10 @@ public struct TeamDirectory: Sendable {
         return (NewAPIKey(key: key, secretHash: SecretToken.hash(secret)), IssuedAPIKey(key: key, secret: secret))
     }
 
-    static func validName(_ text: String, field: String) throws -> String {
-        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !trimmed.isEmpty, trimmed.count <= 200, !trimmed.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
-        else { throw TeamGateError.validation(["\(field) must be 1–200 printable characters"]) }
-        return trimmed
+    /// Seeds a load test's team in bulk (`teamgate bench seed`): members signed in on 1–5 devices each.
+    public func seedBenchTeam(
+        organizationID: String, members: Int, phonePrefix: String = "9170", progress: @Sendable (Int) -> Void = { _ in }
+    ) async throws -> SeededLoad {
+        try await store.bulkSeed(organizationID: organizationID, members: members, phonePrefix: phonePrefix, at: clock.now(), progress: progress)
     }
 }

@@ -1,37 +1,89 @@
 import Foundation
 
-/// Who may do what to whom in a team: each rule once, for the API, the console and the CLI alike.
+/// Who may do what to whom in a team: each rule once, for every actor (the API's key, the console's admin,
+/// a member on their own session, the operator at the CLI). Services call these; doors never restate them.
 enum TeamRules {
-    /// Refuses what `admin`'s role does not allow on `target` (`Role.manages`); a member may always act on themselves.
-    static func authorize(_ admin: TeamMember, over target: TeamMember) throws {
-        guard admin.id == target.id || admin.role.manages(target.role) else {
-            throw TeamGateError.forbidden(
-                admin.role == .teamLead
-                    ? "A Team Lead cannot sign out, lock or unlock the Owner or another Team Lead."
-                    : "Only the Owner and Team Leads manage members' sessions.")
+    /// Whether `actor` may end the sessions of, lock or unlock `target` (`Role.manages`); a member may always
+    /// act on themselves.
+    static func mayManage(_ actor: Principal, _ target: TeamMember) -> Bool {
+        refusal(of: actor, over: target) == nil
+    }
+
+    /// Refuses what `actor` may not do to `target`.
+    static func authorize(_ actor: Principal, over target: TeamMember) throws(TeamGateError) {
+        if let refusal = refusal(of: actor, over: target) { throw TeamGateError.notPermitted(refusal) }
+    }
+
+    private static func refusal(of actor: Principal, over target: TeamMember) -> Permission? {
+        switch actor {
+        case .apiKey(let key):
+            key.organizationID == target.organizationID ? nil : .otherOrganization
+        case .consoleAdmin(let admin):
+            if admin.organizationID != target.organizationID {
+                .otherOrganization
+            } else if admin.id == target.id || admin.role.manages(target.role) {
+                nil
+            } else {
+                admin.role == .teamLead ? .teamLeadOverAdmin : .notAnAdmin
+            }
+        case .member(let member):
+            member.id == target.id ? nil : .ownSessionOnly
+        case .commandLine, .system:
+            nil
         }
     }
 
-    /// Refuses a lock of the Owner (it would shut the organisation out of its own keys) or past `Lockout.maximumMinutes`.
-    static func checkLock(minutes: Int?, of target: TeamMember) throws {
+    /// Keys and webhooks (and what the next doors register: apps, provisioning tokens) are the Owner's: they
+    /// carry the organisation's power, or its members' names and numbers, out of TeamGate.
+    static func checkManages(_ setting: OwnerSetting, actor: Principal, organizationID: String) throws(TeamGateError) {
+        if let refusal = refusal(of: actor, managing: setting, organizationID: organizationID) { throw TeamGateError.notPermitted(refusal) }
+    }
+
+    /// Whether `actor` may manage `setting`, for a door that shows or hides it.
+    static func mayManage(_ setting: OwnerSetting, actor: Principal, organizationID: String) -> Bool {
+        refusal(of: actor, managing: setting, organizationID: organizationID) == nil
+    }
+
+    private static func refusal(of actor: Principal, managing setting: OwnerSetting, organizationID: String) -> Permission? {
+        switch actor {
+        case .apiKey(let key):
+            key.organizationID == organizationID ? nil : .otherOrganization
+        case .consoleAdmin(let admin):
+            if admin.organizationID != organizationID { .otherOrganization } else { admin.isOwner ? nil : .ownerOnly(setting) }
+        case .member:
+            .ownerOnly(setting)
+        case .commandLine, .system:
+            nil
+        }
+    }
+
+    /// The console is for the roles that manage others: the Owner and Team Leads.
+    static func mayUseConsole(_ role: Role) -> Bool {
+        role == .owner || role == .teamLead
+    }
+
+    /// Refuses a lock shorter than a minute or longer than `Lockout.maximumMinutes`; none is fine.
+    static func checkLockLength(_ minutes: Int?) throws(TeamGateError) {
         guard let minutes else { return }
-        if target.isOwner { throw TeamGateError.unprocessable("The organisation owner cannot be locked out.") }
-        if !(1...Lockout.maximumMinutes).contains(minutes) {
-            throw TeamGateError.validation(["lockForMinutes must be an integer from 1 to \(Lockout.maximumMinutes)"])
-        }
+        guard (1...Lockout.maximumMinutes).contains(minutes) else { throw TeamGateError.lockLengthOutOfRange }
     }
 
-    /// An organisation always has its one Owner: nobody else becomes one.
-    static func checkAssignable(_ role: Role) throws {
-        if role == .owner { throw TeamGateError.unprocessable("The Owner role cannot be assigned.") }
+    /// Refuses a lock of the Owner: it would shut the organisation out of its own keys.
+    static func checkLockable(_ target: TeamMember, minutes: Int?) throws(TeamGateError) {
+        if minutes != nil, target.isOwner { throw TeamGateError.ownerCannotBeLocked }
     }
 
-    static func checkRemovable(_ member: TeamMember) throws {
-        if member.isOwner { throw TeamGateError.unprocessable("The organisation owner cannot be removed.") }
+    /// An organisation always has its one Owner: nobody else becomes one, by any door (a unique index backs it).
+    static func checkAssignable(_ role: Role) throws(TeamGateError) {
+        if role == .owner { throw TeamGateError.ownerRoleCannotBeAssigned }
     }
 
-    static func checkRoleChange(of member: TeamMember, to role: Role) throws {
-        if member.isOwner { throw TeamGateError.unprocessable("The organisation owner's role cannot be changed.") }
+    static func checkRemovable(_ member: TeamMember) throws(TeamGateError) {
+        if member.isOwner { throw TeamGateError.ownerCannotBeRemoved }
+    }
+
+    static func checkRoleChange(of member: TeamMember, to role: Role) throws(TeamGateError) {
+        if member.isOwner { throw TeamGateError.ownerRoleCannotChange }
         try checkAssignable(role)
     }
 }

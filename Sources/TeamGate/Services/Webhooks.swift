@@ -9,6 +9,7 @@ public struct Webhooks: Sendable {
 
     /// Registers a webhook; its signing secret is in the returned value, and shown only now.
     public func create(organizationID: String, url text: String, events: [WebhookEvent], origin: RequestOrigin) async throws -> Webhook {
+        try TeamRules.checkManages(.webhooks, actor: origin.actor, organizationID: organizationID)
         var problems: [String] = []
         let url = URL(string: text)
         if url == nil || !["http", "https"].contains(url?.scheme?.lowercased() ?? "") || (url?.host ?? "").isEmpty || text.count > 2000 {
@@ -30,29 +31,33 @@ public struct Webhooks: Sendable {
         return webhook
     }
 
-    public func list(organizationID: String) async throws -> [Webhook] {
-        try await store.webhooks(organizationID: organizationID)
+    public func list(organizationID: String, origin: RequestOrigin) async throws -> [Webhook] {
+        try TeamRules.checkManages(.webhooks, actor: origin.actor, organizationID: organizationID)
+        return try await store.webhooks(organizationID: organizationID)
     }
 
     public func delete(organizationID: String, id: String, origin: RequestOrigin) async throws {
+        try TeamRules.checkManages(.webhooks, actor: origin.actor, organizationID: organizationID)
         let now = clock.now()
         try await transactions.run { work in
             // Deliveries still queued for it are dropped: the organisation asked not to be told any more.
             guard try work.deleteWebhook(id: id, organizationID: organizationID, at: now, dropReason: "webhook deleted") else {
-                throw TeamGateError.notFound("Webhook not found")
+                throw TeamGateError.webhookNotFound
             }
             try work.appendAudit(.make(.webhookDeleted, organizationID: organizationID, at: now, origin: origin, reason: id))
         }
     }
 
     /// The newest `limit` deliveries of each webhook of the organisation, by webhook id.
-    public func recentDeliveries(organizationID: String, limit: Int) async throws -> [String: [WebhookDelivery]] {
-        try await store.recentDeliveries(organizationID: organizationID, limit: limit)
+    public func recentDeliveries(organizationID: String, limit: Int, origin: RequestOrigin) async throws -> [String: [WebhookDelivery]] {
+        try TeamRules.checkManages(.webhooks, actor: origin.actor, organizationID: organizationID)
+        return try await store.recentDeliveries(organizationID: organizationID, limit: limit)
     }
 
-    public func deliveries(organizationID: String, id: String, limit: Int = 50) async throws -> [WebhookDelivery] {
+    public func deliveries(organizationID: String, id: String, limit: Int = 50, origin: RequestOrigin) async throws -> [WebhookDelivery] {
+        try TeamRules.checkManages(.webhooks, actor: origin.actor, organizationID: organizationID)
         guard let deliveries = try await store.deliveries(webhookID: id, organizationID: organizationID, limit: limit) else {
-            throw TeamGateError.notFound("Webhook not found")
+            throw TeamGateError.webhookNotFound
         }
         return deliveries
     }

@@ -1,15 +1,7 @@
 import Foundation
 import GRDB
 
-extension SQLStore {
-    /// What a bulk seed made: the numbers of the members and their session tokens, for load tests.
-    public struct SeededLoad: Sendable {
-        public let phones: [String]
-        public let tokens: [String]
-        /// Each member's first device's token, in the order of `phones`.
-        public let firstTokens: [String]
-    }
-
+extension SQLStore: BulkSeedStore {
     /// Adds `members` members to the organisation, each signed in on 1–5 devices, with multi-row inserts
     /// in large transactions: the bulk path for benchmarks, far faster than the API, on either database.
     /// Members' numbers are `+<prefix><index>`; `progress` is called with the count done so far.
@@ -17,8 +9,8 @@ extension SQLStore {
         organizationID: String,
         members: Int,
         phonePrefix: String = "9170",
-        at date: Date = Date(),
-        progress: @Sendable (Int) -> Void = { _ in }
+        at date: Date,
+        progress: @Sendable (Int) -> Void
     ) async throws -> SeededLoad {
         var phones: [String] = []
         var tokens: [String] = []

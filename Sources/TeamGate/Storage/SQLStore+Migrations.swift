@@ -169,6 +169,18 @@ extension SQLStore {
                 CREATE INDEX sessions_live_by_member ON sessions(member_id, expires_at, token_hash, id, ended_at) WHERE ended_at IS NULL;
                 """
         ),
+        Migration(
+            name: "v7: one Owner per organisation",
+            // Earlier releases let the CLI add a second Owner. The first Owner (by join date) stays the Owner; any
+            // other becomes a Team Lead, which keeps them an admin, before the index makes a second one impossible.
+            sql: """
+                UPDATE members SET role_id = 2 WHERE role_id = 1 AND removed_at IS NULL AND id <> (
+                    SELECT first.id FROM members first
+                    WHERE first.organization_id = members.organization_id AND first.role_id = 1 AND first.removed_at IS NULL
+                    ORDER BY first.created_at, first.id LIMIT 1);
+                CREATE UNIQUE INDEX members_one_owner ON members(organization_id) WHERE role_id = 1 AND removed_at IS NULL;
+                """
+        ),
     ]
 }
 

@@ -114,8 +114,10 @@ extension TeamMember {
                     removedAt?.millisecondsSince1970, reportingManagerID, lockedUntil?.millisecondsSince1970,
                 ]
             )
-        } catch  where db.isUniqueViolation(error) {
-            throw TeamGateError.memberExists
+        } catch where db.isUniqueViolation(error) {
+            // An Owner is only ever inserted with a new organisation, where no number is taken yet: its
+            // violation can only be `members_one_owner`.
+            throw role == .owner ? TeamGateError.ownerRoleCannotBeAssigned : TeamGateError.memberExists
         }
     }
 }

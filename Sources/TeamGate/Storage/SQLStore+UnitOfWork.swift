@@ -55,7 +55,8 @@ final class SQLUnitOfWork: UnitOfWork {
     }
 
     let db: any SQLConnection
-    private(set) var changes = IndexChanges()
+    /// Written by this unit's primitives only (here and in `SQLStore+SessionEnds`).
+    var changes = IndexChanges()
     /// Organisations this transaction found without any webhook, as it read a member of theirs: their
     /// messages need no further read (one statement fewer per logout).
     private var organizationsWithoutWebhooks: Set<String> = []
@@ -144,7 +145,11 @@ final class SQLUnitOfWork: UnitOfWork {
 
     func updateRole(of member: TeamMember) throws {
         let epoch = try IndexEpoch.advance(db)
-        try db.execute("UPDATE members SET role_id = ?, change_epoch = ? WHERE id = ?", [member.role.rawValue, epoch, member.id])
+        do {
+            try db.execute("UPDATE members SET role_id = ?, change_epoch = ? WHERE id = ?", [member.role.rawValue, epoch, member.id])
+        } catch where db.isUniqueViolation(error) {
+            throw TeamGateError.ownerRoleCannotBeAssigned  // `members_one_owner`: the organisation has its Owner
+        }
         changes.members.append(member)
     }
 
@@ -172,55 +177,6 @@ final class SQLUnitOfWork: UnitOfWork {
         let session = Session(row: row)
         guard let member = try db.row("SELECT * FROM members WHERE id = ?", [session.memberID]).map(TeamMember.init(row:)) else { return nil }
         return (session, member)
-    }
-
-    func endSessions(_ selection: SessionSelection, reason: SessionEndReason, revocationID: String?, at date: Date) throws -> [EndedSession] {
-        let (condition, arguments): (String, SQLArguments) =
-            switch selection {
-            case .member(let id): ("member_id = ?", [id])
-            case .session(let id, let organizationID): ("id = ? AND organization_id = ?", [id, organizationID])
-            case .token(let hash): ("token_hash = ?", [hash])
-            case .organization(let id, nil): ("organization_id = ?", [id])
-            case .organization(let id, let sparing?):
-                ("organization_id = ? AND member_id NOT IN (SELECT id FROM members WHERE organization_id = ? AND role_id = ?)", [id, id, sparing.rawValue])
-            }
-        let now = date.millisecondsSince1970
-        let epoch = try IndexEpoch.advance(db)
-        let ended = try db.rows(
-            """
-            UPDATE sessions SET ended_at = ?, end_reason = ?, revocation_id = ?, end_epoch = ?
-            WHERE \(condition) AND ended_at IS NULL AND expires_at > ?
-            RETURNING token_hash, id, member_id
-            """,
-            [now, reason.rawValue, revocationID, epoch] + arguments + [now]
-        ).map {
-            EndedSession(tokenHash: $0["token_hash"], sessionID: $0["id"], memberID: $0["member_id"], reason: reason, revocationID: revocationID)
-        }
-        changes.ended += ended
-        return ended
-    }
-
-    func endSessions(ofMembers ends: [MemberSessionsEnd], reason: SessionEndReason) throws -> [EndedSession] {
-        guard !ends.isEmpty else { return [] }
-        let epoch = try IndexEpoch.advance(db)
-        var ended: [EndedSession] = []
-        for chunk in MultiRow.chunks(ends) {
-            let arguments: SQLArguments = chunk.flatMap { end -> SQLArguments in [end.memberID, end.revocationID, end.at.millisecondsSince1970] }
-            ended += try db.rows(
-                """
-                WITH ending(member_id, revocation_id, ended_at) AS (VALUES \(MultiRow.placeholders(rows: chunk.count, columns: 3)))
-                UPDATE sessions SET ended_at = ending.ended_at, end_reason = ?, revocation_id = ending.revocation_id, end_epoch = ?
-                FROM ending
-                WHERE sessions.member_id = ending.member_id AND sessions.ended_at IS NULL AND sessions.expires_at > ending.ended_at
-                RETURNING sessions.token_hash, sessions.id, sessions.member_id, sessions.revocation_id
-                """,
-                arguments + [reason.rawValue, epoch]
-            ).map {
-                EndedSession(tokenHash: $0["token_hash"], sessionID: $0["id"], memberID: $0["member_id"], reason: reason, revocationID: $0["revocation_id"])
-            }
-        }
-        changes.ended += ended
-        return ended
     }
 
     func appendAudit(_ event: AuditEvent) throws {

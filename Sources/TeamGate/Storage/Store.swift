@@ -6,7 +6,24 @@ import ServiceLifecycle
 /// suite; services see only these protocols. As a `Service`, the store runs its background work in the
 /// server's service group and closes last (`SQLStore.run`).
 public typealias TeamGateStore = Service & TransactionStore & OrganizationStore & APIKeyStore & MemberStore & SessionStore & OTPStore & AuditStore
-    & WebhookStore & IdempotencyStore
+    & WebhookStore & IdempotencyStore & BulkSeedStore
+
+/// What a bulk seed made: the numbers of the members and their session tokens, for load tests.
+public struct SeededLoad: Sendable {
+    public let phones: [String]
+    public let tokens: [String]
+    /// Each member's first device's token, in the order of `phones`.
+    public let firstTokens: [String]
+}
+
+/// The bench's seed: members and sessions written in bulk, bypassing the services' one-at-a-time path.
+public protocol BulkSeedStore: Sendable {
+    /// Adds `members` members to the organisation, each signed in on 1–5 devices; their numbers are
+    /// `+<phonePrefix><index>`; `progress` is called with the count done so far.
+    func bulkSeed(
+        organizationID: String, members: Int, phonePrefix: String, at date: Date, progress: @Sendable (Int) -> Void
+    ) async throws -> SeededLoad
+}
 
 public protocol OrganizationStore: Sendable {
     func organizations() async throws -> [Organization]

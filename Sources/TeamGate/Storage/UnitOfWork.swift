@@ -7,15 +7,21 @@ public struct MemberAsk: Sendable {
     public let keyID: String?
 }
 
-/// A member whose sessions end, why (the revocation) and when.
-public struct MemberSessionsEnd: Sendable {
-    public let memberID: String
-    public let revocationID: String
+/// Sessions to end: which, under which revocation (none for a member's own sign-out), and when.
+public struct SessionsToEnd: Sendable {
+    public let selection: SessionSelection
+    public let revocationID: String?
     public let at: Date
+
+    public init(_ selection: SessionSelection, revocationID: String?, at: Date) {
+        self.selection = selection
+        self.revocationID = revocationID
+        self.at = at
+    }
 }
 
 /// Which live sessions `UnitOfWork.endSessions` ends.
-public enum SessionSelection: Sendable {
+public enum SessionSelection: Sendable, Hashable {
     /// Every live session of a member.
     case member(id: String)
     /// One session of the organisation, by id.
@@ -58,12 +64,12 @@ public protocol UnitOfWork {
     func insertSession(_ session: Session, tokenHash: Data, live: LiveSession) throws
     /// A session of the organisation with its member, live or not.
     func session(id: String, organizationID: String) throws -> (session: Session, member: TeamMember)?
-    /// Ends the live sessions `selection` names; the store's index and the caller learn which from the
-    /// result (`Committed.endedSessions`), once the transaction commits.
-    func endSessions(_ selection: SessionSelection, reason: SessionEndReason, revocationID: String?, at date: Date) throws -> [EndedSession]
-    /// Ends every live session of each member, each with its own revocation and time, in one statement.
-    /// A member must appear once.
-    func endSessions(ofMembers ends: [MemberSessionsEnd], reason: SessionEndReason) throws -> [EndedSession]
+    /// Ends the live sessions each of `ends` selects, each with its own revocation and time, in one statement
+    /// for each kind of selection; answers, for each, the sessions it ended. No two may select the same session.
+    /// The store's index and the devices learn which once the transaction commits (`Committed.endedSessions`).
+    func endSessions(_ ends: [SessionsToEnd], reason: SessionEndReason) throws -> [[EndedSession]]
+    /// The organisation's members with these ids, removed or not, in no particular order.
+    func members(ids: Set<String>) throws -> [TeamMember]
 
     func insertCode(_ challenge: OTPChallenge) throws
     /// The number's newest code, open or not: asking for a new code retires the older ones.

@@ -184,11 +184,11 @@ struct LogoutRouteTests {
             // check
             #expect(dryRun.status == .ok)
             #expect(dryRun.json["sessionsToEnd"] as? Int == 2)
-            #expect(try await services.webhooks.deliveries(organizationID: team.organization.id, id: webhook.id).isEmpty)
+            #expect(try await services.webhooks.deliveries(organizationID: team.organization.id, id: webhook.id, origin: .cli).isEmpty)
             for token in team.meeraTokens { #expect(try await client.get("/me", bearer: token).status == .ok) }
             // The same logout for real does queue, so the empty list above is not blindness.
             #expect(try await client.logout(phone: "+919311111111", key: team.apiKey).status == .created)
-            let queued = try await services.webhooks.deliveries(organizationID: team.organization.id, id: webhook.id)
+            let queued = try await services.webhooks.deliveries(organizationID: team.organization.id, id: webhook.id, origin: .cli)
             #expect(queued.contains { $0.event == .teamMemberLoggedOut })
         }
     }

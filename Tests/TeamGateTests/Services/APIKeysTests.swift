@@ -17,7 +17,7 @@ struct APIKeysTests {
 
         // act and check: within the second A still trusts, the logout's own transaction refuses the key
         await #expect(throws: TeamGateError.invalidAPIKey) {
-            try await a.logout.logOut(team.meera.phone, by: try await a.apiKeys.authenticate(secret: team.apiKey), origin: RequestOrigin(actor: "test"))
+            try await a.logout.logOut(team.meera.phone, organizationID: team.organization.id, origin: RequestOrigin(actor: .apiKey(try await a.apiKeys.authenticate(secret: team.apiKey))))
         }
         #expect(try await a.directory.sessions(of: team.meera).allSatisfy { $0.endedAt == nil })
         // and once the second is over, A reads the key again and refuses it for every route

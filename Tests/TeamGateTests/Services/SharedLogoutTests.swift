@@ -17,16 +17,16 @@ struct SharedLogoutTests {
         let spare = try await services.directory.createAPIKey(organizationID: team.organization.id, name: "spare")
         _ = try await services.directory.revokeAPIKey(organizationID: team.organization.id, idOrPrefix: spare.key.id)
         let now = environment.clock.now
-        func request(_ phone: PhoneNumber, key: String, reason: String) -> Logout.Request {
+        func request(_ phone: PhoneNumber, key: APIKey, reason: String) -> Logout.Request {
             Logout.Request(
-                organizationID: team.organization.id, phone: phone, asker: .apiKey(id: key), reason: reason, lockForMinutes: nil,
-                origin: RequestOrigin(actor: "test"), revocationID: SecretToken.identifier(prefix: "rev_"), at: now)
+                organizationID: team.organization.id, phone: phone, reason: reason, lockForMinutes: nil,
+                origin: RequestOrigin(actor: .apiKey(key)), revocationID: SecretToken.identifier(prefix: "rev_"), at: now)
         }
         let requests = [
-            request(team.meera.phone, key: live.id, reason: "first"),
-            request(team.meera.phone, key: live.id, reason: "second"),
-            request(team.rohan.phone, key: spare.key.id, reason: "revoked key"),
-            request(try PhoneNumber(parsing: "+91 90000 12345"), key: live.id, reason: "stranger"),
+            request(team.meera.phone, key: live, reason: "first"),
+            request(team.meera.phone, key: live, reason: "second"),
+            request(team.rohan.phone, key: spare.key, reason: "revoked key"),
+            request(try PhoneNumber(parsing: "+91 90000 12345"), key: live, reason: "stranger"),
         ]
 
         let committed = try await services.store.perform { work in try Logout.logOut(requests, in: work) }
@@ -66,10 +66,10 @@ struct SharedLogoutTests {
         let calls = Atomic<Int>(0)
         let kind = SharedUnitOfWork<Int, Int>(name: "test.audit") { work, inputs in
             calls.add(1, ordering: .relaxed)
-            if inputs.contains(13) { throw TeamGateError.unprocessable("thirteen") }
+            if inputs.contains(13) { throw TeamGateError.validation(["thirteen"]) }
             try work.appendAudits(
                 inputs.map {
-                    .make(.memberLoggedOut, organizationID: team.organization.id, at: environment.clock.now, origin: RequestOrigin(actor: "test"), reason: "\($0)")
+                    .make(.memberLoggedOut, organizationID: team.organization.id, at: environment.clock.now, origin: RequestOrigin(actor: .commandLine(label: "test")), reason: "\($0)")
                 })
             return inputs.map { ($0 * 2, []) }
         }
@@ -84,7 +84,7 @@ struct SharedLogoutTests {
                         do {
                             return (input, .success(try await store.perform(input, sharing: kind).value))
                         } catch {
-                            return (input, .failure(error as? TeamGateError ?? .unprocessable("\(error)")))
+                            return (input, .failure(error as? TeamGateError ?? .validation(["\(error)"])))
                         }
                     }
                 }
@@ -92,7 +92,7 @@ struct SharedLogoutTests {
             }
             try await holding
             for input in round {
-                #expect(outcomes[input] == (input == 13 ? .failure(.unprocessable("thirteen")) : .success(input * 2)), "input \(input)")
+                #expect(outcomes[input] == (input == 13 ? .failure(.validation(["thirteen"])) : .success(input * 2)), "input \(input)")
             }
             // Together once; with 13 among them, together once and then each alone.
             #expect(calls.load(ordering: .relaxed) == (round.contains(13) ? 1 + 10 : 1))

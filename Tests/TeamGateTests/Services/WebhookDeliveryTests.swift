@@ -115,7 +115,7 @@ struct WebhookDeliveryTests {
                 /// The delivery once it has `attempts` attempts, waiting up to 5 s with the clock standing still.
                 @Sendable func delivery(after attempts: Int) async throws -> WebhookDelivery {
                     for _ in 0..<250 {
-                        let stored = try await services.webhooks.deliveries(organizationID: team.organization.id, id: id)
+                        let stored = try await services.webhooks.deliveries(organizationID: team.organization.id, id: id, origin: .cli)
                         if let first = stored.first, first.attempts >= attempts { return first }
                         try await Task.sleep(for: .milliseconds(20))
                     }

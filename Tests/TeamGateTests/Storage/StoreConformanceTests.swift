@@ -99,7 +99,7 @@ struct StoreConformanceTests {
         for index in 0..<100 {
             members.append(
                 try await services.directory.addMember(
-                    organizationID: team.organization.id, name: "Agent \(index)", phone: try PhoneNumber(parsing: "+9194\(10_000_000 + index)")))
+                    organizationID: team.organization.id, name: try MemberName(parsing: "Agent \(index)"), phone: try PhoneNumber(parsing: "+9194\(10_000_000 + index)")))
         }
         let everyone = members
         // act: for each member, a sign-in and a logout race over real HTTP
@@ -149,7 +149,7 @@ struct StoreConformanceTests {
                 group.addTask {
                     do {
                         let phone = index.isMultiple(of: 5) ? duplicate : try PhoneNumber(parsing: "+9195\(10_000_000 + index)")
-                        _ = try await services.directory.addMember(organizationID: team.organization.id, name: "Agent \(index)", phone: phone)
+                        _ = try await services.directory.addMember(organizationID: team.organization.id, name: try MemberName(parsing: "Agent \(index)"), phone: phone)
                         return true
                     } catch TeamGateError.memberExists {
                         return false
@@ -258,17 +258,17 @@ struct StoreConformanceTests {
         }
 
         // act
-        let recent = try await services.webhooks.recentDeliveries(organizationID: acme.organization.id, limit: 10)
+        let recent = try await services.webhooks.recentDeliveries(organizationID: acme.organization.id, limit: 10, origin: .cli)
 
         // check
         #expect(Set(recent.keys) == [first.id, second.id])
         for hook in [first, second] {
-            let oneByOne = try await services.webhooks.deliveries(organizationID: acme.organization.id, id: hook.id, limit: 10)
+            let oneByOne = try await services.webhooks.deliveries(organizationID: acme.organization.id, id: hook.id, limit: 10, origin: .cli)
             #expect(recent[hook.id] == oneByOne)
             #expect(recent[hook.id]?.count == 10)
             #expect(recent[hook.id]?.first?.payload.contains(#""n":11"#) == true)
         }
-        #expect(try await services.webhooks.recentDeliveries(organizationID: globex.organization.id, limit: 10)[other.id] == nil)
+        #expect(try await services.webhooks.recentDeliveries(organizationID: globex.organization.id, limit: 10, origin: .cli)[other.id] == nil)
         await services.close()
     }
 }

@@ -178,7 +178,7 @@ struct SeededTeam: Sendable {
 
     static func make(_ services: TeamGateServices, name: String = "Acme Support", phoneSuffix: String = "1") async throws -> SeededTeam {
         let created = try await services.directory.createOrganization(
-            name: name, ownerName: "Asha Rao", ownerPhone: try PhoneNumber(parsing: "+91 93000 0000\(phoneSuffix)"))
+            name: try MemberName(parsing: name), ownerName: "Asha Rao", ownerPhone: try PhoneNumber(parsing: "+91 93000 0000\(phoneSuffix)"))
         let meera = try await services.directory.addMember(
             organizationID: created.organization.id, name: "Meera Iyer", phone: try PhoneNumber(parsing: "+91 93111 1111\(phoneSuffix)"))
         let rohan = try await services.directory.addMember(

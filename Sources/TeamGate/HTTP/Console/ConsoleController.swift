@@ -6,112 +6,58 @@ import NIOCore
 /// `/console`: the admin's place in the browser. Sign-in by code, then the team, a member's sessions,
 /// Settings → Developer Documentation (API keys), the audit log and webhooks. It drives the same
 /// services as the API; every change is audited with the admin as actor.
+///
+/// Each kind of route is a group with its middleware: the sign-in forms (same origin), the pages of a
+/// signed-in admin (`ConsoleAdminMiddleware`, `ConsoleRequestContext`), and the forms that change something
+/// (`ConsoleFormMiddleware`, `ConsoleFormContext`: same origin and the session's CSRF token). Handlers only
+/// read their context and call the pages.
 struct ConsoleController: Sendable {
     let services: TeamGateServices
     let bodyLimit: Int
 
-    func addRoutes(to routes: Routes<TeamGateRequestContext>) {
-        routes.on(.get, "/console") { request, context in try await home(request, context) }
-        routes.on(.post, "/console/otp") { request, context in try await requestCode(request, context) }
-        routes.on(.post, "/console/login") { request, context in try await logIn(request, context) }
-        routes.on(.post, "/console/logout") { request, context in
-            try await change(request, context) { admin, _ in
-                try await services.signIn.signOut(token: admin.token, clientIP: context.clientIP)
-                var response = redirect("/console")
-                response.headers[.setCookie] = ConsoleAdmin.clearedCookie(secure: ConsoleAdmin.isSecure(request))
-                return response
-            }
-        }
+    func addRoutes(to router: Router<TeamGateRequestContext>, table: RouteTable) {
+        let home = router.group().add(middleware: ConsoleAdminMiddleware(signIn: services.signIn, whenSignedOut: .continue))
+        Routes(router: home, table: table).on(.get, "/console", use: self.home)
+        let signIn = Routes(router: router.group().add(middleware: SameOriginMiddleware()), table: table)
+        signIn.on(.post, "/console/otp", use: requestCode)
+        signIn.on(.post, "/console/login", use: logIn)
+
         let team = ConsoleTeamPages(services: services)
         let settings = ConsoleSettingsPages(services: services)
-        routes.on(.get, "/console/team") { request, context in
-            try await page(request, context) { admin in try await team.team(admin, request) }
-        }
-        routes.on(.get, "/console/members/{id}") { request, context in
-            try await page(request, context) { admin in try await team.member(admin, id: try context.parameters.require("id")) }
-        }
-        routes.on(.get, "/console/members/{id}/logout") { request, context in
-            try await page(request, context) { admin in try await team.confirmLogout(admin, id: try context.parameters.require("id")) }
-        }
-        routes.on(.post, "/console/members/{id}/logout") { request, context in
-            try await change(request, context) { admin, form in try await team.logOut(admin, id: try context.parameters.require("id"), form: form) }
-        }
-        routes.on(.post, "/console/members/{id}/unlock") { request, context in
-            try await change(request, context) { admin, _ in try await team.unlock(admin, id: try context.parameters.require("id")) }
-        }
-        routes.on(.post, "/console/sessions/{id}/end") { request, context in
-            try await change(request, context) { admin, form in try await team.endSession(admin, id: try context.parameters.require("id"), form: form) }
-        }
-        routes.on(.get, "/console/audit") { request, context in
-            try await page(request, context) { admin in try await settings.audit(admin, request) }
-        }
-        routes.on(.get, "/console/settings/developer") { request, context in
-            try await page(request, context) { admin in try await settings.developer(admin, request) }
-        }
-        routes.on(.post, "/console/keys") { request, context in
-            try await change(request, context) { admin, form in try await settings.createKey(admin, form: form) }
-        }
-        routes.on(.post, "/console/keys/{id}/revoke") { request, context in
-            try await change(request, context) { admin, _ in try await settings.revokeKey(admin, id: try context.parameters.require("id")) }
-        }
-        routes.on(.get, "/console/webhooks") { request, context in
-            try await page(request, context) { admin in try await settings.webhooks(admin, request) }
-        }
-        routes.on(.post, "/console/webhooks") { request, context in
-            try await change(request, context) { admin, form in try await settings.createWebhook(admin, form: form) }
-        }
-        routes.on(.post, "/console/webhooks/{id}/delete") { request, context in
-            try await change(request, context) { admin, _ in try await settings.deleteWebhook(admin, id: try context.parameters.require("id")) }
-        }
+        let pages = router.group()
+            .add(middleware: ConsoleAdminMiddleware(signIn: services.signIn, whenSignedOut: .redirectToSignIn))
+            .group(context: ConsoleRequestContext.self)
+            .add(middleware: ConsoleErrorMiddleware())
+        let read = Routes(router: pages, table: table)
+        read.on(.get, "/console/team", use: team.team)
+        read.on(.get, "/console/members/{id}", use: team.member)
+        read.on(.get, "/console/members/{id}/logout", use: team.confirmLogout)
+        read.on(.get, "/console/audit", use: settings.audit)
+        read.on(.get, "/console/settings/developer", use: settings.developer)
+        read.on(.get, "/console/webhooks", use: settings.webhooks)
+
+        let forms = router.group()
+            .add(middleware: ConsoleAdminMiddleware(signIn: services.signIn, whenSignedOut: .refuse))
+            .group(context: ConsoleRequestContext.self)
+            .add(middleware: ConsoleErrorMiddleware())
+            .add(middleware: ConsoleFormMiddleware(bodyLimit: bodyLimit))
+            .group(context: ConsoleFormContext.self)
+        let change = Routes(router: forms, table: table)
+        change.on(.post, "/console/logout", use: logOut)
+        change.on(.post, "/console/members/{id}/logout", use: team.logOut)
+        change.on(.post, "/console/members/{id}/unlock", use: team.unlock)
+        change.on(.post, "/console/sessions/{id}/end", use: team.endSession)
+        change.on(.post, "/console/keys", use: settings.createKey)
+        change.on(.post, "/console/keys/{id}/revoke", use: settings.revokeKey)
+        change.on(.post, "/console/webhooks", use: settings.createWebhook)
+        change.on(.post, "/console/webhooks/{id}/delete", use: settings.deleteWebhook)
     }
 
-    // MARK: Access
-
-    /// The signed-in admin, or why there is none.
-    private enum Access {
-        case admin(ConsoleAdmin)
-        case signedOut
-        case refused(LiveSession)
-    }
-
-    private func access(_ request: Request, _ context: TeamGateRequestContext) async throws -> Access {
-        guard let token = ConsoleAdmin.token(in: request) else { return .signedOut }
-        let live: LiveSession
-        do {
-            live = try await services.signIn.currentSession(token: token, clientAddress: context.clientIP)
-        } catch is TeamGateError {
-            // Ended, unknown or over the unknown-token allowance: the admin signs in again.
-            return .signedOut
-        }
-        guard ConsoleAdmin.roles.contains(live.member.role) else { return .refused(live) }
-        return .admin(ConsoleAdmin(live: live, token: token, origin: RequestOrigin(actor: "member:\(live.member.id)", requestID: context.id, clientIP: context.clientIP)))
-    }
-
-    /// A page for a signed-in admin; others are sent to sign in, or refused.
-    private func page(_ request: Request, _ context: TeamGateRequestContext, _ render: (ConsoleAdmin) async throws -> Response) async throws -> Response {
-        switch try await access(request, context) {
-        case .signedOut: return redirect("/console")
-        case .refused: return Self.refusal()
-        case .admin(let admin): return try await render(admin)
-        }
-    }
-
-    /// A state-changing form: same-origin only, with the session's CSRF token.
-    private func change(
-        _ request: Request, _ context: TeamGateRequestContext, _ perform: (ConsoleAdmin, [String: String]) async throws -> Response
-    ) async throws -> Response {
-        guard case .admin(let admin) = try await access(request, context) else { return Self.forbidden("Sign in to the console first.") }
-        let form = FormBody.parse(try await JSONObjectBody.readBytes(request, limit: bodyLimit))
-        guard Self.sameOrigin(request), let csrf = form["csrf"], csrf == admin.csrf else {
-            return Self.forbidden("This form did not come from this console (its security token is missing or wrong). Reload the page and try again.")
-        }
-        return try await perform(admin, form)
-    }
-
-    static func sameOrigin(_ request: Request) -> Bool {
-        guard let origin = request.headers[HTTPField.Name("Origin")!] else { return true }
-        guard let host = request.head.authority else { return false }
-        return origin == "http://\(host)" || origin == "https://\(host)"
+    @Sendable func logOut(_ request: Request, context: ConsoleFormContext) async throws -> Response {
+        try await services.signIn.signOut(context.admin.live, origin: context.origin)
+        var response = redirect("/console")
+        response.headers[.setCookie] = ConsoleAdmin.clearedCookie(secure: ConsoleAdmin.isSecure(request))
+        return response
     }
 
     static func refusal() -> Response {
@@ -127,12 +73,8 @@ struct ConsoleController: Sendable {
 
     // MARK: Sign-in
 
-    private func home(_ request: Request, _ context: TeamGateRequestContext) async throws -> Response {
-        switch try await access(request, context) {
-        case .admin: return redirect("/console/team")
-        case .refused: return Self.refusal()
-        case .signedOut: return signInPage()
-        }
+    @Sendable func home(_ request: Request, context: TeamGateRequestContext) async throws -> Response {
+        context.consoleAdmin == nil ? signInPage() : redirect("/console/team")
     }
 
     private func signInPage(error: String? = nil, phone: String = "") -> Response {
@@ -174,11 +116,10 @@ struct ConsoleController: Sendable {
         ).render(status: error == nil ? .ok : .unauthorized)
     }
 
-    private func requestCode(_ request: Request, _ context: TeamGateRequestContext) async throws -> Response {
+    @Sendable func requestCode(_ request: Request, context: TeamGateRequestContext) async throws -> Response {
         let form = FormBody.parse(try await JSONObjectBody.readBytes(request, limit: bodyLimit))
         let text = form["phone"] ?? ""
-        guard Self.sameOrigin(request) else { return Self.forbidden("Cross-site sign-in is not allowed.") }
-        guard let phone = try? PhoneNumber(parsing: text) else {
+        guard let phone = PhoneNumber(validating: text) else {
             return signInPage(error: "That is not a phone number with its country code.", phone: text)
         }
         do {
@@ -189,10 +130,9 @@ struct ConsoleController: Sendable {
         return codePage(phone: phone.e164)
     }
 
-    private func logIn(_ request: Request, _ context: TeamGateRequestContext) async throws -> Response {
+    @Sendable func logIn(_ request: Request, context: TeamGateRequestContext) async throws -> Response {
         let form = FormBody.parse(try await JSONObjectBody.readBytes(request, limit: bodyLimit))
-        guard Self.sameOrigin(request) else { return Self.forbidden("Cross-site sign-in is not allowed.") }
-        guard let phone = try? PhoneNumber(parsing: form["phone"] ?? "") else { return signInPage(error: "Start again: enter your number.") }
+        guard let phone = PhoneNumber(validating: form["phone"] ?? "") else { return signInPage(error: "Start again: enter your number.") }
         let signedIn: SignIn.SignedIn
         do {
             signedIn = try await services.signIn.signIn(
@@ -203,27 +143,21 @@ struct ConsoleController: Sendable {
         } catch let error as TeamGateError {
             return codePage(phone: phone.e164, error: APIError(error).message.text)
         }
-        guard ConsoleAdmin.roles.contains(signedIn.member.role) else {
+        guard TeamRules.mayUseConsole(signedIn.member.role) else {
             // The code was right, but the role may not use the console: the session is not kept.
-            try await services.signIn.signOut(token: signedIn.token, clientIP: context.clientIP)
+            let live = LiveSession(
+                sessionID: signedIn.session.id, expiresAt: signedIn.session.expiresAt, member: signedIn.member,
+                organizationName: signedIn.organization.name)
+            try await services.signIn.signOut(live, origin: RequestOrigin(actor: .member(signedIn.member), requestID: context.id, clientIP: context.clientIP))
             return Self.refusal()
         }
         var response = redirect("/console/team")
         response.headers[.setCookie] = ConsoleAdmin.cookie(
-            token: signedIn.token, maxAge: Int(signedIn.session.expiresAt.timeIntervalSinceNow), secure: ConsoleAdmin.isSecure(request))
+            token: signedIn.token, maxAge: Int(signedIn.session.expiresAt.timeIntervalSince(services.clock.now())), secure: ConsoleAdmin.isSecure(request))
         return response
     }
 }
 
 func redirect(_ location: String) -> Response {
     Response(status: .seeOther, headers: [.location: location, .cacheControl: "no-store"])
-}
-
-extension APIError.Message {
-    var text: String {
-        switch self {
-        case .text(let text): text
-        case .list(let list): list.joined(separator: " ")
-        }
-    }
 }

@@ -4,23 +4,25 @@ import HTTPTypes
 import Hummingbird
 
 /// The console's sign-in state: a member session like any other (so an admin logout ends it too),
-/// carried in an HttpOnly, SameSite=Strict cookie, open to Owners and Team Leads only.
-struct ConsoleAdmin: Sendable {
+/// carried in an HttpOnly, SameSite=Strict cookie, open to the roles `TeamRules.mayUseConsole` names.
+/// By reference: request contexts are copied often.
+final class ConsoleAdmin: Sendable {
     let live: LiveSession
     let token: String
-    let origin: RequestOrigin
-
-    var organizationID: String { live.member.organizationID }
-    var isOwner: Bool { live.member.role == .owner }
-
     /// The CSRF token of this session: derived from the session token, so it needs no storage, cannot
     /// be guessed without the cookie, and dies with the session.
-    var csrf: String {
-        SHA256.hash(data: Data("teamgate-console-csrf:\(token)".utf8)).map { String(format: "%02x", $0) }.joined()
+    let csrf: String
+
+    init(live: LiveSession, token: String) {
+        self.live = live
+        self.token = token
+        self.csrf = SHA256.hash(data: Data("teamgate-console-csrf:\(token)".utf8)).map { String(format: "%02x", $0) }.joined()
     }
 
+    var organizationID: String { live.member.organizationID }
+    var actor: Principal { .consoleAdmin(live.member) }
+
     static let cookieName = "tg_console"
-    static let roles: Set<Role> = [.owner, .teamLead]
 
     static func cookie(token: String, maxAge: Int, secure: Bool) -> String {
         "\(cookieName)=\(token); Path=/console; HttpOnly; SameSite=Strict; Max-Age=\(maxAge)\(secure ? "; Secure" : "")"

@@ -8,18 +8,11 @@ struct ConsoleSettingsPages: Sendable {
 
     // MARK: Developer Documentation
 
-    func developer(_ admin: ConsoleAdmin, _ request: Request) async throws -> Response {
-        try await developer(admin, issued: notes.take(request.uri.queryParameters.get("shown"), owner: admin.csrf))
-    }
-
-    private func developer(_ admin: ConsoleAdmin, issued: String? = nil) async throws -> Response {
-        guard admin.isOwner else {
-            return ConsolePage(
-                title: "Developer Documentation", section: .developer, admin: admin.live, csrf: admin.csrf,
-                body: "<p>Only the Owner manages API keys. Ask your Owner for a key if you need one.</p>"
-            ).render(status: .forbidden)
-        }
-        let keys = try await services.directory.apiKeys(organizationID: admin.organizationID).sorted { $0.createdAt > $1.createdAt }
+    @Sendable func developer(_ request: Request, context: ConsoleRequestContext) async throws -> Response {
+        let admin = context.admin
+        // Keys are the Owner's (`TeamRules`): for anyone else the service refuses, and the page says why.
+        let keys = try await services.directory.apiKeys(organizationID: admin.organizationID, origin: context.origin).sorted { $0.createdAt > $1.createdAt }
+        let issued = notes.take(request.uri.queryParameters.get("shown"), owner: admin.csrf)
         let rows = keys.map { key in
             """
             <tr><td><code>\(HTML.escape(key.prefix))…</code></td><td>\(HTML.escape(key.name))</td><td>\(HTML.time(key.createdAt))</td>
@@ -58,17 +51,16 @@ struct ConsoleSettingsPages: Sendable {
         ).render()
     }
 
-    func createKey(_ admin: ConsoleAdmin, form: [String: String]) async throws -> Response {
-        guard admin.isOwner else { return try await developer(admin, issued: nil) }
-        let issued = try await services.directory.createAPIKey(
-            organizationID: admin.organizationID, name: form["name"].flatMap { $0.isEmpty ? nil : $0 } ?? "console key", origin: admin.origin)
+    @Sendable func createKey(_ request: Request, context: ConsoleFormContext) async throws -> Response {
+        let name = try MemberName(parsing: context.form["name"].flatMap { $0.isEmpty ? nil : $0 } ?? "console key")
+        let issued = try await services.directory.createAPIKey(organizationID: context.admin.organizationID, name: name, origin: context.origin)
         // Post/redirect/get: a reload of the page must not make another key, nor show this one again.
-        return redirect("/console/settings/developer?shown=\(notes.put(issued.secret, owner: admin.csrf))")
+        return redirect("/console/settings/developer?shown=\(notes.put(issued.secret, owner: context.admin.csrf))")
     }
 
-    func revokeKey(_ admin: ConsoleAdmin, id: String) async throws -> Response {
-        guard admin.isOwner else { return try await developer(admin, issued: nil) }
-        _ = try await services.directory.revokeAPIKey(organizationID: admin.organizationID, idOrPrefix: id, origin: admin.origin)
+    @Sendable func revokeKey(_ request: Request, context: ConsoleFormContext) async throws -> Response {
+        _ = try await services.directory.revokeAPIKey(
+            organizationID: context.admin.organizationID, idOrPrefix: try context.parameters.require("id"), origin: context.origin)
         return redirect("/console/settings/developer")
     }
 
@@ -96,15 +88,17 @@ struct ConsoleSettingsPages: Sendable {
             """
     }
 
-    func audit(_ admin: ConsoleAdmin, _ request: Request) async throws -> Response {
+    @Sendable func audit(_ request: Request, context: ConsoleRequestContext) async throws -> Response {
+        let admin = context.admin
         let parameters = request.uri.queryParameters
-        var query = AuditQuery(organizationID: admin.organizationID, limit: 25)
         let memberText = parameters.get("member") ?? ""
-        query.memberPhone = try? PhoneNumber(parsing: memberText)
         let actionText = parameters.get("action") ?? ""
-        query.action = AuditAction(rawValue: actionText)
-        query.afterEventID = parameters.get("cursor")
-        let events = try await services.directory.auditEvents(query)
+        let filter = AuditFilter(
+            organizationID: admin.organizationID, limit: 25, member: memberText.isEmpty ? nil : memberText, memberField: "member",
+            action: actionText.isEmpty ? nil : actionText, cursor: parameters.get("cursor"), since: nil)
+        let query = filter.query
+        // A filter that cannot be read is said, with the API's words, and matches nothing (not everything).
+        let events = filter.problems.isEmpty ? try await services.directory.auditEvents(query) : []
         let names = try await Self.actorNames(services, organizationID: admin.organizationID)
         var next = ""
         if events.count == query.limit, let last = events.last?.id {
@@ -115,6 +109,7 @@ struct ConsoleSettingsPages: Sendable {
         let options = AuditAction.allCases.map { "<option value=\"\($0.rawValue)\"\($0.rawValue == actionText ? " selected" : "")>\($0.rawValue)</option>" }.joined()
         return ConsolePage(
             title: "Audit log", section: .audit, admin: admin.live, csrf: admin.csrf,
+            flash: filter.problems.isEmpty ? nil : filter.problems.joined(separator: " "),
             body: """
                 <form method="get" action="/console/audit" class="search" role="search">
                 <label for="member">Member number</label><input id="member" name="member" type="search" value="\(HTML.escape(memberText))">
@@ -123,29 +118,22 @@ struct ConsoleSettingsPages: Sendable {
                 \(Self.auditTable(events, names: names))
                 \(next)
                 """
-        ).render()
+        ).render(status: filter.problems.isEmpty ? .ok : .badRequest)
     }
 
     // MARK: Webhooks
 
-    func webhooks(_ admin: ConsoleAdmin, _ request: Request) async throws -> Response {
-        try await webhooks(admin, secret: notes.take(request.uri.queryParameters.get("shown"), owner: admin.csrf))
+    @Sendable func webhooks(_ request: Request, context: ConsoleRequestContext) async throws -> Response {
+        try await webhooks(context.admin, origin: context.origin, secret: notes.take(request.uri.queryParameters.get("shown"), owner: context.admin.csrf))
     }
 
-    /// Webhooks carry members' names and numbers out of TeamGate, so, like keys, only the Owner manages them.
-    private func ownerOnlyWebhooks(_ admin: ConsoleAdmin) -> Response {
-        ConsolePage(
-            title: "Webhooks", section: .webhooks, admin: admin.live, csrf: admin.csrf,
-            body: "<p>Only the Owner manages webhooks: they send members' names and numbers to another service.</p>"
-        ).render(status: .forbidden)
-    }
-
-    private func webhooks(_ admin: ConsoleAdmin, secret created: String? = nil, error: String? = nil) async throws -> Response {
-        guard admin.isOwner else { return ownerOnlyWebhooks(admin) }
+    /// Webhooks carry members' names and numbers out of TeamGate, so, like keys, only the Owner manages them
+    /// (`TeamRules`): for anyone else the service refuses, and the page says why.
+    private func webhooks(_ admin: ConsoleAdmin, origin: RequestOrigin, secret created: String? = nil, error: String? = nil) async throws -> Response {
         var sections = ""
         // Two reads however many webhooks: the webhooks, and the newest deliveries of each at once.
-        let recent = try await services.webhooks.recentDeliveries(organizationID: admin.organizationID, limit: 10)
-        for hook in try await services.webhooks.list(organizationID: admin.organizationID) {
+        let recent = try await services.webhooks.recentDeliveries(organizationID: admin.organizationID, limit: 10, origin: origin)
+        for hook in try await services.webhooks.list(organizationID: admin.organizationID, origin: origin) {
             let rows = (recent[hook.id] ?? []).map {
                 "<tr><td>\(HTML.time($0.createdAt))</td><td><code>\($0.event.rawValue)</code></td><td>\($0.state.rawValue)</td><td>\($0.attempts)</td><td>\($0.lastStatus.map(String.init) ?? HTML.escape($0.lastError ?? "—"))</td></tr>"
             }.joined()
@@ -183,22 +171,21 @@ struct ConsoleSettingsPages: Sendable {
         ).render(status: error == nil ? .ok : .badRequest)
     }
 
-    func createWebhook(_ admin: ConsoleAdmin, form: [String: String]) async throws -> Response {
-        guard admin.isOwner else { return ownerOnlyWebhooks(admin) }
+    @Sendable func createWebhook(_ request: Request, context: ConsoleFormContext) async throws -> Response {
+        let (admin, form) = (context.admin, context.form)
         let events = WebhookEvent.allCases.filter { form["event.\($0.rawValue)"] == "on" }
         do {
-            let hook = try await services.webhooks.create(organizationID: admin.organizationID, url: form["url"] ?? "", events: events, origin: admin.origin)
+            let hook = try await services.webhooks.create(organizationID: admin.organizationID, url: form["url"] ?? "", events: events, origin: context.origin)
             return redirect("/console/webhooks?shown=\(notes.put(hook.secret, owner: admin.csrf))")
         } catch TeamGateError.validation(let problems) {
-            return try await webhooks(admin, error: problems.joined(separator: " "))
+            return try await webhooks(admin, origin: context.origin, error: problems.joined(separator: " "))
         }
     }
 
-    func deleteWebhook(_ admin: ConsoleAdmin, id: String) async throws -> Response {
-        guard admin.isOwner else { return ownerOnlyWebhooks(admin) }
+    @Sendable func deleteWebhook(_ request: Request, context: ConsoleFormContext) async throws -> Response {
         do {
-            try await services.webhooks.delete(organizationID: admin.organizationID, id: id, origin: admin.origin)
-        } catch TeamGateError.notFound {
+            try await services.webhooks.delete(organizationID: context.admin.organizationID, id: try context.parameters.require("id"), origin: context.origin)
+        } catch TeamGateError.webhookNotFound {
             // Already gone (deleted in another tab): the list shows the outcome either way.
         }
         return redirect("/console/webhooks")

@@ -5,15 +5,18 @@ import Hummingbird
 struct ConsoleTeamPages: Sendable {
     let services: TeamGateServices
 
-    private func member(_ admin: ConsoleAdmin, id: String) async throws -> TeamMember? {
-        try await services.directory.member(organizationID: admin.organizationID, id: id)
+    /// The admin's team's member with this id; a page for anyone else is not found.
+    private func teamMember(_ admin: ConsoleAdmin, id: String) async throws -> TeamMember {
+        guard let member = try await services.directory.member(organizationID: admin.organizationID, id: id) else { throw TeamGateError.memberNotFound }
+        return member
     }
 
     private func status(_ member: TeamMember) -> String {
         member.isLocked(at: services.clock.now()) ? "Locked until \(HTML.time(member.lockedUntil))" : "Active"
     }
 
-    func team(_ admin: ConsoleAdmin, _ request: Request) async throws -> Response {
+    @Sendable func team(_ request: Request, context: ConsoleRequestContext) async throws -> Response {
+        let admin = context.admin
         let query = request.uri.queryParameters.get("q")?.trimmingCharacters(in: .whitespaces) ?? ""
         let digits = query.filter(\.isNumber)
         let now = services.clock.now()
@@ -24,7 +27,7 @@ struct ConsoleTeamPages: Sendable {
         for member in members {
             if !query.isEmpty, !member.name.localizedCaseInsensitiveContains(query), digits.isEmpty || !member.phone.digits.contains(digits) { continue }
             let summary = summaries[member.id]
-            let manageable = mayManage(admin, member)
+            let manageable = TeamRules.mayManage(admin.actor, member)
             let actions =
                 (summary?.live ?? 0 == 0 || !manageable ? "" : "<a class=\"button danger\" href=\"/console/members/\(member.id)/logout\">Log out</a>")
                 + (member.isLocked(at: now) && manageable ? HTML.form(action: "/console/members/\(member.id)/unlock", csrf: admin.csrf, label: "Unlock") : "")
@@ -49,10 +52,6 @@ struct ConsoleTeamPages: Sendable {
         ).render()
     }
 
-    private func mayManage(_ admin: ConsoleAdmin, _ member: TeamMember) -> Bool {
-        admin.live.member.id == member.id || admin.live.member.role.manages(member.role)
-    }
-
     static func notices(_ code: String) -> String? {
         switch code {
         case "logged-out": "The member was logged out on every device."
@@ -62,14 +61,15 @@ struct ConsoleTeamPages: Sendable {
         }
     }
 
-    func member(_ admin: ConsoleAdmin, id: String) async throws -> Response {
-        guard let member = try await member(admin, id: id) else { return notFound(admin) }
+    @Sendable func member(_ request: Request, context: ConsoleRequestContext) async throws -> Response {
+        let admin = context.admin
+        let member = try await teamMember(admin, id: try context.parameters.require("id"))
         let now = services.clock.now()
         let sessions = try await services.directory.sessions(of: member)
         let sessionRows = sessions.map { session in
             let state = session.isLive(at: now) ? "Active" : (session.endReason.map { "Ended (\($0.rawValue.replacingOccurrences(of: "_", with: " ")))" } ?? "Expired")
             let end =
-                session.isLive(at: now) && mayManage(admin, member)
+                session.isLive(at: now) && TeamRules.mayManage(admin.actor, member)
                 ? HTML.form(
                     action: "/console/sessions/\(session.id)/end", csrf: admin.csrf, label: "End", style: "danger",
                     fields: "<input type=\"hidden\" name=\"member\" value=\"\(member.id)\">", confirm: "Sign \(member.name) out of \(session.deviceName)?")
@@ -85,7 +85,7 @@ struct ConsoleTeamPages: Sendable {
             title: member.name, section: .team, admin: admin.live, csrf: admin.csrf,
             body: """
                 <p>\(HTML.escape(member.phone.e164)) · \(HTML.escape(member.role.name)) · \(status(member))</p>
-                \(mayManage(admin, member) ? "<p><a class=\"button danger\" href=\"/console/members/\(member.id)/logout\">Log out everywhere…</a></p>" : "")
+                \(TeamRules.mayManage(admin.actor, member) ? "<p><a class=\"button danger\" href=\"/console/members/\(member.id)/logout\">Log out everywhere…</a></p>" : "")
                 <h2>Sessions</h2>
                 <div class="table-scroll"><table><thead><tr><th scope="col">Device</th><th scope="col">User agent</th><th scope="col">IP</th>
                 <th scope="col">Signed in</th><th scope="col">Last seen</th><th scope="col">State</th><th scope="col"></th></tr></thead>
@@ -96,14 +96,10 @@ struct ConsoleTeamPages: Sendable {
         ).render()
     }
 
-    func confirmLogout(_ admin: ConsoleAdmin, id: String) async throws -> Response {
-        guard let member = try await member(admin, id: id) else { return notFound(admin) }
-        do {
-            try TeamRules.authorize(admin.live.member, over: member)
-        } catch let error as TeamGateError {
-            return refused(admin, error)
-        }
-        let preview = try await services.logout.dryRun(organizationID: admin.organizationID, phone: member.phone)
+    @Sendable func confirmLogout(_ request: Request, context: ConsoleRequestContext) async throws -> Response {
+        let admin = context.admin
+        let member = try await teamMember(admin, id: try context.parameters.require("id"))
+        let preview = try await services.logout.dryRun(member.phone, organizationID: admin.organizationID, origin: context.origin)
         let devices = preview.sessions.map { "<li>\(HTML.escape($0.deviceName))</li>" }.joined()
         return ConsolePage(
             title: "Log out \(member.name)?", section: .team, admin: admin.live, csrf: admin.csrf,
@@ -125,56 +121,28 @@ struct ConsoleTeamPages: Sendable {
         ).render()
     }
 
-    func logOut(_ admin: ConsoleAdmin, id: String, form: [String: String]) async throws -> Response {
-        guard let member = try await member(admin, id: id) else { return notFound(admin) }
-        let reason = form["reason"].map { String($0.prefix(500)) }.flatMap { $0.isEmpty ? nil : $0 }
-        let lock = form["lockForMinutes"].flatMap { $0.isEmpty ? nil : $0 }.map { Int($0) ?? 0 }
-        do {
-            _ = try await services.logout.logOut(member, by: admin.live.member, reason: reason, lockForMinutes: lock, origin: admin.origin)
-        } catch let error as TeamGateError {
-            return refused(admin, error)
-        }
+    @Sendable func logOut(_ request: Request, context: ConsoleFormContext) async throws -> Response {
+        let member = try await teamMember(context.admin, id: try context.parameters.require("id"))
+        let reason = context.form["reason"].map { String($0.prefix(500)) }.flatMap { $0.isEmpty ? nil : $0 }
+        // Not a number is no length at all: the rule refuses it with the API's words.
+        let lock = context.form["lockForMinutes"].flatMap { $0.isEmpty ? nil : $0 }.map { Int($0) ?? 0 }
+        _ = try await services.logout.logOut(
+            member.phone, organizationID: context.admin.organizationID, reason: reason, lockForMinutes: lock, origin: context.origin)
         return redirect("/console/team?notice=logged-out")
     }
 
-    func unlock(_ admin: ConsoleAdmin, id: String) async throws -> Response {
-        guard let member = try await member(admin, id: id) else { return notFound(admin) }
-        do {
-            _ = try await services.logout.unlock(organizationID: admin.organizationID, phone: member.phone, by: admin.live.member, origin: admin.origin)
-        } catch let error as TeamGateError {
-            return refused(admin, error)
-        }
+    @Sendable func unlock(_ request: Request, context: ConsoleFormContext) async throws -> Response {
+        let member = try await teamMember(context.admin, id: try context.parameters.require("id"))
+        _ = try await services.logout.unlock(member.phone, organizationID: context.admin.organizationID, origin: context.origin)
         return redirect("/console/team?notice=unlocked")
     }
 
     /// The form names the member whose page it is on; the session must be one of theirs.
-    func endSession(_ admin: ConsoleAdmin, id: String, form: [String: String]) async throws -> Response {
-        guard let memberID = form["member"], let member = try await member(admin, id: memberID) else { return notFound(admin) }
-        do {
-            _ = try await services.logout.endSession(
-                id, organizationID: admin.organizationID, by: admin.live.member, memberID: member.id, origin: admin.origin)
-        } catch TeamGateError.unprocessable {
-            return notFound(admin)
-        } catch let error as TeamGateError {
-            return refused(admin, error)
-        }
+    @Sendable func endSession(_ request: Request, context: ConsoleFormContext) async throws -> Response {
+        guard let memberID = context.form["member"] else { throw TeamGateError.sessionNotFound }
+        let member = try await teamMember(context.admin, id: memberID)
+        _ = try await services.logout.endSession(
+            try context.parameters.require("id"), organizationID: context.admin.organizationID, memberID: member.id, origin: context.origin)
         return redirect("/console/members/\(member.id)")
-    }
-
-    /// A refused action, explained on a page with the status the API would answer.
-    private func refused(_ admin: ConsoleAdmin, _ error: TeamGateError) -> Response {
-        let answer = APIError(error)
-        let text =
-            switch answer.message {
-            case .text(let text): text
-            case .list(let list): list.joined(separator: " ")
-            }
-        return ConsolePage(title: "Not allowed", section: .team, admin: admin.live, csrf: admin.csrf, body: "<p class=\"warning\">\(HTML.escape(text))</p>")
-            .render(status: answer.status)
-    }
-
-    private func notFound(_ admin: ConsoleAdmin) -> Response {
-        ConsolePage(title: "Not found", section: .team, admin: admin.live, csrf: admin.csrf, body: "<p>No such member or session on your team.</p>")
-            .render(status: .notFound)
     }
 }

@@ -166,7 +166,7 @@ struct ConsoleRouteTests {
             let rohan = try #require(try await services.store.member(organizationID: team.organization.id, phone: team.rohan.phone))
             #expect(rohan.lockedUntil == nil)
             #expect(try await services.directory.apiKeys(organizationID: team.organization.id).first { $0.id == spare.key.id }?.isRevoked == true)
-            #expect(try await services.webhooks.list(organizationID: team.organization.id).isEmpty)
+            #expect(try await services.webhooks.list(organizationID: team.organization.id, origin: .cli).isEmpty)
             let events = try await services.directory.auditEvents(organizationID: team.organization.id)
             for action in [AuditAction.memberUnlocked, .apiKeyRevoked, .webhookDeleted] {
                 let matching = events.filter { $0.action == action }

@@ -1,0 +1,53 @@
+import Foundation
+
+/// What the server says of itself: whether it is ready to serve (every live session in memory, the database
+/// answering), and the figures `/metrics` reads at scrape time. The database is asked at most once a second
+/// for each: `/ready` and `/metrics` need no key, so a flood of either must not become a flood of queries (on
+/// PostgreSQL, each would hold a pooled connection).
+public struct ServerHealth: Sendable {
+    let store: any TeamGateStore
+    /// The database's answer to a trivial query within the time limit; nil when it answered.
+    let databaseProblem: RecentResult<String?>
+    /// Deliveries waiting, or why the database did not say.
+    let pendingDeliveries: RecentResult<(count: Int?, problem: String?)>
+
+    init(store: any TeamGateStore, clock: WallClock, databaseTimeout: Duration = .seconds(2)) {
+        self.store = store
+        self.databaseProblem = RecentResult(maxAge: 1, clock: clock) {
+            do {
+                try await withTimeLimit(databaseTimeout) { try await store.checkReachable() }
+                return nil
+            } catch {
+                return "\(error)"
+            }
+        }
+        self.pendingDeliveries = RecentResult(maxAge: 1, clock: clock) {
+            do {
+                return (try await store.pendingDeliveryCount(), nil)
+            } catch {
+                return (nil, "\(error)")
+            }
+        }
+    }
+
+    public enum Readiness: Sendable, Equatable {
+        case ready
+        /// The session index is still loading: answers are right, but read from the database.
+        case warming
+        /// The database did not answer; the text is for the log only.
+        case databaseUnreachable(String)
+    }
+
+    public func readiness() async -> Readiness {
+        guard store.holdsEveryLiveSession else { return .warming }
+        if let problem = await databaseProblem.value() { return .databaseUnreachable(problem) }
+        return .ready
+    }
+
+    var sessionsInMemory: Int { store.sessionsInMemory }
+    var holdsEveryLiveSession: Bool { store.holdsEveryLiveSession }
+
+    func pendingDeliveryCount() async -> (count: Int?, problem: String?) {
+        await pendingDeliveries.value()
+    }
+}
