@@ -83,9 +83,11 @@ final class RequestMetrics: Sendable {
 struct AccessLog: Sendable {
     let format: LogFormat
     let output: LogOutput
+    /// The lines' time: the real one in a server (`WallClock.system`), as every other log line's.
+    var clock: WallClock = .system
 
     func record(method: HTTPRequest.Method, route: String?, status: Int, nanoseconds: UInt64, requestID: String, client: String?) {
-        let now = Int64(Date().timeIntervalSince1970 * 1_000_000_000)
+        let now = Int64(clock.now().timeIntervalSince1970 * 1_000_000_000)
         let route = route ?? "unmatched"
         let client = client ?? "-"
         // Built outside the log's lock, which then only takes a copy: two threads logging at once wait for

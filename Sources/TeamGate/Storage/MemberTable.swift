@@ -77,7 +77,7 @@ struct MemberTable {
         slotsByID = Array(repeating: Self.empty, count: capacity)
         for slot in offsets.indices {
             let hash = arena.withUnsafeBufferPointer { bytes in
-                var reader = RecordReader(bytes: bytes, position: Int(offsets[slot]))
+                var reader = MemberRecord.Reader(bytes: bytes, position: Int(offsets[slot]))
                 var id = reader.id(flags: reader.skipToID())
                 return id.withUTF8 { Self.hash(UnsafeRawBufferPointer($0)) }
             }
@@ -102,18 +102,18 @@ struct MemberTable {
 
     func member(atSlot slot: UInt32) -> (member: TeamMember, organizationName: String) {
         arena.withUnsafeBufferPointer { bytes in
-            var reader = RecordReader(bytes: bytes, position: Int(offsets[Int(slot)]))
+            var reader = MemberRecord.Reader(bytes: bytes, position: Int(offsets[Int(slot)]))
             let organization = organizations[Int(reader.word())]
             let role = Role(rawValue: Int(reader.byte())) ?? .teamMemberAssignedChats
             let flags = reader.byte()
             let createdAt = reader.time()
-            let lockedUntil = flags & Flag.lockedUntil != 0 ? reader.time() : nil
-            let removedAt = flags & Flag.removedAt != 0 ? reader.time() : nil
+            let lockedUntil = flags & MemberRecord.Flag.lockedUntil != 0 ? reader.time() : nil
+            let removedAt = flags & MemberRecord.Flag.removedAt != 0 ? reader.time() : nil
             let id = reader.id(flags: flags)
             let name = reader.string()
             let phone = reader.string()
-            let email = flags & Flag.email != 0 ? reader.string() : nil
-            let reportingManagerID = flags & Flag.reportingManager != 0 ? reader.string() : nil
+            let email = flags & MemberRecord.Flag.email != 0 ? reader.string() : nil
+            let reportingManagerID = flags & MemberRecord.Flag.reportingManager != 0 ? reader.string() : nil
             let member = TeamMember(
                 id: id, organizationID: organization.id, name: name, phone: PhoneNumber(trustedDigits: phone), email: email, role: role,
                 createdAt: createdAt, removedAt: removedAt, reportingManagerID: reportingManagerID, lockedUntil: lockedUntil)
@@ -129,12 +129,12 @@ struct MemberTable {
     private mutating func append(_ member: TeamMember, organizationName: String) {
         let organization = organizationSlot(id: member.organizationID, name: organizationName)
         var flags: UInt8 = 0
-        if member.email != nil { flags |= Flag.email }
-        if member.reportingManagerID != nil { flags |= Flag.reportingManager }
-        if member.lockedUntil != nil { flags |= Flag.lockedUntil }
-        if member.removedAt != nil { flags |= Flag.removedAt }
+        if member.email != nil { flags |= MemberRecord.Flag.email }
+        if member.reportingManagerID != nil { flags |= MemberRecord.Flag.reportingManager }
+        if member.lockedUntil != nil { flags |= MemberRecord.Flag.lockedUntil }
+        if member.removedAt != nil { flags |= MemberRecord.Flag.removedAt }
         let compactID = CompactIdentifier(member.id, prefix: MemberRecord.idPrefix)
-        if compactID != nil { flags |= Flag.compactID }
+        if compactID != nil { flags |= MemberRecord.Flag.compactID }
         withUnsafeBytes(of: organization.littleEndian) { arena.append(contentsOf: $0) }
         arena.append(UInt8(truncatingIfNeeded: member.role.rawValue))
         arena.append(flags)
@@ -177,19 +177,19 @@ struct MemberTable {
     /// Whether the slot's record is the member's, compared in place: no string is made.
     private func recordHasID(atSlot slot: UInt32, _ id: UnsafeRawBufferPointer) -> Bool {
         arena.withUnsafeBufferPointer { bytes in
-            var reader = RecordReader(bytes: bytes, position: Int(offsets[Int(slot)]))
+            var reader = MemberRecord.Reader(bytes: bytes, position: Int(offsets[Int(slot)]))
             let flags = reader.skipToID()
-            guard flags & Flag.compactID != 0 else { return reader.stringBytes().elementsEqual(id) }
+            guard flags & MemberRecord.Flag.compactID != 0 else { return reader.stringBytes().elementsEqual(id) }
             return CompactIdentifier(utf8: id, prefix: MemberRecord.idPrefix) == CompactIdentifier(reading: reader.bytes(12))
         }
     }
 
     private static func recordLength(_ arena: [UInt8], at offset: Int) -> Int {
         arena.withUnsafeBufferPointer { bytes in
-            var reader = RecordReader(bytes: bytes, position: offset)
+            var reader = MemberRecord.Reader(bytes: bytes, position: offset)
             let flags = reader.skipToID()
-            if flags & Flag.compactID != 0 { _ = reader.bytes(12) } else { _ = reader.stringBytes() }
-            for _ in 0..<(2 + (flags & Flag.email != 0 ? 1 : 0) + (flags & Flag.reportingManager != 0 ? 1 : 0)) { _ = reader.stringBytes() }
+            if flags & MemberRecord.Flag.compactID != 0 { _ = reader.bytes(12) } else { _ = reader.stringBytes() }
+            for _ in 0..<(2 + (flags & MemberRecord.Flag.email != 0 ? 1 : 0) + (flags & MemberRecord.Flag.reportingManager != 0 ? 1 : 0)) { _ = reader.stringBytes() }
             return reader.position - offset
         }
     }
@@ -223,79 +223,5 @@ struct MemberTable {
             hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3
         }
         return hash
-    }
-}
-
-/// Which optional fields a member record holds.
-private enum Flag {
-    static let email: UInt8 = 1
-    static let reportingManager: UInt8 = 2
-    static let lockedUntil: UInt8 = 4
-    static let removedAt: UInt8 = 8
-    /// The id is `mem_` and 16 base64url characters, kept as its 12 bytes.
-    static let compactID: UInt8 = 16
-}
-
-enum MemberRecord {
-    static let idPrefix = "mem_"
-}
-
-/// Reads a member record field by field.
-private struct RecordReader {
-    let bytes: UnsafeBufferPointer<UInt8>
-    var position: Int
-
-    mutating func byte() -> UInt8 {
-        defer { position += 1 }
-        return bytes[position]
-    }
-
-    mutating func word() -> UInt32 {
-        var value: UInt32 = 0
-        for shift in stride(from: 0, to: 32, by: 8) { value |= UInt32(byte()) << UInt32(shift) }
-        return value
-    }
-
-    mutating func time() -> Date {
-        var bits: UInt64 = 0
-        for shift in stride(from: 0, to: 64, by: 8) { bits |= UInt64(byte()) << UInt64(shift) }
-        return Date(timeIntervalSinceReferenceDate: Double(bitPattern: bits))
-    }
-
-    mutating func stringBytes() -> UnsafeBufferPointer<UInt8> {
-        var length = 0
-        var shift = 0
-        while true {
-            let next = byte()
-            length |= Int(next & 0x7F) << shift
-            guard next & 0x80 != 0 else { break }
-            shift += 7
-        }
-        defer { position += length }
-        return UnsafeBufferPointer(rebasing: bytes[position..<(position + length)])
-    }
-
-    mutating func string() -> String {
-        String(decoding: stringBytes(), as: UTF8.self)
-    }
-
-    mutating func bytes(_ count: Int) -> UnsafeBufferPointer<UInt8> {
-        defer { position += count }
-        return UnsafeBufferPointer(rebasing: bytes[position..<(position + count)])
-    }
-
-    /// The member id, however it is kept.
-    mutating func id(flags: UInt8) -> String {
-        guard flags & Flag.compactID != 0 else { return string() }
-        return CompactIdentifier(reading: bytes(12)).text(prefix: MemberRecord.idPrefix)
-    }
-
-    /// Skips the fixed part; returns the flags.
-    @discardableResult
-    mutating func skipToID() -> UInt8 {
-        position += 5
-        let flags = byte()
-        position += 8 + (flags & Flag.lockedUntil != 0 ? 8 : 0) + (flags & Flag.removedAt != 0 ? 8 : 0)
-        return flags
     }
 }

@@ -24,11 +24,14 @@ struct ConsoleController: Sendable {
 
         let team = ConsoleTeamPages(services: services)
         let settings = ConsoleSettingsPages(services: services)
-        let pages = router.group()
-            .add(middleware: ConsoleAdminMiddleware(signIn: services.signIn, whenSignedOut: .redirectToSignIn))
-            .group(context: ConsoleRequestContext.self)
-            .add(middleware: ConsoleErrorMiddleware())
-        let read = Routes(router: pages, table: table)
+        /// The routes of a signed-in admin, whose refusals are console pages.
+        func signedIn(whenSignedOut: ConsoleAdminMiddleware.SignedOutAnswer) -> RouterGroup<ConsoleRequestContext> {
+            router.group()
+                .add(middleware: ConsoleAdminMiddleware(signIn: services.signIn, whenSignedOut: whenSignedOut))
+                .group(context: ConsoleRequestContext.self)
+                .add(middleware: ConsoleErrorMiddleware())
+        }
+        let read = Routes(router: signedIn(whenSignedOut: .redirectToSignIn), table: table)
         read.on(.get, "/console/team", use: team.team)
         read.on(.get, "/console/members/{id}", use: team.member)
         read.on(.get, "/console/members/{id}/logout", use: team.confirmLogout)
@@ -36,10 +39,7 @@ struct ConsoleController: Sendable {
         read.on(.get, "/console/settings/developer", use: settings.developer)
         read.on(.get, "/console/webhooks", use: settings.webhooks)
 
-        let forms = router.group()
-            .add(middleware: ConsoleAdminMiddleware(signIn: services.signIn, whenSignedOut: .refuse))
-            .group(context: ConsoleRequestContext.self)
-            .add(middleware: ConsoleErrorMiddleware())
+        let forms = signedIn(whenSignedOut: .refuse)
             .add(middleware: ConsoleFormMiddleware(bodyLimit: bodyLimit))
             .group(context: ConsoleFormContext.self)
         let change = Routes(router: forms, table: table)

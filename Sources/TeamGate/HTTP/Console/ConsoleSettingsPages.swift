@@ -4,7 +4,12 @@ import Hummingbird
 /// Settings → Developer Documentation (API keys), the audit log, and webhooks.
 struct ConsoleSettingsPages: Sendable {
     let services: TeamGateServices
-    let notes = OneTimeNotes()
+    let notes: OneTimeNotes
+
+    init(services: TeamGateServices) {
+        self.services = services
+        self.notes = OneTimeNotes(clock: services.clock)
+    }
 
     // MARK: Developer Documentation
 

@@ -12,11 +12,16 @@ final class OneTimeNotes: Sendable {
     }
 
     private let notes = Mutex<[String: Note]>([:])
+    private let clock: WallClock
+
+    init(clock: WallClock) {
+        self.clock = clock
+    }
 
     /// Keeps `text` for the session `owner`; returns the note's id for the redirect.
     func put(_ text: String, owner: String) -> String {
         let id = SecretToken.identifier(prefix: "n")
-        let now = Date()
+        let now = clock.now()
         notes.withLock { notes in
             notes = notes.filter { $0.value.expires > now }
             notes[id] = Note(owner: owner, text: text, expires: now.addingTimeInterval(60))
@@ -27,7 +32,7 @@ final class OneTimeNotes: Sendable {
     func take(_ id: String?, owner: String) -> String? {
         guard let id else { return nil }
         return notes.withLock { notes in
-            guard let note = notes[id], note.owner == owner, note.expires > Date() else { return nil }
+            guard let note = notes[id], note.owner == owner, note.expires > clock.now() else { return nil }
             notes.removeValue(forKey: id)
             return note.text
         }
