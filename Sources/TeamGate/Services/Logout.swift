@@ -84,14 +84,16 @@ public struct Logout: Sendable {
                     origin: request.origin, revocationID: request.revocationID, at: request.at, auditReason: request.reason,
                     webhookData: ["reason": .optional(request.reason)])
             }, in: work)
-        var endedByRequest = zip(accepted, ended).makeIterator()
         var locks: [AuditEvent] = []
         var results: [(output: Decision<EndedMemberSessions>, endedSessions: [EndedSession])] = []
+        var nextAccepted = 0
         for verdict in verdicts {
-            guard case .success = verdict, let ((request, member), sessions) = endedByRequest.next() else {
-                if case .failure(let refusal) = verdict { results.append((.refused(refusal), [])) }
+            if case .failure(let refusal) = verdict {
+                results.append((.refused(refusal), []))
                 continue
             }
+            let ((request, member), sessions) = (accepted[nextAccepted], ended[nextAccepted])
+            nextAccepted += 1
             if let minutes = request.lockForMinutes { locks.append(try lock(member, minutes: minutes, sessionsEnded: sessions.count, by: request, in: work)) }
             results.append((.done(EndedMemberSessions(member: member, sessionsEnded: sessions.count, revocationID: request.revocationID)), sessions))
         }
