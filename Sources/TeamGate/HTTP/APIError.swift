@@ -77,6 +77,7 @@ extension APIError {
         switch error {
         case let error as APIError: self = error
         case let error as TeamGateError: self.init(error)
+        case let error as StoreFailure: self.init(error)
         default: return nil
         }
     }
@@ -150,6 +151,24 @@ extension APIError {
             self.init(.unprocessableContent, "This Idempotency-Key was already used with a different request.")
         case .idempotencyKeyInFlight:
             self.init(.conflict, "A request with this Idempotency-Key is still being handled; retry shortly.")
+        }
+    }
+}
+
+extension APIError {
+    /// The database failing for the moment: 503 (507 for a full disk) with `Retry-After`, so a client retries and
+    /// a load balancer moves on. The write was not committed.
+    init(_ failure: StoreFailure) {
+        switch failure {
+        case .unavailable, .overloaded:
+            self.init(
+                .serviceUnavailable, "The database cannot be reached right now; nothing was changed. Retry shortly.",
+                extra: ["retryAfter": "1"], headers: [.retryAfter: "1"])
+        case .full:
+            self.init(
+                HTTPResponse.Status(code: 507, reasonPhrase: "Insufficient Storage"),
+                "The server's disk is full; nothing was changed. Retry once an operator has made room.",
+                extra: ["retryAfter": "30"], headers: [.retryAfter: "30"])
         }
     }
 }

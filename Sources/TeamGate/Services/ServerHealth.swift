@@ -8,6 +8,8 @@ public struct ServerHealth: Sendable {
     let store: any TeamGateStore
     /// The database's answer to a trivial query within the time limit; nil when it answered.
     let databaseProblem: RecentResult<String?>
+    /// Why writes fail, once a write through the writer was tried again; nil when they succeed.
+    let writeProblem: RecentResult<String?>
     /// Deliveries waiting, or why the database did not say.
     let pendingDeliveries: RecentResult<(count: Int?, problem: String?)>
 
@@ -19,6 +21,17 @@ public struct ServerHealth: Sendable {
                 return nil
             } catch {
                 return "\(error)"
+            }
+        }
+        // While writes fail, an empty transaction through the writer asks whether they would succeed again: its
+        // commit clears the failure, so `/ready` recovers without waiting for a client's write.
+        self.writeProblem = RecentResult(maxAge: 1, clock: clock) {
+            guard let failure = store.writeFailure else { return nil }
+            do {
+                try await withTimeLimit(databaseTimeout) { _ = try await store.perform { _ in } }
+                return store.writeFailure.map(\.description)
+            } catch {
+                return "\(failure)"
             }
         }
         self.pendingDeliveries = RecentResult(maxAge: 1, clock: clock) {
@@ -41,6 +54,7 @@ public struct ServerHealth: Sendable {
     public func readiness() async -> Readiness {
         guard store.holdsEveryLiveSession else { return .warming }
         if let problem = await databaseProblem.value() { return .databaseUnreachable(problem) }
+        if let problem = await writeProblem.value() { return .databaseUnreachable(problem) }
         return .ready
     }
 

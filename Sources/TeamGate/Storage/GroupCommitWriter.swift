@@ -13,8 +13,8 @@ import Synchronization
 final class GroupCommitWriter: Sendable {
     private struct Job: Sendable {
         /// Runs inside the batch's transaction, in a savepoint when `isolated`, and returns what to do
-        /// once it is committed, and whether it failed.
-        let run: @Sendable (_ db: any SQLConnection, _ isolated: Bool) -> (completion: @Sendable () -> Void, failed: Bool)
+        /// once it is committed, and why it failed if it did.
+        let run: @Sendable (_ db: any SQLConnection, _ isolated: Bool) -> (completion: @Sendable () -> Void, failure: (any Error)?)
         let fail: @Sendable (any Error) -> Void
         /// Set for a write that shares its statements with the others of its kind in the same batch.
         var shared: SharedWrite?
@@ -38,6 +38,8 @@ final class GroupCommitWriter: Sendable {
 
     private struct State {
         var pending: [Job] = []
+        /// Why the last batch failed, when the database itself failed it; nil once a batch commits.
+        var failure: StoreFailure?
         var draining = false
         var finished = false
         /// Callers of `finish()` waiting for the queue to empty.
@@ -52,11 +54,18 @@ final class GroupCommitWriter: Sendable {
     private let backend: any SQLBackend
     private let state = Mutex(State())
     private let maxBatch: Int
+    /// The most writes that wait; past it a write is refused at once (`StoreFailure.overloaded`) rather than
+    /// queued behind work the database cannot keep up with.
+    private let maxQueued: Int
 
-    init(backend: any SQLBackend, maxBatch: Int = 1024) {
+    init(backend: any SQLBackend, maxBatch: Int = 1024, maxQueued: Int = 20_000) {
         self.backend = backend
         self.maxBatch = maxBatch
+        self.maxQueued = maxQueued
     }
+
+    /// Why the last batch failed, while the database itself keeps failing writes; nil once one commits.
+    var failure: StoreFailure? { state.withLock { $0.failure } }
 
     func write<T: Sendable>(
         _ work: @escaping @Sendable (any SQLConnection) throws -> T,
@@ -77,10 +86,10 @@ final class GroupCommitWriter: Sendable {
                             {
                                 afterCommit(result)
                                 continuation.resume(returning: result)
-                            }, false
+                            }, nil
                         )
                     } catch {
-                        return ({ continuation.resume(throwing: error) }, true)
+                        return ({ continuation.resume(throwing: error) }, error)
                     }
                 },
                 fail: { continuation.resume(throwing: $0) }
@@ -92,12 +101,16 @@ final class GroupCommitWriter: Sendable {
     private func enqueue<T>(_ job: Job, failing continuation: CheckedContinuation<T, any Error>) {
         let outcome = state.withLock { state -> (accepted: Bool, mustStartDraining: Bool) in
             guard !state.finished else { return (false, false) }
+            guard state.pending.count < maxQueued else { return (false, false) }
             state.pending.append(job)
             guard !state.draining else { return (true, false) }
             state.draining = true
             return (true, true)
         }
-        guard outcome.accepted else { return continuation.resume(throwing: Finished()) }
+        guard outcome.accepted else {
+            let finished = state.withLock { $0.finished }
+            return continuation.resume(throwing: finished ? Finished() as any Error : StoreFailure.overloaded)
+        }
         // Started by the first write of a quiet spell and ended when the queue is empty, so the store
         // writes without a running service (the CLI, tests). Detached: a client that goes away must not
         // cancel a commit others are waiting on. `finish()` waits for it.
@@ -134,9 +147,9 @@ final class GroupCommitWriter: Sendable {
                             result = try runAll(db, [input])
                         }
                         let (all, each) = result!
-                        return ({ all(); shared.deliver(each[0]) }, false)
+                        return ({ all(); shared.deliver(each[0]) }, nil)
                     } catch {
-                        return ({ continuation.resume(throwing: error) }, true)
+                        return ({ continuation.resume(throwing: error) }, error)
                     }
                 },
                 fail: { continuation.resume(throwing: $0) })
@@ -167,7 +180,10 @@ final class GroupCommitWriter: Sendable {
         for (position, job) in batch.enumerated() {
             guard let shared = job.shared else {
                 let outcome = job.run(db, false)
-                if outcome.failed { throw BatchNeedsSavepoints() }
+                // The database itself failing fails the whole batch: running it again write by write would
+                // only fail again, slower.
+                if let failure = outcome.failure as? StoreFailure { throw failure }
+                if outcome.failure != nil { throw BatchNeedsSavepoints() }
                 completions.append(outcome.completion)
                 continue
             }
@@ -176,6 +192,8 @@ final class GroupCommitWriter: Sendable {
             let result: (all: @Sendable () -> Void, each: [any Sendable])
             do {
                 result = try shared.runAll(db, ofKind.map(\.input))
+            } catch let failure as StoreFailure {
+                throw failure
             } catch {
                 throw BatchNeedsSavepoints()
             }
@@ -231,8 +249,10 @@ final class GroupCommitWriter: Sendable {
             }
             do {
                 let completions = try await commit(batch)
+                state.withLock { $0.failure = nil }
                 for completion in completions { completion() }
             } catch {
+                if let failure = error as? StoreFailure { state.withLock { $0.failure = failure } }
                 for job in batch { job.fail(error) }
             }
         }

@@ -99,13 +99,74 @@ final class PostgresBackend: SQLBackend {
     }
 
     func read<T: Sendable>(_ work: @escaping @Sendable (any SQLConnection) throws -> T) async throws -> T {
-        try await client.withConnection { [logger, readerQueue] connection in
+        try await leased { [logger, readerQueue] connection in
             try await Self.run(on: readerQueue) { try work(PostgresSQLConnection(connection: connection, logger: logger, indexChange: nil)) }
         }
     }
 
+    /// How long a caller waits for a pooled connection. The pool makes one in milliseconds while the database
+    /// is up; while it is down, the pool keeps trying, and callers get `StoreFailure.unavailable` instead of a wait.
+    static let leaseDeadline: Duration = .seconds(1)
+
+    /// Runs `body` on a pooled connection, failing as `StoreFailure` when the database is not there: no
+    /// connection within `leaseDeadline`, a round trip past its deadline, or the connection broken.
+    private func leased<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        do {
+            return try await Self.withLeaseDeadline(Self.leaseDeadline) { [client] started in
+                try await client.withConnection { connection in
+                    try started()
+                    return try await body(connection)
+                }
+            }
+        } catch let error as PSQLError {
+            throw Self.storeFailure(error) ?? error
+        }
+    }
+
+    /// The driver's errors that mean the database is not there (as opposed to a statement it refused).
+    static func storeFailure(_ error: PSQLError) -> StoreFailure? {
+        switch error.code {
+        case .serverClosedConnection, .clientClosedConnection, .connectionError, .uncleanShutdown, .poolClosed, .queryCancelled:
+            return .unavailable("\(error.code)")
+        case .server:
+            // Class 08: connection exceptions; 57: the server shutting down or a statement cancelled; 53: out of
+            // resources (53100: disk full).
+            let state = error.serverInfo?[.sqlState] ?? ""
+            if state == "53100" { return .full }
+            if state.hasPrefix("08") || state.hasPrefix("57") || state.hasPrefix("53") { return .unavailable("SQLSTATE \(state)") }
+            return nil
+        default:
+            return nil
+        }
+    }
+
+    /// Runs `work`, which must call `started` once it holds a connection: if it has not within `deadline`, it is
+    /// cancelled (the lease request with it) and `StoreFailure.unavailable` thrown. Once started, it runs to its
+    /// end, however long: a transaction that may commit is never answered as failed.
+    static func withLeaseDeadline<T: Sendable>(
+        _ deadline: Duration, _ work: @escaping @Sendable (_ started: @escaping @Sendable () throws -> Void) async throws -> T
+    ) async throws -> T {
+        let lease = LeaseRace()
+        let started: @Sendable () throws -> Void = {
+            if !lease.claim(.started) { throw StoreFailure.unavailable("no connection within \(deadline)") }
+        }
+        return try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { try await work(started) }
+            group.addTask {
+                try await Task.sleep(for: deadline)
+                if lease.claim(.timedOut) { throw StoreFailure.unavailable("no connection within \(deadline)") }
+                return nil
+            }
+            defer { group.cancelAll() }
+            while let next = try await group.next() {
+                if let value = next { return value }
+            }
+            throw StoreFailure.unavailable("no connection")
+        }
+    }
+
     func transaction<T: Sendable>(_ work: @escaping @Sendable (any SQLConnection) throws -> T) async throws -> T {
-        try await client.withConnection { [logger, writerQueue] connection in
+        try await leased { [logger, writerQueue] connection in
             try await Self.run(on: writerQueue) {
                 let db = PostgresSQLConnection(connection: connection, logger: logger, indexChange: TransactionIndexChange())
                 try db.execute("BEGIN")
@@ -135,7 +196,7 @@ final class PostgresBackend: SQLBackend {
     /// change another instance (or this one) commits, with when that other instance sent it (nil for this
     /// instance's own, and the first call). Returns or throws when the connection ends.
     func listenForIndexChanges(onNotification: @escaping @Sendable (_ sentByPeerAt: Date?) async -> Void) async throws {
-        try await client.withConnection { connection in
+        try await leased { connection in
             try await connection.listen(on: Self.indexChannel) { notifications in
                 await onNotification(nil)
                 for try await notification in notifications { await onNotification(Self.peerSendTime(notification.payload)) }
@@ -167,6 +228,21 @@ final class PostgresBackend: SQLBackend {
     private static func run<T: Sendable>(on queue: DispatchQueue, _ work: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
             queue.async { continuation.resume(with: Result { try work() }) }
+        }
+    }
+}
+
+/// Where a lease under `withLeaseDeadline` is: the deadline and the lease race for the one change from `waiting`.
+private final class LeaseRace: Sendable {
+    enum Phase { case waiting, started, timedOut }
+    private let phase = Mutex(Phase.waiting)
+
+    /// Whether this call moved the lease out of `waiting` (to `outcome`); false when the other side came first.
+    func claim(_ outcome: Phase) -> Bool {
+        phase.withLock { phase in
+            guard phase == .waiting else { return false }
+            phase = outcome
+            return true
         }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Logging
+import NIOCore
 import PostgresNIO
 import Synchronization
 
@@ -17,7 +18,31 @@ struct PostgresSQLConnection: SQLConnection {
 
     func rows(_ sql: String, _ arguments: SQLArguments) throws -> [Row] {
         let query = PostgresQuery(unsafeSQL: PostgresPlaceholders.numbered(sql), binds: try Self.bindings(arguments))
-        return try connection.query(query, logger: logger).wait().rows.map { try Self.row($0) }
+        return try waitBounded(connection.query(query, logger: logger), within: Self.roundTripDeadline).rows.map { try Self.row($0) }
+    }
+
+    /// The longest one statement's round trip may take. A statement of ours takes milliseconds; past this the
+    /// database or the link to it is gone (a restart, a cut cable, a silent firewall), and waiting longer would
+    /// hold the writer and every request queued behind it.
+    static let roundTripDeadline = TimeAmount.seconds(2)
+    /// The bound for a statement that streams a whole table (the session index's load at start-up).
+    static let streamDeadline = TimeAmount.minutes(10)
+
+    /// `future`'s value, or `StoreFailure.unavailable` once `deadline` has passed: the connection is then closed
+    /// (the pool makes a new one), so nothing later waits on it either.
+    private func waitBounded<T: Sendable>(_ future: EventLoopFuture<T>, within deadline: TimeAmount) throws -> T {
+        let bounded = future.eventLoop.makePromise(of: T.self)
+        future.cascade(to: bounded)
+        let timer = future.eventLoop.scheduleTask(in: deadline) { [connection] in
+            bounded.fail(StoreFailure.unavailable("no answer within \(deadline.nanoseconds / 1_000_000) ms"))
+            connection.close().whenComplete { _ in }
+        }
+        future.whenComplete { _ in timer.cancel() }
+        do {
+            return try bounded.futureResult.wait()
+        } catch let error as PSQLError {
+            throw PostgresBackend.storeFailure(error) ?? error
+        }
     }
 
     func row(_ sql: String, _ arguments: SQLArguments) throws -> Row? {
@@ -30,13 +55,14 @@ struct PostgresSQLConnection: SQLConnection {
         // called concurrently nor after this function (postgres-nio may keep the closure a little longer).
         let query = PostgresQuery(unsafeSQL: PostgresPlaceholders.numbered(sql), binds: try Self.bindings(arguments))
         let visitor = UncheckedRowVisitor(visit: body)
-        _ = try connection.query(query, logger: logger) { row in try visitor.visit(try Self.row(row)) }.wait()
+        _ = try waitBounded(connection.query(query, logger: logger) { row in try visitor.visit(try Self.row(row)) }, within: Self.streamDeadline)
     }
 
     func forEachRawRow(_ sql: String, _ arguments: SQLArguments, _ body: @escaping (any RawRow) throws -> Void) throws {
         let query = PostgresQuery(unsafeSQL: PostgresPlaceholders.numbered(sql), binds: try Self.bindings(arguments))
         let visitor = UncheckedRawRowVisitor(visit: body)
-        _ = try connection.query(query, logger: logger) { row in try visitor.visit(PostgresRawRow(cells: Array(row))) }.wait()
+        _ = try waitBounded(
+            connection.query(query, logger: logger) { row in try visitor.visit(PostgresRawRow(cells: Array(row))) }, within: Self.streamDeadline)
     }
 
     func inSavepoint(_ work: () throws -> Void) throws {

@@ -88,11 +88,20 @@ struct SQLiteConnection: SQLConnection {
     let db: Database
 
     func execute(_ sql: String, _ arguments: SQLArguments) throws {
-        try db.cachedStatement(sql: sql).execute(arguments: StatementArguments(arguments))
+        try Self.failingAsStore { try db.cachedStatement(sql: sql).execute(arguments: StatementArguments(arguments)) }
     }
 
     func rows(_ sql: String, _ arguments: SQLArguments) throws -> [Row] {
-        try Row.fetchAll(db.cachedStatement(sql: sql), arguments: StatementArguments(arguments))
+        try Self.failingAsStore { try Row.fetchAll(db.cachedStatement(sql: sql), arguments: StatementArguments(arguments)) }
+    }
+
+    /// A full disk is the moment's, not the request's: `StoreFailure.full`, whichever statement (or the commit) met it.
+    static func failingAsStore<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_FULL {
+            throw StoreFailure.full
+        }
     }
 
     func row(_ sql: String, _ arguments: SQLArguments) throws -> Row? {
@@ -186,7 +195,11 @@ final class SQLiteBackend: SQLBackend {
     }
 
     func transaction<T: Sendable>(_ work: @escaping @Sendable (any SQLConnection) throws -> T) async throws -> T {
-        try await pool.write { db in try work(SQLiteConnection(db: db)) }
+        do {
+            return try await pool.write { db in try work(SQLiteConnection(db: db)) }
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_FULL {
+            throw StoreFailure.full
+        }
     }
 
     /// The pool closes its file when it is released.

@@ -26,6 +26,8 @@ extension SQLStore: TransactionStore {
         }
     }
 
+    public var writeFailure: StoreFailure? { writer.failure }
+
     public func observeSessionsEndedElsewhere(_ observer: @escaping @Sendable ([EndedSession]) -> Void) {
         peers?.observeEndedSessions(observer)
     }

@@ -115,6 +115,8 @@ public protocol TransactionStore: Sendable {
     /// commit (see `SharedUnitOfWork`); each caller gets its own output and the sessions its own input ended.
     func perform<Input: Sendable, Output: Sendable>(_ input: Input, sharing kind: SharedUnitOfWork<Input, Output>) async throws -> Committed<Output>
     func observeSessionsEndedElsewhere(_ observer: @escaping @Sendable ([EndedSession]) -> Void)
+    /// Why writes are failing, while the database itself fails them (unreachable, full); nil once one commits.
+    var writeFailure: StoreFailure? { get }
     /// Lets the writer commit what it holds, then closes the database; writes after it fail.
     func close() async
 }
