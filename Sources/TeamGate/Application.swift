@@ -61,7 +61,8 @@ public struct TeamGateServices: Sendable {
         let store: SQLStore
         switch configuration.databaseLocation {
         case .sqlite(let path): store = try SQLStore(sqlitePath: path, synchronous: configuration.sqliteSynchronous, logger: logger)
-        case .postgres(let url): store = try await SQLStore.postgres(url: url, poolSize: configuration.postgresPoolSize, logger: logger)
+        case .postgres(let url): store = try await SQLStore.postgres(
+                url: url, poolSize: configuration.postgresPoolSize, timeout: .seconds(configuration.postgresTimeoutSeconds), logger: logger)
         }
         let sender: any OTPSender =
             otpSender

@@ -74,7 +74,7 @@ struct ConfigurationTests {
         #expect(Set(TeamGateConfiguration.settings.map(\.key)).count == TeamGateConfiguration.settings.count)
         // One valid text per setting, other than its default, so the configuration shows whether it arrived.
         let samples = [
-            "host": "0.0.0.0", "port": "9191", "database": "/tmp/samples.sqlite", "postgresPoolSize": "4", "sqliteSynchronous": "normal",
+            "host": "0.0.0.0", "port": "9191", "database": "/tmp/samples.sqlite", "postgresPoolSize": "4", "postgresTimeoutSeconds": "5", "sqliteSynchronous": "normal",
             "otpSender": "webhook:http://127.0.0.1:9/otp", "otpWebhookSecret": "shh", "bodyLimit": "2048", "sessionLifetimeHours": "2",
             "logLevel": "debug", "demo": "true", "webhookAllowedHosts": "hooks.example", "trustedProxies": "10.0.0.0/8",
             "signInCodesPerAddress": "3", "wrongCodesPerAddress": "4", "unknownCredentialsPerMinute": "5", "webhookRetrySeconds": "0.5",

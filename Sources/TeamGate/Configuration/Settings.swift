@@ -26,6 +26,9 @@ extension TeamGateConfiguration {
             return text
         },
         .int("postgresPoolSize", \.postgresPoolSize, 1...Int.max, help: "Connections one instance opens to PostgreSQL at most"),
+        .int(
+            "postgresTimeoutSeconds", \.postgresTimeoutSeconds, 1...600,
+            help: "Longest wait for a PostgreSQL connection or one statement's answer; past it the request gets 503 with `Retry-After`"),
         .choice(
             "sqliteSynchronous", \.sqliteSynchronous, named: { $0.rawValue.lowercased() },
             help: "`full`: an answered write survives a power loss; `normal`: it survives a process crash only"),

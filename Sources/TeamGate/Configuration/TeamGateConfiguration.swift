@@ -23,6 +23,7 @@ public struct TeamGateConfiguration: Sendable {
     /// A SQLite file path, or `postgres://user[:password]@host[:port]/database[?sslmode=…]`.
     public var database = "./teamgate.sqlite"
     public var postgresPoolSize = 32
+    public var postgresTimeoutSeconds = 2
     public var sqliteSynchronous: SQLStore.Synchronous = .full
     /// Required unless `demo` is on, which defaults it to `.log`.
     public var otpSender: OTPSenderSetting?

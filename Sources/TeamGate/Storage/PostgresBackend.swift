@@ -60,20 +60,26 @@ final class PostgresBackend: SQLBackend {
     static let eventLoops = MultiThreadedEventLoopGroup(numberOfThreads: 1)
 
     let client: PostgresClient
+    /// The longest one statement's round trip, or the wait for a pooled connection, may take
+    /// (`--postgres-timeout-seconds`). A statement of ours takes milliseconds; past this the database or the link
+    /// to it is gone (a restart, a cut cable, a silent firewall), and waiting longer would hold the writer and
+    /// every request queued behind it.
+    let timeout: Duration
     private let runTask: Task<Void, Never>
     private let logger: Logger
     private let writerQueue = DispatchQueue(label: "teamgate.postgres.writer")
     private let readerQueue = DispatchQueue(label: "teamgate.postgres.readers", attributes: .concurrent)
 
-    private init(client: PostgresClient, logger: Logger) {
+    private init(client: PostgresClient, timeout: Duration, logger: Logger) {
         self.client = client
+        self.timeout = timeout
         self.logger = logger
         // The pool works only while `run()` does; it stops when `close()` cancels it.
         self.runTask = Task { await client.run() }
     }
 
     /// Connects, then applies the migrations this database lacks (one instance at a time).
-    static func connect(url: PostgresURL, poolSize: Int, logger: Logger) async throws -> PostgresBackend {
+    static func connect(url: PostgresURL, poolSize: Int, timeout: Duration, logger: Logger) async throws -> PostgresBackend {
         var configuration = PostgresClient.Configuration(
             host: url.host, port: url.port, username: url.username, password: url.password, database: url.database, tls: try url.tls.client())
         configuration.options.maximumConnections = poolSize
@@ -83,7 +89,8 @@ final class PostgresBackend: SQLBackend {
         var driverLogger = logger
         driverLogger.logLevel = max(logger.logLevel, .debug)
         let backend = PostgresBackend(
-            client: PostgresClient(configuration: configuration, eventLoopGroup: eventLoops, backgroundLogger: driverLogger), logger: driverLogger)
+            client: PostgresClient(configuration: configuration, eventLoopGroup: eventLoops, backgroundLogger: driverLogger), timeout: timeout,
+            logger: driverLogger)
         do {
             try await backend.migrate()
         } catch {
@@ -99,20 +106,20 @@ final class PostgresBackend: SQLBackend {
     }
 
     func read<T: Sendable>(_ work: @escaping @Sendable (any SQLConnection) throws -> T) async throws -> T {
-        try await leased { [logger, readerQueue] connection in
-            try await Self.run(on: readerQueue) { try work(PostgresSQLConnection(connection: connection, logger: logger, indexChange: nil)) }
+        let deadline = TimeAmount(timeout)
+        return try await leased { [logger, readerQueue] connection in
+            try await Self.run(on: readerQueue) {
+                try work(PostgresSQLConnection(connection: connection, logger: logger, indexChange: nil, deadline: deadline))
+            }
         }
     }
 
-    /// How long a caller waits for a pooled connection. The pool makes one in milliseconds while the database
-    /// is up; while it is down, the pool keeps trying, and callers get `StoreFailure.unavailable` instead of a wait.
-    static let leaseDeadline: Duration = .seconds(1)
-
     /// Runs `body` on a pooled connection, failing as `StoreFailure` when the database is not there: no
-    /// connection within `leaseDeadline`, a round trip past its deadline, or the connection broken.
+    /// connection within `timeout` (the pool keeps trying while the database is down; callers are told at once),
+    /// a round trip past its deadline, or the connection broken.
     private func leased<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         do {
-            return try await Self.withLeaseDeadline(Self.leaseDeadline) { [client] started in
+            return try await Self.withLeaseDeadline(timeout) { [client] started in
                 try await client.withConnection { connection in
                     try started()
                     return try await body(connection)
@@ -166,9 +173,14 @@ final class PostgresBackend: SQLBackend {
     }
 
     func transaction<T: Sendable>(_ work: @escaping @Sendable (any SQLConnection) throws -> T) async throws -> T {
+        try await transaction(deadline: TimeAmount(timeout), work)
+    }
+
+    /// A transaction whose statements may each take up to `deadline` (the migrations wait for one another).
+    private func transaction<T: Sendable>(deadline: TimeAmount, _ work: @escaping @Sendable (any SQLConnection) throws -> T) async throws -> T {
         try await leased { [logger, writerQueue] connection in
             try await Self.run(on: writerQueue) {
-                let db = PostgresSQLConnection(connection: connection, logger: logger, indexChange: TransactionIndexChange())
+                let db = PostgresSQLConnection(connection: connection, logger: logger, indexChange: TransactionIndexChange(), deadline: deadline)
                 try db.execute("BEGIN")
                 do {
                     let value = try work(db)
@@ -213,7 +225,8 @@ final class PostgresBackend: SQLBackend {
     }
 
     private func migrate() async throws {
-        try await transaction { db in
+        // Instances starting together wait for the one migrating: minutes on a large database, not a round trip.
+        try await transaction(deadline: .minutes(10)) { db in
             // Instances starting together migrate one after the other.
             try db.execute("SELECT pg_advisory_xact_lock(7342001)")
             try db.execute("CREATE TABLE IF NOT EXISTS teamgate_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)")

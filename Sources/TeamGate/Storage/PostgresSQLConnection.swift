@@ -11,6 +11,8 @@ struct PostgresSQLConnection: SQLConnection {
     let logger: Logger
     /// Set inside a transaction: its index epoch, and whether to NOTIFY the other instances before it commits.
     let indexChange: TransactionIndexChange?
+    /// The bound of each statement's round trip (`PostgresBackend.timeout`, or longer for work known to wait).
+    let deadline: TimeAmount
 
     func execute(_ sql: String, _ arguments: SQLArguments) throws {
         _ = try rows(sql, arguments)
@@ -18,13 +20,9 @@ struct PostgresSQLConnection: SQLConnection {
 
     func rows(_ sql: String, _ arguments: SQLArguments) throws -> [Row] {
         let query = PostgresQuery(unsafeSQL: PostgresPlaceholders.numbered(sql), binds: try Self.bindings(arguments))
-        return try waitBounded(connection.query(query, logger: logger), within: Self.roundTripDeadline).rows.map { try Self.row($0) }
+        return try waitBounded(connection.query(query, logger: logger), within: deadline).rows.map { try Self.row($0) }
     }
 
-    /// The longest one statement's round trip may take. A statement of ours takes milliseconds; past this the
-    /// database or the link to it is gone (a restart, a cut cable, a silent firewall), and waiting longer would
-    /// hold the writer and every request queued behind it.
-    static let roundTripDeadline = TimeAmount.seconds(2)
     /// The bound for a statement that streams a whole table (the session index's load at start-up).
     static let streamDeadline = TimeAmount.minutes(10)
 

@@ -32,8 +32,8 @@ public final class SQLStore: Sendable {
 
     /// Connects to PostgreSQL at `url`, migrates it, starts loading the live sessions in the background and
     /// following the other instances' changes, over at most `poolSize` connections. `close()` ends the connections.
-    public static func postgres(url: PostgresURL, poolSize: Int, logger: Logger) async throws -> SQLStore {
-        let backend = try await PostgresBackend.connect(url: url, poolSize: poolSize, logger: logger)
+    public static func postgres(url: PostgresURL, poolSize: Int, timeout: Duration = .seconds(2), logger: Logger) async throws -> SQLStore {
+        let backend = try await PostgresBackend.connect(url: url, poolSize: poolSize, timeout: timeout, logger: logger)
         let store = SQLStore(backend: backend, logger: logger, peers: { PeerIndexSync(backend: backend, index: $0, logger: logger) })
         do {
             // The index is loading already, so the changes numbered above this epoch, applied by catching up,

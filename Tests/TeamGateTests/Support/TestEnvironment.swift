@@ -104,6 +104,9 @@ struct TestEnvironment {
             let server = try #require(TestBackend.postgresServer, "TEAMGATE_TEST_POSTGRES must name the test PostgreSQL server")
             let name = "teamgate_test_\(UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16))"
             configuration.database = "postgres://\(server.username)@\(server.host):\(server.port)/\(name)"
+            // The suite runs dozens of instances at once on two cores, each opening its pool: a connection can take
+            // seconds to come here. The production default (2 s) is proven by faults_check, on a server of its own.
+            configuration.postgresTimeoutSeconds = 30
         }
         configuration.port = 0
         configuration.otpSender = .log
