@@ -14,63 +14,29 @@ TEAMGATE_BINARY names the server binary (default: `swift build --show-bin-path`,
 
 import os
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import traceback
 
-import demo_server
-from cluster_check import bearer, call
-from harness import Tally
-from wsclient import Failure
+from harness import Server, Tally, bearer, cli, seed
 
 MEMBERS = 600
 tally = Tally("backup-check")
 check = tally.check
 
 
-def start_server(binary, database, folder):
-    port = demo_server.free_port()
-    log = open(os.path.join(folder, "server.log"), "a")
-    process = subprocess.Popen([binary, "serve", "--database", database, "--port", str(port), "--otp-sender", "log",
-                                "--rate-limit-per-second", "0", "--log-level", "warning"], stdout=log, stderr=subprocess.STDOUT)
-    log.close()
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        if process.poll() is not None:
-            raise Failure(f"the server exited with {process.returncode}:\n" + open(os.path.join(folder, "server.log")).read()[-2000:])
-        try:
-            if call(port, "GET", "/ready", timeout=1)[0] == 200:
-                return process, port
-        except OSError:
-            pass
-        time.sleep(0.05)
-    raise Failure("the server was not ready within 60 s")
-
-
-def stop_server(process):
-    process.send_signal(signal.SIGTERM)
-    process.wait(timeout=30)
-
-
 def main():
-    binary = os.environ.get("TEAMGATE_BINARY") or demo_server.binary()
     folder = tempfile.mkdtemp(prefix="teamgate-backup-")
     database = os.path.join(folder, "teamgate.sqlite")
     backup = os.path.join(folder, "backup.sqlite")
-    server = None
+    # Ready, not just up: the storm's logouts and the restore's checks need the session index loaded.
+    server = Server(["--otp-sender", "log", "--rate-limit-per-second", "0", "--log-level", "warning"],
+                    database=database, folder=folder, ready="/ready", timeout=60)
     try:
-        seeded = subprocess.run([binary, "bench", "seed", "--database", database, "--members", str(MEMBERS), "--out", folder],
-                                capture_output=True, text=True)
-        if seeded.returncode != 0:
-            raise Failure("bench seed failed:\n" + seeded.stderr)
-        key = open(os.path.join(folder, "key.txt")).read().strip()
-        devices = [line.split() for line in open(os.path.join(folder, "devices.txt")) if line.strip()]
+        key, devices = seed(database, MEMBERS, folder)
         storm, untouched = devices[:450], devices[450:]
-        server, port = start_server(binary, database, folder)
+        server.start()
 
         answers = {}  # phone -> (status, time answered)
         lock = threading.Lock()
@@ -83,7 +49,7 @@ def main():
                     if not queue:
                         return
                     phone = queue.pop(0)
-                status, body = call(port, "POST", "/team-member/logout", {"userPhoneNumber": phone}, {"x-public-key": key})
+                status = server.call("POST", "/team-member/logout", {"x-public-key": key}, {"userPhoneNumber": phone}).status
                 with lock:
                     answers[phone] = (status, time.time())
                 time.sleep(0.002)  # a storm that lasts past the backup
@@ -94,7 +60,7 @@ def main():
         while len(answers) < 150 and any(thread.is_alive() for thread in threads):
             time.sleep(0.01)
         began = time.time()
-        backed_up = subprocess.run([binary, "backup", "--database", database, "--to", backup], capture_output=True, text=True)
+        backed_up = cli("backup", "--database", database, "--to", backup, check=False)
         ended = time.time()
         answered_during = sum(1 for _, at in answers.values() if began <= at <= ended)
         for thread in threads:
@@ -104,32 +70,30 @@ def main():
         check("every logout of the storm answered 201", len(answers) == len(storm) and all(status == 201 for status, _ in answers.values()),
               {phone: answer for phone, answer in answers.items() if answer[0] != 201})
 
-        refused = subprocess.run([binary, "restore", "--database", database, "--from", backup], capture_output=True, text=True)
+        refused = cli("restore", "--database", database, "--from", backup, check=False)
         check("teamgate restore refuses while the server runs on the file (exit 1, says to stop it)",
               refused.returncode == 1 and "stop it before restoring" in refused.stderr, f"{refused.returncode} {refused.stderr}")
 
-        stop_server(server)
-        server = None
-        restored = subprocess.run([binary, "restore", "--database", database, "--from", backup], capture_output=True, text=True)
+        server.terminate(30)
+        restored = cli("restore", "--database", database, "--from", backup, check=False)
         check("with the server stopped, teamgate restore replaces the database", restored.returncode == 0, restored.stderr)
-        server, port = start_server(binary, database, folder)
+        server.start()
 
         tokens = dict((phone, token) for phone, token in devices)
         before = [phone for phone, (status, at) in answers.items() if status == 201 and at < began]
         after = [phone for phone, (status, at) in answers.items() if status == 201 and at > ended]
-        still_live = [phone for phone in before if call(port, "GET", "/me", headers=bearer(tokens[phone]))[0] != 401]
+        still_live = [phone for phone in before if server.call("GET", "/me", bearer(tokens[phone])).status != 401]
         check(f"all {len(before)} logouts answered before the backup began are in effect after the restore (401)", before and not still_live,
               still_live[:5])
-        undone = [phone for phone in after if call(port, "GET", "/me", headers=bearer(tokens[phone]))[0] != 200]
+        undone = [phone for phone in after if server.call("GET", "/me", bearer(tokens[phone])).status != 200]
         check(f"the {len(after)} logouts answered after the backup ended are not in it: those tokens work again (200)",
               after and not undone, undone[:5])
-        broken = [phone for phone, _ in untouched if call(port, "GET", "/me", headers=bearer(tokens[phone]))[0] != 200]
+        broken = [phone for phone, _ in untouched if server.call("GET", "/me", bearer(tokens[phone])).status != 200]
         check(f"the {len(untouched)} members never logged out are signed in after the restore (200)", not broken, broken[:5])
     except Exception as error:  # anything unexpected fails the check, after the cleanup
-        check("the check ran to the end", False, "\n" + (str(error) if isinstance(error, Failure) else traceback.format_exc()))
+        tally.crashed(error)
     finally:
-        if server:
-            stop_server(server)
+        server.terminate(30)
         shutil.rmtree(folder, ignore_errors=True)
     return tally.finish()
 

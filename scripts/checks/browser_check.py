@@ -1,16 +1,13 @@
 """The API reference in a real browser (Debian's chromium, driven by Playwright): the seed's walk-through
 on /docs/reference/logout-team-member, checked against the API itself and against the cURL snippet."""
 
-import os
 import subprocess
 import sys
 
 from playwright.sync_api import expect, sync_playwright
 
-import demo_server
-from harness import Tally
+from harness import Screenshots, Tally, bearer, chromium, start_server
 
-SHOTS = os.environ.get("SCREENSHOT_DIR", os.path.join(demo_server.ROOT, "artifacts", "screenshots"))
 tally = Tally("browser-check")
 check = tally.check
 
@@ -39,10 +36,9 @@ def run_snippet(page):
 
 
 def main():
-    os.makedirs(SHOTS, exist_ok=True)
-    shots = []
-    with demo_server.start() as server, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=os.environ.get("CHROMIUM", "/usr/bin/chromium"), args=["--no-sandbox"])
+    shots = Screenshots()
+    with start_server(demo=True) as server, sync_playwright() as p:
+        browser = chromium(p)
         context = browser.new_context(viewport={"width": 1280, "height": 900})
         page = context.new_page()
         outside = []
@@ -53,25 +49,23 @@ def main():
               page.locator("table code", has_text="userPhoneNumber").count() == 1
               and all(page.locator(f'details[data-status="{s}"]').count() == 1 for s in ["201", "400", "401", "422"]))
         check("the body editor is prefilled from the example", "userPhoneNumber" in page.input_value("#body-editor"))
-        shots.append(("wide, before sending", os.path.join(SHOTS, "reference-wide-empty.png")))
-        page.screenshot(path=shots[-1][1], full_page=True)
+        shots.take(page, "reference-wide-empty.png", "wide, before sending")
 
         meera = server.member("Meera Iyer")
-        check("Meera is signed in before", all(demo_server.status_of(server.base_url + "/me", t) == 200 for t in meera.tokens))
+        check("Meera is signed in before", all(server.call("GET", "/me", bearer(t)).status == 200 for t in meera.tokens))
 
         # The seed's steps: paste the key, set the number, Try It.
         status, meaning = try_it(page, meera.phone, server.api_key)
         check("Try It answers 201 with the seed's meaning", status.startswith("201") and "logged out" in meaning, f"{status} / {meaning}")
         check("the response body says how many sessions ended", '"sessionsEnded": 3' in page.inner_text("#response-body"))
         check("every device of the member is refused through the API afterwards",
-              all(demo_server.status_of(server.base_url + "/me", t) == 401 for t in meera.tokens))
+              all(server.call("GET", "/me", bearer(t)).status == 401 for t in meera.tokens))
         check("the key is masked and kept for the next visit",
               page.get_attribute("#credential", "type") == "password"
               and page.evaluate("localStorage.getItem('teamgate.credential.publicKey')") == server.api_key)
         check("the cURL snippet carries the key and the body", server.api_key in page.inner_text("#snippet")
               and meera.phone in page.inner_text("#snippet"))
-        shots.append(("wide, after a 201", os.path.join(SHOTS, "reference-wide-201.png")))
-        page.screenshot(path=shots[-1][1], full_page=True)
+        shots.take(page, "reference-wide-201.png", "wide, after a 201")
 
         rohan = server.member("Rohan Das")
         status, meaning = try_it(page, "+14155550100")
@@ -81,7 +75,7 @@ def main():
         status, meaning = try_it(page, rohan.phone, "key_wrong")
         check("a wrong key shows 401 and its meaning", status.startswith("401") and "wrong or missing API key" in meaning, status)
         check("the cURL snippet gives the same status as the button (401)", run_snippet(page) == "401")
-        check("Rohan is still signed in after the refused call", demo_server.status_of(server.base_url + "/me", rohan.tokens[0]) == 200)
+        check("Rohan is still signed in after the refused call", server.call("GET", "/me", bearer(rohan.tokens[0])).status == 200)
 
         page.fill("#credential", server.api_key)
         page.fill("#body-editor", '{"userPhoneNumber": "+9193000000')
@@ -140,16 +134,13 @@ def main():
         check("at 390 px nothing overflows sideways", overflow <= 0, f"overflow {overflow}px")
         status, _ = try_it(phone_page, "+14155550100", server.api_key)
         check("Try It works at 390 px", status.startswith("422"))
-        shots.append(("narrow, after a 422", os.path.join(SHOTS, "reference-narrow-422.png")))
-        phone_page.screenshot(path=shots[-1][1], full_page=True)
+        shots.take(phone_page, "reference-narrow-422.png", "narrow, after a 422")
         phone_page.click("#nav-toggle")
-        shots.append(("narrow, operations open", os.path.join(SHOTS, "reference-narrow-nav.png")))
-        phone_page.screenshot(path=shots[-1][1])
+        shots.take(phone_page, "reference-narrow-nav.png", "narrow, operations open", full=False)
 
         check("no request left the server's origin", not outside, str(outside[:3]))
         browser.close()
-    for what, path in shots:
-        print(f"screenshot ({what}): {path}")
+    shots.report()
     return tally.finish()
 
 

@@ -23,29 +23,23 @@ and time each by arrival.
 TEAMGATE_BINARY names the server binary (default: `swift build --show-bin-path`, as the other checks)."""
 
 import argparse
-import http.client
 import json
 import os
 import selectors
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import traceback
 import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import datetime, timezone
 
-import demo_server
-from harness import Gateway, Tally
-from wsclient import Failure, Refused, TimedLogout, WebSocket, percentiles
+from harness import ROOT, Failure, Gateway, Server, Tally, ThrowawayPostgres, bearer, cli, create_database, sign_in
+from wsclient import Refused, TimedLogout, WebSocket, percentiles
 
-THROWAWAY = os.path.join(demo_server.ROOT, "scripts", "postgres-throwaway")
-ARTIFACTS = os.path.join(demo_server.ROOT, "artifacts")
+ARTIFACTS = os.path.join(ROOT, "artifacts")
 OWNER = "+919600000001"
 LOGGED_OUT = "+919600000002"  # the scenario's member: signed in on A, socket on B, logged out through A
 BYSTANDER = "+919600000003"  # signed in on B, socket on B, never logged out
@@ -55,128 +49,11 @@ tally = Tally("cluster-check")
 check = tally.check
 
 
-# --- processes -------------------------------------------------------------------------------------
-
-class Server:
-    """One `teamgate serve`, restartable on the same port."""
-
-    def __init__(self, name, binary, database, otp_url, folder):
-        self.name = name
-        self.command = [binary, "serve", "--database", database, "--otp-sender", "webhook:" + otp_url,
-                        "--rate-limit-per-second", "0", "--log-level", "warning",
-                        # Hundreds of devices sign in from this one address: the per-address code limit is not what is measured.
-                        "--sign-in-codes-per-address", "100000"]
-        self.port = demo_server.free_port()
-        self.log_path = os.path.join(folder, f"server-{name}.log")
-        self.process = None
-
-    def start(self):
-        log = open(self.log_path, "a")
-        self.process = subprocess.Popen(self.command + ["--port", str(self.port)], stdout=log, stderr=subprocess.STDOUT)
-        log.close()
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            if self.process.poll() is not None:
-                raise Failure(f"server {self.name} exited with {self.process.returncode}:\n{self.log_tail()}")
-            try:
-                if call(self.port, "GET", "/health", timeout=1)[0] == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.05)
-        raise Failure(f"server {self.name} did not answer /health within 30 s:\n{self.log_tail()}")
-
-    def kill(self):
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait()
-
-    def stop(self):
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-    def log_tail(self, lines=20):
-        try:
-            return "".join(open(self.log_path, errors="replace").readlines()[-lines:])
-        except OSError:
-            return ""
-
-
-class ThrowawayPostgres:
-    """scripts/postgres-throwaway in `folder`, with a fresh database for the check."""
-
-    def __init__(self, folder):
-        self.dir = os.path.join(folder, "pg")
-        # The cluster runs as the postgres user when we are root: it must be able to reach its folder.
-        os.chmod(folder, 0o755)
-
-    def start(self):
-        started = subprocess.run([THROWAWAY, "start", self.dir, str(demo_server.free_port())], capture_output=True, text=True)
-        if started.returncode != 0:
-            raise Failure("scripts/postgres-throwaway could not start PostgreSQL:\n" + started.stderr)
-        server_url = started.stdout.strip().splitlines()[-1]
-        created = subprocess.run(["psql", server_url, "-v", "ON_ERROR_STOP=1", "-qc", "CREATE DATABASE teamgate_cluster"],
-                                 capture_output=True, text=True)
-        if created.returncode != 0:
-            raise Failure("psql could not create the database:\n" + created.stderr)
-        return server_url.rsplit("/", 1)[0] + "/teamgate_cluster"
-
-    def stop(self):
-        subprocess.run([THROWAWAY, "stop", self.dir], capture_output=True)
-
-
-def cli(binary, database, *args):
-    done = subprocess.run([binary, *args, "--database", database, "--json"], capture_output=True, text=True)
-    if done.returncode != 0:
-        raise Failure(f"teamgate {' '.join(args[:2])} failed:\n{done.stderr or done.stdout}")
-    return json.loads(done.stdout)
-
-
-# --- HTTP ------------------------------------------------------------------------------------------
-
-def answer(response):
-    """(status, body): the body as JSON, or as text when it is not JSON."""
-    raw = response.read()
-    try:
-        return response.status, json.loads(raw or b"null")
-    except ValueError:
-        return response.status, raw.decode(errors="replace")
-
-
-def call(port, method, path, body=None, headers=None, timeout=10):
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    try:
-        connection.request(method, path, body=json.dumps(body) if body is not None else None,
-                           headers={"content-type": "application/json", **(headers or {})})
-        return answer(connection.getresponse())
-    finally:
-        connection.close()
-
-
-def bearer(token):
-    return {"Authorization": f"Bearer {token}"}
-
-
-@dataclass
-class Device:
-    phone: str
-    token: str
-    session_id: str
-
-
-def sign_in(port, phone, gateway):
-    status, body = call(port, "POST", "/auth/otp", {"phoneNumber": phone})
-    code = gateway.wait_code(phone)
-    if status != 202 or code is None:
-        raise Failure(f"POST /auth/otp for {phone} on :{port} answered {status} {body} (code received: {code is not None})")
-    status, body = call(port, "POST", "/auth/login", {"phoneNumber": phone, "code": code, "deviceName": "cluster check"})
-    if status != 201:
-        raise Failure(f"POST /auth/login for {phone} on :{port} answered {status} {body}")
-    return Device(phone, body["token"], body["sessionId"])
+def instance(name, database, otp_url, folder):
+    """One `teamgate serve` of the pair, restartable on the same port."""
+    return Server(["--otp-sender", "webhook:" + otp_url, "--rate-limit-per-second", "0", "--log-level", "warning",
+                   # Hundreds of devices sign in from this one address: the per-address code limit is not what is measured.
+                   "--sign-in-codes-per-address", "100000"], database=database, name=name, folder=folder)
 
 
 # --- WebSocket (the client is in wsclient.py) ------------------------------------------------------
@@ -193,16 +70,16 @@ def open_socket(port, device):
 
 # --- the scenario ----------------------------------------------------------------------------------
 
-def revocation_devices(port, key, revocation_id):
-    status, body = call(port, "GET", f"/revocations/{urllib.parse.quote(revocation_id)}", headers={"x-public-key": key})
-    return body.get("sessions", []) if status == 200 and isinstance(body, dict) else []
+def revocation_devices(server, key, revocation_id):
+    reply = server.call("GET", f"/revocations/{urllib.parse.quote(revocation_id)}", {"x-public-key": key})
+    return reply.value.get("sessions", []) if reply.status == 200 and isinstance(reply.value, dict) else []
 
 
 def scenario(a, b, key, gateway):
     """The issue's scenario: signed in on A, socket on B, logged out through A."""
     on = f"on {b.name}" if b is not a else f"on {b.name} (one instance: B is A)"
-    member = sign_in(a.port, LOGGED_OUT, gateway)
-    bystander = sign_in(b.port, BYSTANDER, gateway)
+    member = sign_in(a, LOGGED_OUT, gateway)
+    bystander = sign_in(b, BYSTANDER, gateway)
     ws = WebSocket(b.port, member)
     first = ws.next_message(5)
     check(f"a socket {on} for a session made on {a.name} opens with session.active",
@@ -210,8 +87,9 @@ def scenario(a, b, key, gateway):
     quiet_ws = open_socket(b.port, bystander)
 
     sent = time.perf_counter()
-    status, body = call(a.port, "POST", "/team-member/logout", {"userPhoneNumber": member.phone}, {"x-public-key": key})
+    reply = a.call("POST", "/team-member/logout", {"x-public-key": key}, {"userPhoneNumber": member.phone})
     answered = time.perf_counter()
+    status, body = reply.status, reply.value
     check(f"the logout through {a.name} answers 201 with one session ended",
           status == 201 and body.get("sessionsEnded") == 1 and str(body.get("revocationId", "")).startswith("rev_"), f"{status} {body}")
     revocation_id = body.get("revocationId") if isinstance(body, dict) else None
@@ -233,9 +111,10 @@ def scenario(a, b, key, gateway):
           quiet is None and quiet_ws.close_code is None and not quiet_ws.eof, f"got {quiet and quiet[1]}, close {quiet_ws.close_code}")
     quiet_ws.close()
 
-    status, body = call(b.port, "GET", "/me", headers=bearer(member.token))
+    reply = b.call("GET", "/me", bearer(member.token))
+    status, body = reply.status, reply.value
     check(f"GET /me {on} refuses the logged-out token: 401 admin_logout", status == 401 and body.get("reason") == "admin_logout", f"{status} {body}")
-    status, _ = call(b.port, "GET", "/me", headers=bearer(bystander.token))
+    status = b.call("GET", "/me", bearer(bystander.token)).status
     check(f"GET /me {on} still takes the other member's token (200)", status == 200, status)
     # hummingbird-websocket answers a refused upgrade with its own 400 and no body; a plain GET says why.
     try:
@@ -243,19 +122,21 @@ def scenario(a, b, key, gateway):
         refused = None
     except Refused as error:
         refused = error.status
-    status, body = call(b.port, "GET", "/me/events?token=" + urllib.parse.quote(member.token))
+    reply = b.call("GET", "/me/events?token=" + urllib.parse.quote(member.token))
+    status, body = reply.status, reply.value
     check(f"a new socket {on} for the ended session is refused at the upgrade; a plain GET /me/events says 401 admin_logout",
           refused is not None and status == 401 and body.get("reason") == "admin_logout", f"upgrade: {refused or 101}, plain GET: {status} {body}")
 
-    devices = revocation_devices(a.port, key, revocation_id)
+    devices = revocation_devices(a, key, revocation_id)
     check(f"GET /revocations/{{id}} through {a.name} shows the device told and confirming (notifiedAt, acknowledgedAt)",
           len(devices) == 1 and devices[0].get("notifiedAt") and devices[0].get("acknowledgedAt"), devices)
 
     b.kill()
     b.start()
-    status, body = call(b.port, "GET", "/me", headers=bearer(member.token))
+    reply = b.call("GET", "/me", bearer(member.token))
+    status, body = reply.status, reply.value
     check(f"after {b.name} is killed and started again, the token is still refused there (401)", status == 401, f"{status} {body}")
-    status, _ = call(b.port, "GET", "/me", headers=bearer(bystander.token))
+    status = b.call("GET", "/me", bearer(bystander.token)).status
     check("and the other member's token still works there (200)", status == 200, status)
 
 
@@ -336,7 +217,7 @@ def measure(label, socket_server, logout_server, key, devices):
     check(f"{label}: every socket was closed with 4001 after its ack", not unclosed, f"{len(unclosed)} not: {unclosed[:3]}")
     # A few revocations, read through the instance that made them: told and confirmed, even when B told the device.
     sample = [r for r in revocations[:3] + revocations[-1:] if r]
-    unconfirmed = [r for r in sample if not all(d.get("notifiedAt") and d.get("acknowledgedAt") for d in revocation_devices(logout_server.port, key, r) or [{}])]
+    unconfirmed = [r for r in sample if not all(d.get("notifiedAt") and d.get("acknowledgedAt") for d in revocation_devices(logout_server, key, r) or [{}])]
     check(f"{label}: GET /revocations/{{id}} shows notifiedAt and acknowledgedAt ({len(sample)} sampled)", sample and not unconfirmed, unconfirmed)
 
     if not after_answer:
@@ -433,12 +314,11 @@ class ListenerCutter:
 
 def refused_at_once(label, a, b, key, devices, cutter=None):
     """Each member logged out through A, then at once GET /me on B with their token: 401 admin_logout, every one."""
-    me = http.client.HTTPConnection("127.0.0.1", b.port, timeout=10)
-    logout = http.client.HTTPConnection("127.0.0.1", a.port, timeout=10)
+    me, logout = b.connection(), a.connection()  # each kept alive
 
     def status_on(connection, method, path, headers, body=None):
-        connection.request(method, path, body=body, headers=headers)
-        return answer(connection.getresponse())
+        reply = connection.call(method, path, headers, body)
+        return reply.status, reply.value
 
     try:
         # B reads each session from disk once and keeps it in its index: the refusal below must come from the index.
@@ -453,8 +333,7 @@ def refused_at_once(label, a, b, key, devices, cutter=None):
         answers, refusals = [], []
         started = time.perf_counter()
         for device in devices:
-            answers.append(status_on(logout, "POST", "/team-member/logout", {"x-public-key": key, "content-type": "application/json"},
-                                     json.dumps({"userPhoneNumber": device.phone})))
+            answers.append(status_on(logout, "POST", "/team-member/logout", {"x-public-key": key}, {"userPhoneNumber": device.phone}))
             refusals.append(status_on(me, "GET", "/me", bearer(device.token)))
         seconds = time.perf_counter() - started
         if cutter:
@@ -482,12 +361,13 @@ def main():
     parser.add_argument("--members", type=int, default=int(os.environ.get("CLUSTER_MEMBERS", "200")), help="members per measurement (200)")
     parser.add_argument("--immediate", type=int, default=int(os.environ.get("CLUSTER_IMMEDIATE", "100")),
                         help="members per GET-right-after-the-201 burst (100)")
-    parser.add_argument("--binary", default=os.environ.get("TEAMGATE_BINARY"), help="the teamgate binary (TEAMGATE_BINARY)")
+    parser.add_argument("--binary", help="the teamgate binary (default: TEAMGATE_BINARY, else the debug build's)")
     parser.add_argument("--out", help="where the delays go (artifacts/cluster-delays.json; -sqlite.json with a SQLite file)")
     args = parser.parse_args()
 
+    if args.binary:
+        os.environ["TEAMGATE_BINARY"] = args.binary  # harness.binary() reads it
     started = time.time()
-    binary = args.binary or demo_server.binary()
     folder = tempfile.mkdtemp(prefix="teamgate-cluster-")
     postgres = None
     gateway = Gateway()
@@ -495,7 +375,7 @@ def main():
     try:
         if args.database is None:
             postgres = ThrowawayPostgres(folder)
-            database = postgres.start()
+            database = create_database(postgres.start(), "teamgate_cluster")
         else:
             database = args.database
         shared = database.startswith(("postgres://", "postgresql://"))
@@ -503,16 +383,16 @@ def main():
         out = args.out or os.path.join(ARTIFACTS, "cluster-delays.json" if shared else "cluster-delays-sqlite.json")
         print(f"cluster-check: {kind} database {database if shared else os.path.abspath(database)}, {args.members} members per measurement")
 
-        cli(binary, database, "org", "create", "--name", "Cluster Check", "--owner-phone", OWNER)
-        key = cli(binary, database, "keys", "create", "--name", "cluster check")["apiKey"]
+        cli("org", "create", "--name", "Cluster Check", "--owner-phone", OWNER, database=database, json_output=True)
+        key = cli("keys", "create", "--name", "cluster check", database=database, json_output=True)["apiKey"]
         for phone, name in [(LOGGED_OUT, "Asha Rao"), (BYSTANDER, "Ravi Kumar")]:
-            cli(binary, database, "members", "add", "--name", name, "--phone", phone)
+            cli("members", "add", "--name", name, "--phone", phone, database=database, json_output=True)
 
-        a = Server("A", binary, database, gateway.url(), folder)
+        a = instance("A", database, gateway.url(), folder)
         servers.append(a)
         a.start()
         if shared:
-            b = Server("B", binary, database, gateway.url(), folder)
+            b = instance("B", database, gateway.url(), folder)
             servers.append(b)
             b.start()
         else:
@@ -529,11 +409,11 @@ def main():
         everyone = [phone for numbers in sets for phone in numbers]
         for start in range(0, len(everyone), 500):
             batch = [{"name": f"Agent {phone[-7:]}", "phone": phone, "orgRoleId": 3} for phone in everyone[start:start + 500]]
-            status, body = call(a.port, "POST", "/team/members", {"members": batch}, {"x-public-key": key})
-            if status not in (200, 201):
-                raise Failure(f"POST /team/members answered {status} {body}")
+            reply = a.call("POST", "/team/members", {"x-public-key": key}, {"members": batch})
+            if reply.status not in (200, 201):
+                raise Failure(f"POST /team/members answered {reply.status} {reply.value}")
         with ThreadPoolExecutor(max_workers=8) as pool:
-            devices = [list(pool.map(lambda phone: sign_in(a.port, phone, gateway), numbers)) for numbers in sets]
+            devices = [list(pool.map(lambda phone: sign_in(a, phone, gateway), numbers)) for numbers in sets]
         print(f"cluster-check: {len(everyone)} members added and signed in on A")
 
         results = {"oneInstance": measure("one instance", a, a, key, devices[0]),
@@ -557,12 +437,12 @@ def main():
         if not shared:
             print("cluster-check: SQLite: the two-instance parts ran on one instance; run with PostgreSQL for the real check")
     except Exception as error:  # anything unexpected (a body of the wrong shape too) fails the check, after the cleanup
-        check("the check ran to the end", False, "\n" + (str(error) if isinstance(error, Failure) else traceback.format_exc()))
+        tally.crashed(error)
         for server in servers:
             print(f"--- last lines of server {server.name}'s log:\n{server.log_tail()}")
     finally:
         for server in servers:
-            server.stop()
+            server.terminate()
         gateway.stop()
         if postgres:
             postgres.stop()

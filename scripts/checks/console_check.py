@@ -2,42 +2,25 @@
 sign-in codes go to a local webhook receiver started here: owner sign-in, key creation and use on the
 reference page, logout from the Team page, the audit entry, role limits, CSRF refusal, screenshots."""
 
-import os
 import sys
 
 from playwright.sync_api import expect, sync_playwright
 
-import demo_server
-from harness import Gateway, Tally
+from harness import Gateway, Screenshots, Tally, bearer, chromium, console_sign_in as sign_in, start_server
 
-SHOTS = os.environ.get("SCREENSHOT_DIR", os.path.join(demo_server.ROOT, "artifacts", "screenshots"))
 tally = Tally("console-check")
 check = tally.check
 
 
-def sign_in(page, base, phone, gateway):
-    page.goto(base + "/console")
-    page.fill("#phone", phone)
-    page.click("button[type=submit]")
-    expect(page.locator("h1")).to_have_text("Enter your code")
-    page.fill("#code", gateway.wait_code(phone) or "")
-    page.click("button[type=submit]")
-
-
 def main():
-    os.makedirs(SHOTS, exist_ok=True)
-    shots = []
-
-    def shot(page, name, what, full=True):
-        path = os.path.join(SHOTS, name)
-        page.screenshot(path=path, full_page=full)
-        shots.append((what, path))
+    shots = Screenshots()
+    shot = shots.take
 
     gateway = Gateway()
     otp_url = gateway.url()
-    with demo_server.start(["--otp-sender", "webhook:" + otp_url, "--webhook-allowed-hosts", "127.0.0.1"]) as server, sync_playwright() as p:
+    with start_server(["--otp-sender", "webhook:" + otp_url, "--webhook-allowed-hosts", "127.0.0.1"], demo=True) as server, sync_playwright() as p:
         base = server.base_url
-        browser = p.chromium.launch(executable_path=os.environ.get("CHROMIUM", "/usr/bin/chromium"), args=["--no-sandbox"])
+        browser = chromium(p)
         owner = browser.new_context(viewport={"width": 1280, "height": 900})
         page = owner.new_page()
         page.on("dialog", lambda dialog: dialog.accept())
@@ -73,7 +56,7 @@ def main():
         page.click("#try-it")
         expect(page.locator("#response")).to_have_attribute("data-sequence", "1")
         check("the console's key works on the reference page's Try It (201)", page.inner_text("#response-status").startswith("201"))
-        check("Rohan's devices are refused after it", all(demo_server.status_of(base + "/me", t) == 401 for t in rohan.tokens))
+        check("Rohan's devices are refused after it", all(server.call("GET", "/me", bearer(t)).status == 401 for t in rohan.tokens))
 
         # Team page: log Meera out, with the dry-run confirmation.
         meera = server.member("Meera Iyer")
@@ -84,7 +67,7 @@ def main():
         page.fill("#reason", "Left the company")
         page.click("button.danger-fill")
         expect(page.locator(".flash")).to_contain_text("logged out")
-        check("Meera's /me is refused after the console logout", all(demo_server.status_of(base + "/me", t) == 401 for t in meera.tokens))
+        check("Meera's /me is refused after the console logout", all(server.call("GET", "/me", bearer(t)).status == 401 for t in meera.tokens))
 
         page.click("text=Audit log")
         first = page.locator("table.audit tbody tr").first
@@ -152,8 +135,7 @@ def main():
         shot(plain, "console-wide-member-refused.png", "wide, plain member refused")
         browser.close()
     gateway.stop()
-    for what, path in shots:
-        print(f"screenshot ({what}): {path}")
+    shots.report()
     return tally.finish()
 
 

@@ -31,51 +31,15 @@ import shutil
 import signal
 import socket
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-import demo_server
-from harness import Tally
+from harness import Server, Tally, bearer, create_database, member_tokens, seed
 
 MEMBERS = int(os.environ.get("CRASH_MEMBERS", "3000"))
-
-
-def start_server(database, port, log):
-    process = subprocess.Popen(
-        [demo_server.binary(), "serve", "--database", database, "--port", str(port), "--otp-sender", "log",
-         "--rate-limit-per-second", "0", "--log-level", "warning"], stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-            connection.request("GET", "/health")
-            if connection.getresponse().status == 200:
-                return process
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError("server did not start")
-
-
-def member_tokens(folder):
-    """Each seeded member's session tokens, by number. tokens.txt lists every token, member after member in
-    the order of numbers.txt; devices.txt gives each member's first token, which marks where its run starts."""
-    numbers = open(os.path.join(folder, "numbers.txt")).read().split()
-    firsts = [line.split()[1] for line in open(os.path.join(folder, "devices.txt")).read().splitlines() if line.strip()]
-    tokens = open(os.path.join(folder, "tokens.txt")).read().split()
-    if len(firsts) != len(numbers) or not tokens or tokens[0] != firsts[0]:
-        raise RuntimeError("bench seed's files do not line up")
-    by_member, member = {}, -1
-    for token in tokens:
-        if member + 1 < len(firsts) and token == firsts[member + 1]:
-            member += 1
-        by_member.setdefault(numbers[member], []).append(token)
-    if len(by_member) != len(numbers):
-        raise RuntimeError("bench seed's files do not line up")
-    return numbers, by_member
 
 
 def main():
@@ -87,18 +51,13 @@ def main():
     tally = Tally(label)
     check = tally.check
     if arguments.postgres:
-        name = "teamgate_crash_" + os.path.basename(folder).split("-")[-1].lower()
-        subprocess.run(["psql", arguments.postgres, "-v", "ON_ERROR_STOP=1", "-qc", f'CREATE DATABASE "{name}"'], check=True)
-        database = arguments.postgres.rsplit("/", 1)[0] + "/" + name
+        database = create_database(arguments.postgres, "teamgate_crash_" + os.path.basename(folder).split("-")[-1].lower())
     else:
         database = os.path.join(folder, "teamgate.sqlite")
-    subprocess.run([demo_server.binary(), "bench", "seed", "--database", database, "--members", str(MEMBERS), "--out", folder],
-                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    key = open(os.path.join(folder, "key.txt")).read().strip()
+    key, _ = seed(database, MEMBERS, folder)
     numbers, tokens_of = member_tokens(folder)
-    port = demo_server.free_port()
-    log = open(os.path.join(folder, "server.log"), "w")
-    server = start_server(database, port, log)
+    server = Server(["--otp-sender", "log", "--rate-limit-per-second", "0", "--log-level", "warning"], database=database, folder=folder)
+    server.start()
 
     # Every logout's fate: "201" or another status as text, "timeout" or "connection" with the time it
     # failed; a number absent from `outcome` was never sent (the pool drained after the kill).
@@ -114,35 +73,30 @@ def main():
             return
         try:
             if not hasattr(local, "connection"):
-                local.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-            local.connection.request("POST", "/team-member/logout", body=json.dumps({"userPhoneNumber": number}),
-                                     headers={"x-public-key": key, "content-type": "application/json"})
-            response = local.connection.getresponse()
-            body = response.read()
+                local.connection = server.connection(timeout=5)  # kept alive; after an error, the next call opens a new one
+            reply = local.connection.call("POST", "/team-member/logout", {"x-public-key": key}, {"userPhoneNumber": number})
             with lock:
                 answered[0] += 1
-                outcome[number] = (str(response.status), time.monotonic(), body[:200])
+                outcome[number] = (str(reply.status), time.monotonic(), reply.body[:200])
         except (socket.timeout, TimeoutError):
-            local.__dict__.pop("connection", None)
             with lock:
                 outcome[number] = ("timeout", time.monotonic(), b"")
         except (OSError, http.client.HTTPException):
-            local.__dict__.pop("connection", None)
             with lock:
                 outcome[number] = ("connection", time.monotonic(), b"")
 
     def killer():
         # Kill once about 40% of the logouts have been answered: mid-stream, with commits in flight.
-        while answered[0] < MEMBERS * 0.4 and server.poll() is None:
+        while answered[0] < MEMBERS * 0.4 and server.process.poll() is None:
             time.sleep(0.001)
         kill_time[0] = time.monotonic()
-        server.send_signal(signal.SIGKILL)
+        server.process.send_signal(signal.SIGKILL)
         killed.set()
 
     threading.Thread(target=killer, daemon=True).start()
     with ThreadPoolExecutor(max_workers=64) as pool:
         list(pool.map(logout, numbers))
-    server.wait()
+    server.process.wait()
     killed.wait(5)
     print(f"{label}: killed the server with SIGKILL after {answered[0]} answers")
 
@@ -166,27 +120,24 @@ def main():
         integrity = sqlite3.connect(database).execute("PRAGMA integrity_check").fetchone()[0]
         check(f"database integrity after the crash: {integrity}", integrity == "ok")
 
-    server = start_server(database, port, log)
+    server.start()  # again, on the same port and database
     ended_tokens = [t for n in acknowledged for t in tokens_of[n]]
     live_tokens = [t for n in never_sent for t in tokens_of[n]]
     checked = {}
 
     def me(token):
         if not hasattr(local, "me"):
-            local.me = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            local.me = server.connection(timeout=10)
         try:
-            local.me.request("GET", "/me", headers={"Authorization": f"Bearer {token}"})
-            response = local.me.getresponse()
-            body = response.read()
+            reply = local.me.call("GET", "/me", bearer(token))
         except (OSError, http.client.HTTPException) as error:
-            local.__dict__.pop("me", None)
             return token, f"error {error!r}"
-        if response.status == 401:
+        if reply.status == 401:
             try:
-                return token, f"401 {json.loads(body).get('reason')}"
+                return token, f"401 {json.loads(reply.body).get('reason')}"
             except ValueError:
                 return token, "401 (no JSON body)"
-        return token, str(response.status)
+        return token, str(reply.status)
 
     try:
         started = time.monotonic()
@@ -195,7 +146,6 @@ def main():
         print(f"{label}: restarted; {len(ended_tokens) + len(live_tokens)} tokens presented to GET /me in {time.monotonic() - started:.1f} s")
     finally:
         server.terminate()
-        server.wait()
 
     lost = sorted({n for n in acknowledged for t in tokens_of[n] if checked.get(t) != "401 admin_logout"})
     wrong = [(t[:12] + "…", checked.get(t)) for t in ended_tokens if checked.get(t) != "401 admin_logout"]

@@ -19,18 +19,16 @@ import subprocess
 import sys
 import tempfile
 
-import demo_server
 import yaml
-from harness import Tally
+from harness import ROOT, Tally, binary, cli
 
-ROOT = demo_server.ROOT
 tally = Tally("deploy-files-check")
 check = tally.check
 
 
-def documented_variables(binary):
+def documented_variables():
     """The environment variables of `teamgate settings --markdown`, the table the README carries."""
-    table = subprocess.run([binary, "settings", "--markdown"], capture_output=True, text=True, check=True).stdout
+    table = cli("settings", "--markdown")
     return set(re.findall(r"`(TEAMGATE_[A-Z_]+)`", table))
 
 
@@ -96,7 +94,7 @@ def compose(variables):
           published and all("ports" not in services[name] for name in ("postgres", "teamgate-a", "teamgate-b")), published)
 
 
-def systemd_unit(binary):
+def systemd_unit():
     if shutil.which("systemd-analyze") is None:
         check("systemd-analyze is installed (scripts/install-test-deps installs systemd)", False)
         return
@@ -106,7 +104,7 @@ def systemd_unit(binary):
         # verify checks that ExecStart's program exists: point it at the binary this run built.
         path = os.path.join(folder, "teamgate.service")
         with open(path, "w") as file:
-            file.write(unit.replace("ExecStart=/usr/local/bin/teamgate ", f"ExecStart={binary} "))
+            file.write(unit.replace("ExecStart=/usr/local/bin/teamgate ", f"ExecStart={binary()} "))
         verified = subprocess.run(["systemd-analyze", "verify", path], capture_output=True, text=True)
         check("teamgate.service: systemd-analyze verify passes", verified.returncode == 0 and not verified.stderr.strip(), verified.stderr)
         security = subprocess.run(["systemd-analyze", "security", "--offline=true", path], capture_output=True, text=True)
@@ -121,11 +119,10 @@ def systemd_unit(binary):
 
 
 def main():
-    binary = os.environ.get("TEAMGATE_BINARY") or demo_server.binary()
-    variables = documented_variables(binary)
+    variables = documented_variables()
     dockerfile(variables)
     compose(variables)
-    systemd_unit(binary)
+    systemd_unit()
     return tally.finish()
 
 

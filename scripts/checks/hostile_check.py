@@ -6,8 +6,7 @@ import socket
 import sys
 import time
 
-import demo_server
-from harness import Tally
+from harness import Tally, start_server
 
 tally = Tally("hostile-check")
 check = tally.check
@@ -48,8 +47,8 @@ def request(key, body, content_type="application/json", extra=""):
 
 
 def main():
-    with demo_server.start(["--rate-limit-per-second", "0", "--idle-timeout-seconds", "5"]) as server:
-        port = int(server.base_url.rsplit(":", 1)[1])
+    with start_server(["--rate-limit-per-second", "0", "--idle-timeout-seconds", "5"], demo=True) as server:
+        port = server.port
         key = server.api_key
         number = server.member("Rohan Das").phone
 
@@ -97,7 +96,7 @@ def main():
 
         status, _ = exchange(port, *request(key, json.dumps({"userPhoneNumber": number}).encode()))
         check("the server still answers normally afterwards (201)", status == 201, str(status))
-        log = open(server.log_path).read()
+        log = server.log()
         check("no unhandled error was logged", "Unhandled error" not in log)
     return tally.finish()
 

@@ -15,32 +15,20 @@ reference at 1280 and 390 px: the body-parameter table and the generated snippet
 
     python3 scripts/checks/member_app_check.py"""
 
-import json
-import os
-import signal
-import subprocess
 import sys
 import time
-import traceback
-import urllib.request
 
 from playwright.sync_api import expect, sync_playwright
 
-import demo_server
-from harness import Gateway, Tally
+from harness import Gateway, Screenshots, Tally, chromium, console_sign_in, start_server
 
-SHOTS = os.environ.get("SCREENSHOT_DIR", os.path.join(demo_server.ROOT, "artifacts", "screenshots"))
 tally = Tally("member-app-check")
 check = tally.check
 OWNER = "+919300000001"
 
 
 def api_logout(server, phone):
-    request = urllib.request.Request(server.base_url + "/team-member/logout", method="POST",
-                                     data=json.dumps({"userPhoneNumber": phone}).encode(),
-                                     headers={"x-public-key": server.api_key, "content-type": "application/json"})
-    with urllib.request.urlopen(request) as response:
-        return response.status
+    return server.call("POST", "/team-member/logout", {"x-public-key": server.api_key}, {"userPhoneNumber": phone}).status
 
 
 def sign_in_with_keyboard(page, base, phone, gateway):
@@ -84,46 +72,20 @@ def ended_within(page, started, limit):
     return time.perf_counter() - started
 
 
-def restart(server):
-    """Stops the demo server (SIGTERM) and starts it again on the same port and database."""
-    command = [demo_server.binary(), "serve", "--demo", "--database", os.path.join(server.folder, "teamgate.sqlite"),
-               "--port", server.base_url.rsplit(":", 1)[1], *server.extra_args]
-    server.process.send_signal(signal.SIGTERM)
-    server.process.wait(timeout=15)
-    log = open(server.log_path, "a")
-    server.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=server.folder)
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        try:
-            if demo_server.status_of(server.base_url + "/health") == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.05)
-    raise RuntimeError("the server did not come back within 30 s")
-
-
 def fits(page, selector):
     """Whether every element matching `selector` shows all its content (no horizontal overflow)."""
     return page.evaluate("""(selector) => [...document.querySelectorAll(selector)].every(e => e.scrollWidth <= e.clientWidth + 1)""", selector)
 
 
 def main():
-    os.makedirs(SHOTS, exist_ok=True)
-    shots = []
-
-    def shot(page, name, what):
-        path = os.path.join(SHOTS, name)
-        page.screenshot(path=path, full_page=True)
-        shots.append((what, path))
+    shots = Screenshots()
+    shot = shots.take
 
     gateway = Gateway()
-    extra = ["--otp-sender", "webhook:" + gateway.url(), "--webhook-allowed-hosts", "127.0.0.1"]
-    server = demo_server.start(extra)
-    server.extra_args = extra
+    server = start_server(["--otp-sender", "webhook:" + gateway.url(), "--webhook-allowed-hosts", "127.0.0.1"], demo=True)
     try:
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=os.environ.get("CHROMIUM", "/usr/bin/chromium"), args=["--no-sandbox"])
+            browser = chromium(p)
             base = server.base_url
 
             # 1. The API's logout, 1280 px, keyboard only.
@@ -167,12 +129,7 @@ def main():
             wait_live(vikram_page)
             admin = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
             admin.on("dialog", lambda dialog: dialog.accept())
-            admin.goto(base + "/console")
-            admin.fill("#phone", OWNER)
-            admin.click("button[type=submit]")
-            expect(admin.locator("h1")).to_have_text("Enter your code")
-            admin.fill("#code", gateway.wait_code(OWNER) or "")
-            admin.click("button[type=submit]")
+            console_sign_in(admin, base, OWNER, gateway)
             expect(admin.locator("h1")).to_have_text("Team")
             admin.locator(f'tr[data-member="{vikram.phone}"] a', has_text="Log out").click()
             admin.fill("#reason", "Shared laptop handed on")
@@ -193,7 +150,7 @@ def main():
             # The page's network fails (its re-check of GET /me is refused by the browser, so it cannot reconnect), then
             # the server restarts, which cuts the socket it held.
             narrow.route("**/me", lambda route: route.abort("internetdisconnected"))
-            restart(server)
+            server.restart()  # SIGTERM, then the same port and database
             expect(rohan_page.locator("#connection")).to_have_attribute("data-status", "offline", timeout=5000)
             check("run 3: with the socket cut by the restart, the page says it is reconnecting", "Reconnecting" in rohan_page.inner_text("#connection"))
             status = api_logout(server, rohan.phone)
@@ -220,12 +177,11 @@ def main():
                       and reference.locator("tr.param-description", has_text="The login phone number").is_visible())
                 shot(reference, f"reference-{name}-parameters.png", f"the API reference at {width} px")
             browser.close()
-    except Exception:
-        check("the check ran to the end", False, "\n" + traceback.format_exc())
+    except Exception as error:
+        tally.crashed(error)
     finally:
         server.stop()
-    for what, path in shots:
-        print(f"     screenshot: {what}: {os.path.relpath(path, demo_server.ROOT)}")
+    shots.report()
     return tally.finish()
 
 

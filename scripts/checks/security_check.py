@@ -5,22 +5,17 @@ another address; guessing codes across many numbers; spoofing X-Forwarded-For; u
 tokens; more than 5 sockets per session; guessable list cursors. Receivers and 127.0.0.x clients are local."""
 
 import functools
-import http.client
-import json
 import os
 import secrets
 import struct
 import sys
 import threading
 import time
-import traceback
 import urllib.parse
 import zlib
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import SimpleNamespace
 
-import demo_server
-from harness import Tally
+from harness import Receiver, Tally, answer, binary, start_server, wait_for
 from wsclient import WebSocket
 
 tally = Tally("security-check")
@@ -30,118 +25,39 @@ HOOK_EVENTS = ["team_member.logged_out"]
 LOCAL_HOOKS = ["--webhook-allowed-hosts", "127.0.0.1"]
 
 
-def parse(raw):
-    try:
-        return json.loads(raw or b"null")
-    except ValueError:
-        return None
-
-
-def port_of(server):
-    return int(server.base_url.rsplit(":", 1)[1])
-
-
-def call(server, method, path, body=None, headers=None, source=None, timeout=10):
-    """One request on a fresh connection, sent from `source` (e.g. "127.0.0.2") when given."""
-    connection = http.client.HTTPConnection("127.0.0.1", port_of(server), timeout=timeout,
-                                            source_address=(source, 0) if source else None)
-    data = json.dumps(body).encode() if body is not None else None
-    sent = {"Content-Type": "application/json"} if data is not None else {}
-    sent.update(headers or {})
-    try:
-        connection.request(method, path, body=data, headers=sent)
-        response = connection.getresponse()
-        raw = response.read()
-        return SimpleNamespace(status=response.status, headers={k.lower(): v for k, v in response.getheaders()}, body=raw, data=parse(raw))
-    finally:
-        connection.close()
-
-
 def admin(server, method, path, body=None, source=None):
-    return call(server, method, path, body, {"x-public-key": server.api_key}, source)
+    return server.call(method, path, {"x-public-key": server.api_key}, body, source=source)
 
 
 def ask_code(server, phone, source=None, headers=None):
-    return call(server, "POST", "/auth/otp", {"phoneNumber": phone}, headers, source)
+    return server.call("POST", "/auth/otp", headers, {"phoneNumber": phone}, source=source)
 
 
 def log_out(server, phone, **extra):
     return admin(server, "POST", "/team-member/logout", {"userPhoneNumber": phone, **extra})
 
 
-def until(condition, timeout, step=0.05):
-    """Polls `condition` until it gives something truthy or `timeout` seconds pass; returns its last value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value or time.monotonic() >= deadline:
-            return value
-        time.sleep(step)
-
-
-class Receiver(ThreadingHTTPServer):
-    """A local webhook target or OTP gateway: `respond(handler)` answers each POST; `hits` keeps arrival
-    times, `bodies` the JSON (unlike harness.Gateway, also messages without a code, e.g. a lock notice)."""
-    daemon_threads = True
-
-    def __init__(self, respond):
-        hits, bodies = self.hits, self.bodies = [], []
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                bodies.append(parse(self.rfile.read(int(self.headers.get("Content-Length", 0)))))
-                hits.append(time.monotonic())
-                respond(self)
-
-            def log_message(self, *args):
-                pass
-
-        super().__init__(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.serve_forever, daemon=True).start()
-        self.port = self.server_address[1]
-
-    def url(self, path="/hook"):
-        return f"http://127.0.0.1:{self.port}{path}"
-
-    def to(self, phone):
-        return [body for body in self.bodies if isinstance(body, dict) and body.get("phoneNumber") == phone]
-
-    def server_close(self):  # on leaving `with`
-        self.shutdown()
-        super().server_close()
-
-
-def answer(status, headers=()):
-    def respond(handler):
-        handler.send_response(status)
-        for name, value in headers:
-            handler.send_header(name, value)
-        handler.send_header("Content-Length", "0")
-        handler.end_headers()
-    return respond
-
-
 def create_hook(server, url):
     reply = admin(server, "POST", "/webhooks", {"url": url, "events": HOOK_EVENTS})
     if reply.status != 201:
         raise RuntimeError(f"webhook at {url} not created: {reply.status} {reply.body[:200]!r}")
-    return reply.data["id"]
+    return reply.json["id"]
 
 
 def deliveries(server, hook_id):
-    return (admin(server, "GET", f"/webhooks/{hook_id}/deliveries").data or {}).get("data") or []
+    return (admin(server, "GET", f"/webhooks/{hook_id}/deliveries").json or {}).get("data") or []
 
 
 def private_webhook_targets_are_refused():
-    with demo_server.start() as server:
-        port = port_of(server)
+    with start_server(demo=True) as server:
+        port = server.port
         targets = ["http://169.254.169.254/latest/meta-data/", f"http://127.0.0.1:{port}/", "http://10.0.0.5/", "http://[::1]/",
                    "http://2130706433/", "http://0x7f000001/", "http://0177.0.0.1/", "http://[::ffff:127.0.0.1]/",
                    "http://100.64.0.1/", "http://192.168.1.1/", "http://172.16.0.1/", "http://[fe80::1]/", "http://[fc00::1]/",
                    "http://224.0.0.1/", "http://0.0.0.0/", f"http://localhost:{port}/"]
         for url in targets:
             reply = admin(server, "POST", "/webhooks", {"url": url, "events": HOOK_EVENTS})
-            body = reply.data or {}
+            body = reply.json or {}
             messages = body.get("message") if isinstance(body, dict) else None
             refused = (reply.status == 400 and body.get("statusCode") == 400 and body.get("error") == "Bad Request"
                        and isinstance(messages, list) and any("private" in str(m).lower() for m in messages))
@@ -152,11 +68,11 @@ def private_webhook_targets_are_refused():
 
 def redirect_does_not_reach_inside():
     with Receiver(answer(204)) as inside, Receiver(answer(307, [("Location", inside.url("/stolen"))])) as redirect, \
-            demo_server.start(LOCAL_HOOKS) as server:
+            start_server(LOCAL_HOOKS, demo=True) as server:
         hook = create_hook(server, redirect.url())
         reply = log_out(server, server.member("Meera Iyer").phone)
         check("the logout that fires the webhook answers 201", reply.status == 201, str(reply.status))
-        answered = until(lambda: [d for d in deliveries(server, hook) if d.get("lastStatus") is not None], 10, step=0.25)
+        answered = wait_for(lambda: [d for d in deliveries(server, hook) if d.get("lastStatus") is not None], 10, step=0.25)
         delivery = (answered or deliveries(server, hook) or [{}])[0]
         time.sleep(0.3)
         check("a 307 from the receiver is recorded as its answer, not followed (lastStatus 307, not delivered)",
@@ -167,7 +83,7 @@ def redirect_does_not_reach_inside():
 
 def hanging_receiver_does_not_delay_others():
     release = threading.Event()
-    with demo_server.start(LOCAL_HOOKS) as server, Receiver(lambda handler: release.wait(30)) as hang, \
+    with start_server(LOCAL_HOOKS, demo=True) as server, Receiver(lambda handler: release.wait(30)) as hang, \
             Receiver(answer(204)) as good:
         create_hook(server, hang.url())  # reads the request, never answers
         create_hook(server, good.url())
@@ -176,11 +92,11 @@ def hanging_receiver_does_not_delay_others():
             seen = len(good.hits)
             reply = log_out(server, server.member(name).phone)
             answered = time.monotonic()
-            arrived = until(lambda: len(good.hits) > seen, 4)
+            arrived = wait_for(lambda: len(good.hits) > seen, 4)
             delays.append(round(good.hits[seen] - answered, 2) if arrived and reply.status == 201 else None)
         check("a good receiver gets each delivery within 2 s of the 201 while another receiver hangs",
               all(d is not None and d <= 2 for d in delays), f"delays {delays} s (None: not within 4 s)")
-        check("the hanging receiver was contacted (so the test means something)", until(lambda: hang.hits, 3), "no request")
+        check("the hanging receiver was contacted (so the test means something)", wait_for(lambda: hang.hits, 3), "no request")
         release.set()  # ends the server's stuck requests, so it stops promptly
 
 
@@ -222,7 +138,7 @@ def gzip_bomb_does_not_take_memory(limit_mb=300):
         except OSError:
             pass
 
-    with Receiver(respond) as bomb, demo_server.start(LOCAL_HOOKS) as server:
+    with Receiver(respond) as bomb, start_server(LOCAL_HOOKS, demo=True) as server:
         pid = server.process.pid
         hook = create_hook(server, bomb.url())
         log_out(server, server.member("Rohan Das").phone)
@@ -234,7 +150,7 @@ def gzip_bomb_does_not_take_memory(limit_mb=300):
                 stop.set()  # the server is already over the limit: spare the machine
             started = time.monotonic()
             try:
-                healthy = call(server, "GET", "/health", timeout=3).status == 200
+                healthy = server.call("GET", "/health", timeout=3).status == 200
             except OSError:
                 healthy = False
             slowest = max(slowest, time.monotonic() - started if healthy else 99)
@@ -257,12 +173,12 @@ def same_answer(what, a, b):
 
 
 def sign_in_does_not_tell_members_from_strangers():
-    with Receiver(answer(204)) as gateway, demo_server.start(["--otp-sender", "webhook:" + gateway.url("/otp"), *LOCAL_HOOKS]) as server:
+    with Receiver(answer(204)) as gateway, start_server(["--otp-sender", "webhook:" + gateway.url("/otp"), *LOCAL_HOOKS], demo=True) as server:
         vikram, meera, rohan = (server.member(n) for n in ["Vikram Shah", "Meera Iyer", "Rohan Das"])
         member, stranger = ask_code(server, vikram.phone, "127.0.0.4"), ask_code(server, STRANGER, "127.0.0.5")
         check("/auth/otp answers 202 for a member", member.status == 202, str(member.status))
         same_answer("/auth/otp for a member and for a stranger", member, stranger)
-        sent = until(lambda: gateway.to(vikram.phone), 3)
+        sent = wait_for(lambda: gateway.to(vikram.phone), 3)
         check("the member's code reaches the gateway", bool(sent) and "code" in sent[-1], str(sent))
 
         def sequence(phone, source):
@@ -278,40 +194,40 @@ def sign_in_does_not_tell_members_from_strangers():
         check("/auth/otp for a locked member is 202, never 423, without lockedUntil",
               member.status == 202 and b"lockedUntil" not in member.body, f"{member.status} {member.body[:200]!r}")
         same_answer("/auth/otp for a locked member and for a stranger", member, stranger)
-        notice = until(lambda: gateway.to(rohan.phone)[before:], 3)
+        notice = wait_for(lambda: gateway.to(rohan.phone)[before:], 3)
         check("the locked member's gateway message is a lock notice without a code",
               bool(notice) and all("code" not in m and m.get("type") == "locked" for m in notice), str(notice))
 
 
 def code_limit_is_per_address():
-    with Receiver(answer(204)) as gateway, demo_server.start(["--otp-sender", "webhook:" + gateway.url("/otp"), *LOCAL_HOOKS]) as server:
+    with Receiver(answer(204)) as gateway, start_server(["--otp-sender", "webhook:" + gateway.url("/otp"), *LOCAL_HOOKS], demo=True) as server:
         owner = server.members[0]
         answers = []
         while len(answers) < 10 and 429 not in answers:
             answers.append(ask_code(server, owner.phone, "127.0.0.2").status)
         check("an attacker at 127.0.0.2 asking codes for the owner's number reaches 429", 429 in answers, str(answers))
-        until(lambda: len(gateway.to(owner.phone)) >= answers.count(202), 3)
+        wait_for(lambda: len(gateway.to(owner.phone)) >= answers.count(202), 3)
         time.sleep(0.2)
         before = len(gateway.to(owner.phone))
         reply = ask_code(server, owner.phone, "127.0.0.3")
         check("the owner at 127.0.0.3 still gets 202", reply.status == 202, f"{reply.status} {reply.body[:200]!r}")
-        fresh = until(lambda: gateway.to(owner.phone)[before:], 3)
+        fresh = wait_for(lambda: gateway.to(owner.phone)[before:], 3)
         check("and the gateway receives a fresh code for the owner", bool(fresh) and "code" in fresh[-1], str(fresh))
         code = fresh[-1].get("code") if fresh else None
-        login = code and call(server, "POST", "/auth/login", {"phoneNumber": owner.phone, "code": code, "deviceName": "security check"},
-                              source="127.0.0.3")
+        login = code and server.call("POST", "/auth/login", body={"phoneNumber": owner.phone, "code": code, "deviceName": "security check"},
+                                     source="127.0.0.3")
         check("the owner signs in with it from 127.0.0.3 (201)", login and login.status == 201,
               f"{login.status} {login.body[:200]!r}" if login else "no fresh code to sign in with")
 
 
 def code_guessing_is_capped_per_address():
-    with demo_server.start() as server:
+    with start_server(demo=True) as server:
         numbers = [m.phone for m in server.members]
         for phone in numbers:
             ask_code(server, phone, "127.0.0.9")
         numbers += [f"+1415555{200 + i:04d}" for i in range(20 - len(numbers))]
-        replies = [call(server, "POST", "/auth/login", {"phoneNumber": numbers[i % 20], "code": "000000", "deviceName": "guess"},
-                        source="127.0.0.11") for i in range(100)]
+        replies = [server.call("POST", "/auth/login", body={"phoneNumber": numbers[i % 20], "code": "000000", "deviceName": "guess"},
+                               source="127.0.0.11") for i in range(100)]
         statuses = [r.status for r in replies]
         first = next((i for i, s in enumerate(statuses) if s == 429), None)
         check("100 wrong codes over 20 numbers from one address meet a 429", first is not None, str(statuses))
@@ -331,7 +247,7 @@ def exhaust(server, phone, forwarded, source=None):
 
 
 def forwarded_for_counts_only_from_trusted_proxies():
-    with demo_server.start(["--trusted-proxies", "127.0.0.1"]) as server:
+    with start_server(["--trusted-proxies", "127.0.0.1"], demo=True) as server:
         answers = exhaust(server, "+14155550301", "203.0.113.7")
         check("behind a trusted proxy, client 203.0.113.7 reaches 429", 429 in answers, str(answers))
         reply = ask_code(server, "+14155550301", headers={"X-Forwarded-For": "203.0.113.8"})
@@ -340,7 +256,7 @@ def forwarded_for_counts_only_from_trusted_proxies():
         reply = ask_code(server, "+14155550302", "127.0.0.2", {"X-Forwarded-For": "203.0.113.21"})
         check("from an untrusted peer (127.0.0.2) a new X-Forwarded-For does not reset the limit",
               429 in answers and reply.status == 429, f"{answers} then {reply.status}")
-    with demo_server.start() as server:
+    with start_server(demo=True) as server:
         answers = exhaust(server, "+14155550303", "203.0.113.7")
         reply = ask_code(server, "+14155550303", headers={"X-Forwarded-For": "203.0.113.8"})
         check("without --trusted-proxies, X-Forwarded-For is ignored (still 429)", 429 in answers and reply.status == 429,
@@ -358,23 +274,22 @@ def limited(label, send):
 
 
 def unknown_credentials_are_limited_per_address():
-    with demo_server.start() as server:
+    with start_server(demo=True) as server:
         phone = server.member("Rohan Das").phone
         limited("random API keys on /team-member/logout from one address",
-                lambda: call(server, "POST", "/team-member/logout", {"userPhoneNumber": phone},
-                             {"x-public-key": "key_" + secrets.token_urlsafe(24)}, "127.0.0.12"))
+                lambda: server.call("POST", "/team-member/logout", {"x-public-key": "key_" + secrets.token_urlsafe(24)},
+                                    {"userPhoneNumber": phone}, source="127.0.0.12"))
         limited("random session tokens on /me from one address",
-                lambda: call(server, "GET", "/me", headers={"Authorization": "Bearer tgs_" + secrets.token_urlsafe(32)},
-                             source="127.0.0.13"))
+                lambda: server.call("GET", "/me", {"Authorization": "Bearer tgs_" + secrets.token_urlsafe(32)}, source="127.0.0.13"))
 
 
 def a_session_holds_at_most_five_sockets():
-    with demo_server.start() as server:
+    with start_server(demo=True) as server:
         device = SimpleNamespace(token=server.member("Vikram Shah").tokens[0])
         sockets = []
         try:
             for _ in range(6):  # a refused upgrade (wsclient.Refused) is this section's FAIL
-                sockets.append(WebSocket(port_of(server), device))
+                sockets.append(WebSocket(server.port, device))
                 time.sleep(0.05)
             oldest = sockets[0]
             closed = oldest.wait(lambda ws: ws.close_code is not None, 3) or oldest.eof
@@ -388,9 +303,9 @@ def a_session_holds_at_most_five_sockets():
 
 
 def pages_follow_opaque_cursors():
-    with demo_server.start() as server:
-        everyone = [m["id"] for m in admin(server, "GET", "/team").data["data"]]
-        first = admin(server, "GET", "/team?limit=2").data or {}
+    with start_server(demo=True) as server:
+        everyone = [m["id"] for m in admin(server, "GET", "/team").json["data"]]
+        first = admin(server, "GET", "/team?limit=2").json or {}
         check("GET /team?limit=2 gives 2 members and a nextCursor string",
               len(first.get("data") or []) == 2 and isinstance(first.get("nextCursor"), str), str(first)[:300])
         seen, page, pages = [], first, 0
@@ -399,18 +314,18 @@ def pages_follow_opaque_cursors():
             cursor = page.get("nextCursor")
             if not isinstance(cursor, str):
                 break
-            page = admin(server, "GET", "/team?limit=2&cursor=" + urllib.parse.quote(cursor)).data or {}
+            page = admin(server, "GET", "/team?limit=2&cursor=" + urllib.parse.quote(cursor)).json or {}
         check("following nextCursor gives every member once, as GET /team lists them, over several pages",
               seen == everyone and pages >= 2, f"{pages} page(s): {seen} vs {everyone}")
         for name in ["Rohan Das", "Meera Iyer"]:
             log_out(server, server.member(name).phone)
-        audit = admin(server, "GET", "/audit-events?limit=1").data or {}
+        audit = admin(server, "GET", "/audit-events?limit=1").json or {}
         cursor = audit.get("nextCursor")
         check("GET /audit-events's nextCursor is an opaque string, not a plain integer",
               isinstance(cursor, str) and not cursor.strip().lstrip("-").isdigit(), repr(cursor))
         if isinstance(cursor, str):
             after = admin(server, "GET", "/audit-events?limit=1&cursor=" + urllib.parse.quote(cursor))
-            data = (after.data or {}).get("data") or [{}]
+            data = (after.json or {}).get("data") or [{}]
             check("and it leads to the next event", after.status == 200 and data[0].get("id") != audit["data"][0]["id"],
                   f"{after.status} {after.body[:200]!r}")
 
@@ -422,8 +337,7 @@ SECTIONS = [private_webhook_targets_are_refused, redirect_does_not_reach_inside,
 
 
 def main():
-    demo_server.binary = functools.cache(demo_server.binary)  # one `swift build --show-bin-path` for all servers
-    path = demo_server.binary()
+    path = binary()
     if not os.path.exists(path):
         check("the teamgate binary is built", False, path)
         return tally.finish()
@@ -433,10 +347,7 @@ def main():
         try:
             section()
         except Exception as error:  # a section that cannot go on is one FAIL, and the others still run
-            where = traceback.extract_tb(error.__traceback__)[-1]
-            detail = str(error).strip().splitlines()
-            check(f"{section.__name__} ran to the end", False,
-                  f"{type(error).__name__} at {os.path.basename(where.filename)}:{where.lineno}: {' | '.join(detail[:1] + detail[-3:])[:400]}")
+            tally.crashed(error, f"{section.__name__} ran to the end")
     print(f"({time.monotonic() - started:.0f} s)")
     return tally.finish()
 

@@ -9,63 +9,48 @@
     python3 scripts/checks/tracing_check.py
 TEAMGATE_BINARY names the server binary (default: `swift build --show-bin-path`, as the other checks)."""
 
+import base64
 import json
 import os
 import secrets
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
-import threading
 import time
-import traceback
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import demo_server
-from cluster_check import call
-from harness import Tally, wait_for
-from wsclient import Failure
+from harness import Receiver, Server, Tally, seed, wait_for
 
 tally = Tally("tracing-check")
 check = tally.check
 
 
-class Collector:
+class Collector(Receiver):
     """Keeps every span of every OTLP/HTTP JSON export, and the raw bodies."""
 
     def __init__(self):
         self.spans = []
-        self.bodies = []
+        self.raw = []
         self.content_types = set()
-        collector = self
+        super().__init__(self.respond)
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                collector.content_types.add(self.headers.get("Content-Type"))
-                collector.bodies.append(body)
-                if self.path == "/v1/traces":
-                    for resource in json.loads(body).get("resourceSpans", []):
-                        for scope in resource.get("scopeSpans", []):
-                            for span in scope.get("spans", []):
-                                for field in ("traceId", "spanId", "parentSpanId"):
-                                    span[field] = hex_id(span.get(field))
-                                for link in span.get("links", []):
-                                    link["traceId"], link["spanId"] = hex_id(link.get("traceId")), hex_id(link.get("spanId"))
-                                collector.spans.append(span)
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.end_headers()
-                self.wfile.write(b"{}")
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.port = self.server.server_address[1]
+    def respond(self, handler):
+        self.content_types.add(handler.headers.get("Content-Type"))
+        self.raw.append(handler.body)
+        if handler.path == "/v1/traces":
+            for resource in (handler.json or {}).get("resourceSpans", []):
+                for scope in resource.get("scopeSpans", []):
+                    for span in scope.get("spans", []):
+                        for field in ("traceId", "spanId", "parentSpanId"):
+                            span[field] = hex_id(span.get(field))
+                        for link in span.get("links", []):
+                            link["traceId"], link["spanId"] = hex_id(link.get("traceId")), hex_id(link.get("spanId"))
+                        self.spans.append(span)
+        handler.send_response(200)
+        handler.send_header("Content-Type", "application/json")
+        handler.end_headers()
+        handler.wfile.write(b"{}")
 
 
 def hex_id(value):
@@ -74,7 +59,6 @@ def hex_id(value):
         return value
     if len(value) in (16, 32) and all(c in "0123456789abcdef" for c in value):
         return value
-    import base64
     return base64.b64decode(value).hex()
 
 
@@ -88,47 +72,25 @@ def attributes(span):
 
 
 def main():
-    binary = os.environ.get("TEAMGATE_BINARY") or demo_server.binary()
     folder = tempfile.mkdtemp(prefix="teamgate-tracing-")
     collector = Collector()
     server = None
     try:
         database = os.path.join(folder, "teamgate.sqlite")
-        seeded = subprocess.run([binary, "bench", "seed", "--database", database, "--members", "5", "--out", folder], capture_output=True, text=True)
-        if seeded.returncode != 0:
-            raise Failure("bench seed failed:\n" + seeded.stderr)
-        key = open(os.path.join(folder, "key.txt")).read().strip()
-        devices = [line.split() for line in open(os.path.join(folder, "devices.txt")) if line.strip()]
-        port = demo_server.free_port()
-        environment = {**os.environ, "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{collector.port}",
-                       "OTEL_EXPORTER_OTLP_PROTOCOL": "http/json", "OTEL_BSP_SCHEDULE_DELAY": "200"}
-        log = open(os.path.join(folder, "server.log"), "w")
-        server = subprocess.Popen([binary, "serve", "--database", database, "--port", str(port), "--otp-sender", "log",
-                                   "--traces", "otlp", "--log-level", "warning"], stdout=log, stderr=subprocess.STDOUT, env=environment)
-        log.close()
-        def healthy():
-            try:
-                return server.poll() is None and call(port, "GET", "/health", timeout=1)[0] == 200
-            except OSError:
-                return False
-
-        if not wait_for(healthy, 30):
-            raise Failure("the server did not start:\n" + open(os.path.join(folder, "server.log")).read()[-2000:])
+        key, devices = seed(database, 5, folder)
+        environment = {"OTEL_EXPORTER_OTLP_ENDPOINT": collector.url(""), "OTEL_EXPORTER_OTLP_PROTOCOL": "http/json", "OTEL_BSP_SCHEDULE_DELAY": "200"}
+        server = Server(["--otp-sender", "log", "--traces", "otlp", "--log-level", "warning"], database=database, folder=folder, env=environment)
+        server.start()
 
         trace_id, parent_id = secrets.token_hex(16), secrets.token_hex(8)
         phone, token = devices[0]
-        import http.client
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-        connection.request("POST", "/team-member/logout", body=json.dumps({"userPhoneNumber": phone}),
-                           headers={"content-type": "application/json", "x-public-key": key, "traceparent": f"00-{trace_id}-{parent_id}-01"})
-        response = connection.getresponse()
-        response.read()
-        request_id = response.getheader("X-Request-Id")
-        connection.close()
+        response = server.call("POST", "/team-member/logout", {"x-public-key": key, "traceparent": f"00-{trace_id}-{parent_id}-01"},
+                               {"userPhoneNumber": phone})
+        request_id = response.headers.get("x-request-id")
         check("the logout answers 201", response.status == 201, response.status)
         other_phone, other_token = devices[1]
-        call(port, "GET", "/me/events?token=" + urllib.parse.quote(other_token))
-        call(port, "GET", "/team/member?agentNumber=" + urllib.parse.quote(other_phone), headers={"x-public-key": key})
+        server.call("GET", "/me/events?token=" + urllib.parse.quote(other_token))
+        server.call("GET", "/team/member?agentNumber=" + urllib.parse.quote(other_phone), {"x-public-key": key})
 
         def logout_span():
             return next((span for span in collector.spans if span.get("traceId") == trace_id and span.get("kind") in (2, "SPAN_KIND_SERVER")), None)
@@ -149,13 +111,12 @@ def main():
               commit is not None and commit_details.get("db.system") == "sqlite" and int(commit_details.get("teamgate.writes", 0)) >= 1, commit_details)
 
         stop_sent = time.time()
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30)
-        server = None
+        server.process.send_signal(signal.SIGTERM)
+        server.process.wait(timeout=30)
         routes = {span.get("name") for span in collector.spans}
         check("the spans of the last requests reach the collector when the server stops (SIGTERM)",
               {"GET /me/events", "GET /team/member"} <= routes, sorted(routes))
-        text = b"".join(collector.bodies).decode(errors="replace")
+        text = b"".join(collector.raw).decode(errors="replace")
         leaked = [secret for secret in (token, other_token, key, phone, other_phone, phone[1:], other_phone[1:]) if secret in text]
         check("no token, key or phone number in any exported span", not leaked and collector.spans, leaked)
         if tally.failed:
@@ -163,11 +124,11 @@ def main():
         print(f"     ({len(collector.spans)} spans received; content types {sorted(filter(None, collector.content_types))}; "
               f"stopped {time.time() - stop_sent:.1f} s after SIGTERM)")
     except Exception as error:  # anything unexpected fails the check, after the cleanup
-        check("the check ran to the end", False, "\n" + (str(error) if isinstance(error, Failure) else traceback.format_exc()))
+        tally.crashed(error)
     finally:
         if server:
             server.kill()
-        collector.server.shutdown()
+        collector.stop()
         shutil.rmtree(folder, ignore_errors=True)
     return tally.finish()
 

@@ -2,7 +2,7 @@
 POST /team-member/logout on a kept-alive socket that one selector reads alongside the devices' sockets, so
 the 201 and each session.ended are timed by arrival, whichever comes first. Standard library only.
 
-Shared by scripts/checks/cluster_check.py and scripts/bench.d/sockets.py."""
+A support module, not a check: used by the checks here and by scripts/bench.d/sockets.py."""
 
 import base64
 import hashlib
@@ -15,9 +15,7 @@ import struct
 import time
 import urllib.parse
 
-
-class Failure(Exception):
-    """A step the rest of the check cannot go on without."""
+from harness import Failure  # noqa: F401 (scripts/bench.d/sockets.py takes it from here)
 
 
 # --- HTTP ------------------------------------------------------------------------------------------
