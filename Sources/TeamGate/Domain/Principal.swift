@@ -46,5 +46,4 @@ public struct RequestOrigin: Sendable, Equatable {
     }
 
     public static let cli = RequestOrigin(actor: .cli)
-    public static let system = RequestOrigin(actor: .system)
 }

@@ -39,11 +39,6 @@ enum TeamRules {
         if let refusal = refusal(of: actor, managing: setting, organizationID: organizationID) { throw TeamGateError.notPermitted(refusal) }
     }
 
-    /// Whether `actor` may manage `setting`, for a door that shows or hides it.
-    static func mayManage(_ setting: OwnerSetting, actor: Principal, organizationID: String) -> Bool {
-        refusal(of: actor, managing: setting, organizationID: organizationID) == nil
-    }
-
     private static func refusal(of actor: Principal, managing setting: OwnerSetting, organizationID: String) -> Permission? {
         switch actor {
         case .apiKey(let key):

@@ -170,9 +170,7 @@ struct LogoutRouteTests {
     @Test("a dry run queues no webhook delivery; the real logout queues one")
     func dryRunQueuesNoWebhook() async throws {
         // setup: a webhook for logouts, to a loopback receiver the operator allows
-        var configured = try TestEnvironment()
-        configured.configuration.webhookAllowedHosts = ["127.0.0.1"]
-        let environment = configured
+        let environment = try TestEnvironment.allowingLoopbackWebhooks()
         let services = try await environment.openServices()
         let team = try await SeededTeam.make(services)
         let webhook = try await services.webhooks.create(

@@ -27,9 +27,7 @@ struct OneRuleRouteTests {
     @Test("POST /team/logout-all queues team_member.logged_out for each member whose sessions ended")
     func logOutEveryoneQueuesWebhooks() async throws {
         // setup: a webhook for logouts, to a loopback receiver the operator allows
-        var configured = try TestEnvironment()
-        configured.configuration.webhookAllowedHosts = ["127.0.0.1"]
-        let environment = configured
+        let environment = try TestEnvironment.allowingLoopbackWebhooks()
         let services = try await environment.openServices()
         let team = try await SeededTeam.make(services)
         let webhook = try await services.webhooks.create(

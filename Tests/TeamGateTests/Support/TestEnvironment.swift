@@ -138,6 +138,14 @@ struct TestEnvironment {
 
     /// Opens the database (again, for a restart) and returns fresh services over it. Codes go to the
     /// outbox unless `configuredSender` asks for the one the configuration names.
+    /// An environment whose webhooks may reach a receiver on loopback, which only a host the operator allows
+    /// by name may be.
+    static func allowingLoopbackWebhooks() throws -> TestEnvironment {
+        var environment = try TestEnvironment()
+        environment.configuration.webhookAllowedHosts = ["127.0.0.1"]
+        return environment
+    }
+
     func openServices(configuredSender: Bool = false) async throws -> TeamGateServices {
         if case .postgres(let url) = configuration.databaseLocation { try await PostgresTestServer.createDatabase(url) }
         return try await TeamGateServices.open(

@@ -146,9 +146,7 @@ struct ConsoleRouteTests {
     @Test("Unlock, key revoke and webhook delete in the console are audited with the admin as actor")
     func consoleActionsAudited() async throws {
         // setup: Rohan locked (before the webhook exists, so nothing is queued for it), a second key, a webhook
-        var configured = try TestEnvironment()
-        configured.configuration.webhookAllowedHosts = ["127.0.0.1"]
-        let environment = configured
+        let environment = try TestEnvironment.allowingLoopbackWebhooks()
         let services = try await environment.openServices()
         let team = try await SeededTeam.make(services)
         _ = try await services.logout.logOut(apiKey: team.apiKey, phone: team.rohan.phone, lockForMinutes: 30, services: services)
