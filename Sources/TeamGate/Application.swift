@@ -175,7 +175,8 @@ public func buildApplication(
 /// in this order: the devices' sockets are told the server is going away (`SessionSockets`); the server
 /// stops accepting connections and finishes the requests in flight; the application's services stop in
 /// reverse (housekeeping, code sender, webhook dispatcher); the store's writer commits what it holds and
-/// the database closes.
+/// the database closes. The same happens, and the process then exits non-zero, when the store meets a failure
+/// it cannot go on after (`FatalFailureWatch`).
 ///
 /// `observability` (the span exporter) runs first and so stops last, after the store: the spans of the last
 /// requests and commits are sent before the process ends.
@@ -187,10 +188,18 @@ public func buildServiceGroup(
     onServerRunning: @escaping @Sendable (_ port: Int) async -> Void = { _ in }
 ) throws -> ServiceGroup {
     let application = try buildApplication(configuration: configuration, services: services, logger: logger, onServerRunning: onServerRunning)
-    return ServiceGroup(
-        configuration: .init(
-            services: observability + [services.store, application, SessionSockets(hub: services.sessionEvents)],
-            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+    let running: [any Service] = observability + [services.store, application, SessionSockets(hub: services.sessionEvents)]
+    // The watch's failure shuts the group down gracefully, then `run()` throws it: the process exits non-zero.
+    let watch = ServiceGroupConfiguration.ServiceConfiguration(
+        service: FatalFailureWatch(store: services.store, logger: logger), failureTerminationBehavior: .gracefullyShutdownGroup)
+    var group = ServiceGroupConfiguration(
+        services: running.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) } + [watch], logger: logger)
+    group.gracefulShutdownSignals = [.sigterm, .sigint]
+    // SIGTERM ends the process within 10 s (Docker's patience) whatever hangs: past 8 s of graceful shutdown the
+    // group is cancelled. No 201 is lost that way either: each was sent after its commit.
+    group.maximumGracefulShutdownDuration = .seconds(8)
+    group.maximumCancellationDuration = .seconds(1)
+    return ServiceGroup(configuration: group)
 }
 
 /// HTTP/1.1 with the WebSocket upgrade `GET /me/events` needs, under the same limits as plain HTTP.

@@ -63,23 +63,30 @@ struct RestoreCommand: ParsableCommand {
         commandName: "restore",
         abstract: "Replace the database with a backup (the server must be stopped).",
         discussion: """
-            SQLite: checks the backup (integrity_check, and that this version knows its schema), then replaces the \
-            database in one rename, so a crash leaves the old database or the new one. Refuses while a server runs on \
-            the database. PostgreSQL: prints the pg_restore command to use.
+            SQLite: checks the backup (integrity_check; the schema exactly as this version's migrations make it, no \
+            table, column, index, trigger or view more or less; every foreign key kept), then replaces the database in \
+            one rename, so a crash leaves the old database or the new one; the old file is kept as \
+            <database>.before-restore. Refuses while a server runs on the database. PostgreSQL: prints the pg_restore \
+            command to use.
             """)
 
     @Option(help: "SQLite file or postgres:// URL (TEAMGATE_DATABASE).") var database: String?
     @Option(help: "The backup file to restore.") var from: String
+    @Flag(help: "End every session the backup holds: sessions ended after the backup was taken would otherwise work again.")
+    var endSessions = false
     @Flag(help: "Print JSON instead of text.") var json = false
 
     func run() throws {
         switch try databaseLocation(database) {
         case .sqlite(let path):
-            let summary = try runReportingProblems { try SQLiteBackup.restore(from: from, to: path) }
+            let summary = try runReportingProblems { try SQLiteBackup.restore(from: from, to: path, endingSessions: endSessions) }
             if json {
                 try printJSON(summary)
             } else {
-                print("Restored \(from) to \(path): \(summary.members) members, \(summary.liveSessions) live sessions, schema \(summary.migrations.last ?? "empty")")
+                let ended = summary.endedSessions.map { ", \($0) sessions ended (their devices sign in again)" } ?? ""
+                print(
+                    "Restored \(from) to \(path): \(summary.members) members, \(summary.liveSessions) live sessions\(ended), "
+                        + "schema \(summary.migrations.last ?? "empty")")
             }
         case .postgres(let url):
             print(

@@ -48,7 +48,12 @@ struct ServeCommand: AsyncParsableCommand {
         }
         // The store is in the group: on SIGTERM or SIGINT it closes last, once the server and the other
         // services have stopped and its writer has committed everything it was given.
-        try await serviceGroup.run()
+        do {
+            try await serviceGroup.run()
+        } catch let failure as StoreFailure where failure.isFatal {
+            // Logged by the watch; EX_IOERR, for the supervisor to restart the server on a recovered database.
+            throw ExitCode(74)
+        }
     }
 }
 

@@ -114,6 +114,12 @@ def systemd_unit():
               score.group(1) if score else security.stderr)
         check("teamgate.service: stopped with SIGTERM (graceful shutdown), restarted on failure",
               "KillSignal=SIGTERM" in unit and "Restart=on-failure" in unit)
+        with open(os.path.join(ROOT, "deploy", "compose.yaml")) as file:
+            grace = re.search(r"stop_grace_period: (\d+)s", file.read())
+        stop = re.search(r"TimeoutStopSec=(\d+)", unit)
+        check("teamgate.service's TimeoutStopSec and compose.yaml's stop_grace_period match, above the 10 s shutdown budget",
+              grace is not None and stop is not None and grace.group(1) == stop.group(1) and int(stop.group(1)) > 10,
+              f"{grace and grace.group(0)} / {stop and stop.group(0)}")
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

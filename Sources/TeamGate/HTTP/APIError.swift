@@ -160,7 +160,7 @@ extension APIError {
     /// a load balancer moves on. The write was not committed.
     init(_ failure: StoreFailure) {
         switch failure {
-        case .unavailable, .overloaded:
+        case .unavailable, .overloaded, .diskFailed:
             self.init(
                 .serviceUnavailable, "The database cannot be reached right now; nothing was changed. Retry shortly.",
                 extra: ["retryAfter": "1"], headers: [.retryAfter: "1"])

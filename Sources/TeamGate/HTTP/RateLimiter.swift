@@ -22,7 +22,7 @@ final class RateLimiter: Sendable {
 
     /// Takes a token for the key, or throws 429 with `Retry-After` and the `RateLimit-*` headers.
     func take(secret: String) throws {
-        guard isEnabled, let wait = buckets.take(Data(SHA256.hash(data: Data(secret.utf8)).prefix(16)), at: clock.now()) else { return }
+        guard isEnabled, let wait = buckets.take(Data(SHA256.hash(data: Data(secret.utf8)).prefix(16)), at: clock.ticks()) else { return }
         let retry = wait.retryAfterSeconds
         throw APIError(
             .tooManyRequests, "Too many requests for this API key. Retry in \(retry) second\(retry == 1 ? "" : "s").",

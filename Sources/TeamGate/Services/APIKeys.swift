@@ -35,10 +35,10 @@ public struct APIKeys: Sendable {
     private func lookUp(_ secretHash: Data, at now: Date, clientAddress: String?) async throws -> APIKey {
         let seen = seenKeys.lookup(secretHash, at: now)
         if case .fresh(let key) = seen { return key }
-        if case .unknown = seen { try unknownKeys.admitLookup(from: clientAddress, at: now) }
+        if case .unknown = seen { try unknownKeys.admitLookup(from: clientAddress, at: clock.ticks()) }
         guard let key = try await store.apiKey(secretHash: secretHash), !key.isRevoked else {
             seenKeys.forget(secretHash)
-            unknownKeys.recordUnknown(from: clientAddress, at: now)
+            unknownKeys.recordUnknown(from: clientAddress, at: clock.ticks())
             throw TeamGateError.invalidAPIKey
         }
         seenKeys.remember(key, secretHash: secretHash, at: now)

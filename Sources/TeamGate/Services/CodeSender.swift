@@ -36,22 +36,27 @@ public struct CodeSender: Service {
         self.maxConcurrent = maxConcurrent
     }
 
+    /// On SIGTERM no queued number is taken any more and the sends in flight have `ShutdownGrace` to end. The
+    /// codes not sent are lost with the process (the queue is memory): their numbers had a 202 and ask again.
     public func run() async throws {
         let queue = signIn.outgoing
-        await withGracefulShutdownHandler {
-            await withTaskGroup(of: Void.self) { group in
-                var unfinished = 0
-                for await phone in queue.stream {
-                    if unfinished >= maxConcurrent {
-                        await group.next()
-                        unfinished -= 1
+        await ShutdownGrace.run { [self] in
+            await withGracefulShutdownHandler {
+                await withTaskGroup(of: Void.self) { group in
+                    var unfinished = 0
+                    for await phone in queue.stream {
+                        if Task.isShuttingDownGracefully || Task.isCancelled { break }
+                        if unfinished >= maxConcurrent {
+                            await group.next()
+                            unfinished -= 1
+                        }
+                        unfinished += 1
+                        group.addTask { await send(phone) }
                     }
-                    unfinished += 1
-                    group.addTask { await send(phone) }
                 }
+            } onGracefulShutdown: {
+                queue.finish()
             }
-        } onGracefulShutdown: {
-            queue.finish()
         }
     }
 

@@ -5,7 +5,8 @@ import ServiceLifecycle
 /// Deletes what no answer needs any more, so the tables a stranger can make grow stay bounded: sign-in
 /// codes an hour after they expired, and idempotency records once their replay window has passed. Runs
 /// as a service of the application, in small batches so that logouts never wait long behind it. Each pass
-/// also hands the memory freed since the last one back to the system (`FreedMemory`).
+/// also forgets the expired sessions the session index still holds, and hands the memory freed since the
+/// last one back to the system (`FreedMemory`).
 public struct Housekeeping: Service {
     let store: any TeamGateStore
     let clock: WallClock
@@ -30,6 +31,8 @@ public struct Housekeeping: Service {
             } catch {
                 logger.error("Pruning old records failed", metadata: ["error": "\(error)"])
             }
+            let forgotten = store.forgetExpiredSessions(at: clock.now())
+            if forgotten > 0 { logger.info("Forgot expired sessions", metadata: ["sessions": "\(forgotten)"]) }
             // Memory freed since the last pass (a burst of sockets, a load) goes back to the system.
             FreedMemory.release()
             do {

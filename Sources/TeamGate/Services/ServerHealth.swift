@@ -23,12 +23,13 @@ public struct ServerHealth: Sendable {
                 return "\(error)"
             }
         }
-        // While writes fail, an empty transaction through the writer asks whether they would succeed again: its
-        // commit clears the failure, so `/ready` recovers without waiting for a client's write.
+        // While writes fail, a write through the writer asks whether they would succeed again: its commit
+        // clears the failure, so `/ready` recovers without waiting for a client's write. A fatal one stays.
         self.writeProblem = RecentResult(maxAge: 1, clock: clock) {
             guard let failure = store.writeFailure else { return nil }
+            guard !failure.isFatal else { return "\(failure)" }
             do {
-                try await withTimeLimit(databaseTimeout) { _ = try await store.perform { _ in } }
+                try await withTimeLimit(databaseTimeout) { try await store.probeWrite() }
                 return store.writeFailure.map(\.description)
             } catch {
                 return "\(failure)"

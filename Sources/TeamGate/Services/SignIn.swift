@@ -87,7 +87,7 @@ public struct SignIn: Sendable {
     }
 
     private func admitCodeRequest(phone: PhoneNumber, clientAddress: String?) throws {
-        let now = clock.now()
+        let now = clock.ticks()
         let address = clientAddress ?? "unknown"
         if let wait = limits.codesPerAddress.wait(address, at: now) { throw TeamGateError.tooManyCodeRequests(retryAfterSeconds: wait.retryAfterSeconds) }
         if let wait = limits.codesPerNumberAndAddress.take(NumberAtAddress(digits: phone.digits, address: address), at: now) {
@@ -139,7 +139,8 @@ public struct SignIn: Sendable {
         let now = clock.now()
         let address = ipAddress ?? "unknown"
         let numberAtAddress = NumberAtAddress(digits: phone.digits, address: address)
-        if let wait = limits.wrongCodesPerAddress.wait(address, at: now) ?? limits.wrongCodesPerNumberAndAddress.wait(numberAtAddress, at: now) {
+        let ticks = clock.ticks()
+        if let wait = limits.wrongCodesPerAddress.wait(address, at: ticks) ?? limits.wrongCodesPerNumberAndAddress.wait(numberAtAddress, at: ticks) {
             TeamGateMetrics.signInCode(outcome: "throttled")
             throw TeamGateError.tooManyFailedAttempts(retryAfterSeconds: wait.retryAfterSeconds)
         }
@@ -150,8 +151,8 @@ public struct SignIn: Sendable {
         // a retry when the organisation still has to be chosen.
         let accepted = try await checkCode(code, phone: phone, at: now, consume: candidates.count == 1 && !locked)
         guard accepted, !members.isEmpty else {
-            _ = limits.wrongCodesPerAddress.take(address, at: now)
-            _ = limits.wrongCodesPerNumberAndAddress.take(numberAtAddress, at: now)
+            _ = limits.wrongCodesPerAddress.take(address, at: ticks)
+            _ = limits.wrongCodesPerNumberAndAddress.take(numberAtAddress, at: ticks)
             TeamGateMetrics.signInCode(outcome: "wrong")
             throw TeamGateError.invalidCode
         }
@@ -232,14 +233,14 @@ public struct SignIn: Sendable {
         let now = clock.now()
         // While the index loads, any lookup may read the disk: an address already over its allowance for
         // unknown tokens is refused first, as it is for every miss once the index is warm.
-        if !store.holdsEveryLiveSession { try unknownTokens.admitLookup(from: clientAddress, at: now) }
+        if !store.holdsEveryLiveSession { try unknownTokens.admitLookup(from: clientAddress, at: clock.ticks()) }
         if let live = try await store.liveSession(tokenHash: hash, at: now) { return live }
-        try unknownTokens.admitLookup(from: clientAddress, at: now)
+        try unknownTokens.admitLookup(from: clientAddress, at: clock.ticks())
         switch try await store.loadSession(tokenHash: hash, at: now) {
         case .live(let live): return live
         case .ended(let stored): throw TeamGateError.sessionEnded(stored.endReason ?? (stored.expiresAt <= now ? .expired : .memberRemoved))
         case .unknown:
-            unknownTokens.recordUnknown(from: clientAddress, at: now)
+            unknownTokens.recordUnknown(from: clientAddress, at: clock.ticks())
             throw TeamGateError.sessionUnknown
         }
     }

@@ -7,7 +7,8 @@ import Synchronization
 final class TokenBuckets<Key: Hashable & Sendable>: Sendable {
     private struct Bucket {
         var tokens: Double
-        var updated: Date
+        /// Monotonic seconds (`WallClock.ticks`).
+        var updated: TimeInterval
     }
 
     let capacity: Double
@@ -21,12 +22,13 @@ final class TokenBuckets<Key: Hashable & Sendable>: Sendable {
 
     private var refillPerSecond: Double { capacity / window }
 
-    /// Takes `cost` tokens for the key; nil when taken, else the seconds until they would be there.
-    func take(_ key: Key, cost: Double = 1, at now: Date) -> TimeInterval? {
+    /// Takes `cost` tokens for the key at `now` (monotonic seconds, `WallClock.ticks`); nil when taken, else
+    /// the seconds until they would be there.
+    func take(_ key: Key, cost: Double = 1, at now: TimeInterval) -> TimeInterval? {
         buckets.withLock { state in
             state.takes += 1
             // Forget buckets idle long enough to be full again, so random keys cannot grow the table for ever.
-            if state.takes % 4096 == 0 { state.entries = state.entries.filter { now.timeIntervalSince($0.value.updated) < window } }
+            if state.takes % 4096 == 0 { state.entries = state.entries.filter { now - $0.value.updated < window } }
             var bucket = refilled(state.entries[key], at: now)
             defer { state.entries[key] = bucket }
             guard bucket.tokens >= cost else { return (cost - bucket.tokens) / refillPerSecond }
@@ -36,16 +38,16 @@ final class TokenBuckets<Key: Hashable & Sendable>: Sendable {
     }
 
     /// The seconds until the key has a token, without taking one; nil when it has one now.
-    func wait(_ key: Key, at now: Date) -> TimeInterval? {
+    func wait(_ key: Key, at now: TimeInterval) -> TimeInterval? {
         buckets.withLock { state in
             let bucket = refilled(state.entries[key], at: now)
             return bucket.tokens >= 1 ? nil : (1 - bucket.tokens) / refillPerSecond
         }
     }
 
-    private func refilled(_ bucket: Bucket?, at now: Date) -> Bucket {
+    private func refilled(_ bucket: Bucket?, at now: TimeInterval) -> Bucket {
         guard var bucket else { return Bucket(tokens: capacity, updated: now) }
-        bucket.tokens = min(capacity, bucket.tokens + max(0, now.timeIntervalSince(bucket.updated)) * refillPerSecond)
+        bucket.tokens = min(capacity, bucket.tokens + max(0, now - bucket.updated) * refillPerSecond)
         bucket.updated = now
         return bucket
     }

@@ -13,12 +13,12 @@ final class UnknownCredentials: Sendable {
     }
 
     /// Throws 429 when `address` has no allowance left for a lookup on disk.
-    func admitLookup(from address: String?, at now: Date) throws {
+    func admitLookup(from address: String?, at now: TimeInterval) throws {
         if let wait = buckets.wait(address ?? "unknown", at: now) { throw TeamGateError.tooManyFailedAttempts(retryAfterSeconds: wait.retryAfterSeconds) }
     }
 
     /// Records that `address` presented a credential that matched nothing.
-    func recordUnknown(from address: String?, at now: Date) {
+    func recordUnknown(from address: String?, at now: TimeInterval) {
         _ = buckets.take(address ?? "unknown", at: now)
     }
 }

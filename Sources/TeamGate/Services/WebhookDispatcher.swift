@@ -42,7 +42,13 @@ public struct WebhookDispatcher: Service {
         self.deadline = deadline
     }
 
+    /// On SIGTERM no delivery is claimed any more and those in flight have `ShutdownGrace` to end; one cut
+    /// short is handed back to the queue, due at once, for the next instance to send.
     public func run() async throws {
+        await ShutdownGrace.run { [self] in await dispatch() }
+    }
+
+    private func dispatch() async {
         let lanes = DeliveryLanes()
         await withDiscardingTaskGroup { group in
             while !Task.isCancelled && !Task.isShuttingDownGracefully {
@@ -110,6 +116,10 @@ public struct WebhookDispatcher: Service {
                 failure = "unreachable"
             }
         }
+        if Task.isCancelled {
+            await handBack(delivery)
+            return
+        }
         let attempt = delivery.attempts + 1
         let now = clock.now()
         let next: Date? = failure == nil || attempt >= maxAttempts ? nil : now.addingTimeInterval(retryBase * pow(2, Double(attempt - 1)))
@@ -119,6 +129,17 @@ public struct WebhookDispatcher: Service {
                 id: delivery.id, delivered: failure == nil, status: status, error: failure, at: now, nextAttemptAt: next)
         } catch {
             logger.error("Recording a webhook attempt failed", metadata: ["delivery": "\(delivery.id)"])
+        }
+    }
+}
+
+extension WebhookDispatcher {
+    /// A delivery cut short by shutdown: not an attempt, due again at once.
+    func handBack(_ delivery: WebhookDelivery) async {
+        do {
+            try await store.releaseDeliveryClaim(id: delivery.id, nextAttemptAt: clock.now())
+        } catch {
+            logger.error("Handing back a webhook delivery failed; it is sent once its lease ends", metadata: ["delivery": "\(delivery.id)"])
         }
     }
 }

@@ -38,7 +38,8 @@ final class GroupCommitWriter: Sendable {
 
     private struct State {
         var pending: [Job] = []
-        /// Why the last batch failed, when the database itself failed it; nil once a batch commits.
+        /// Why the last batch failed, when the database itself failed it; nil once a batch commits. A fatal
+        /// failure stays: every later write is refused with it.
         var failure: StoreFailure?
         var draining = false
         var finished = false
@@ -58,10 +59,15 @@ final class GroupCommitWriter: Sendable {
     /// queued behind work the database cannot keep up with.
     private let maxQueued: Int
 
+    /// Yields the one fatal failure, when the writer meets it (`TransactionStore.fatalWriteFailures`).
+    let fatalFailures: AsyncStream<StoreFailure>
+    private let fatalFailureContinuation: AsyncStream<StoreFailure>.Continuation
+
     init(backend: any SQLBackend, maxBatch: Int = 1024, maxQueued: Int = 20_000) {
         self.backend = backend
         self.maxBatch = maxBatch
         self.maxQueued = maxQueued
+        (fatalFailures, fatalFailureContinuation) = AsyncStream.makeStream(of: StoreFailure.self, bufferingPolicy: .bufferingOldest(1))
     }
 
     /// Why the last batch failed, while the database itself keeps failing writes; nil once one commits.
@@ -247,12 +253,22 @@ final class GroupCommitWriter: Sendable {
                 for waiter in drained { waiter.resume() }
                 return
             }
+            if let fatal = state.withLock({ $0.failure.flatMap { $0.isFatal ? $0 : nil } }) {
+                for job in batch { job.fail(fatal) }
+                continue
+            }
             do {
                 let completions = try await commit(batch)
                 state.withLock { $0.failure = nil }
                 for completion in completions { completion() }
             } catch {
-                if let failure = error as? StoreFailure { state.withLock { $0.failure = failure } }
+                if let failure = error as? StoreFailure {
+                    state.withLock { $0.failure = failure }
+                    if failure.isFatal {
+                        fatalFailureContinuation.yield(failure)
+                        fatalFailureContinuation.finish()
+                    }
+                }
                 for job in batch { job.fail(error) }
             }
         }

@@ -95,12 +95,13 @@ struct SQLiteConnection: SQLConnection {
         try Self.failingAsStore { try Row.fetchAll(db.cachedStatement(sql: sql), arguments: StatementArguments(arguments)) }
     }
 
-    /// A full disk is the moment's, not the request's: `StoreFailure.full`, whichever statement (or the commit) met it.
+    /// A full disk is the moment's, not the request's, and a failed disk write is the process's: a `StoreFailure`,
+    /// whichever statement (or the commit) met it.
     static func failingAsStore<T>(_ body: () throws -> T) throws -> T {
         do {
             return try body()
-        } catch let error as DatabaseError where error.resultCode == .SQLITE_FULL {
-            throw StoreFailure.full
+        } catch let error as DatabaseError {
+            throw StoreFailure(sqlite: error) ?? error
         }
     }
 
@@ -197,11 +198,24 @@ final class SQLiteBackend: SQLBackend {
     func transaction<T: Sendable>(_ work: @escaping @Sendable (any SQLConnection) throws -> T) async throws -> T {
         do {
             return try await pool.write { db in try work(SQLiteConnection(db: db)) }
-        } catch let error as DatabaseError where error.resultCode == .SQLITE_FULL {
-            throw StoreFailure.full
+        } catch let error as DatabaseError {
+            throw StoreFailure(sqlite: error) ?? error
         }
     }
 
     /// The pool closes its file when it is released.
     func close() async {}
+}
+
+extension StoreFailure {
+    /// The failures of SQLite that are the disk's, not the statement's; nil for any other.
+    init?(sqlite error: DatabaseError) {
+        switch error.resultCode {
+        case .SQLITE_FULL: self = .full
+        // SQLITE_IOERR_FSYNC, _WRITE, _SHORT_READ…: what the kernel said of the file. The commit that met it
+        // did not happen (SQLite rolls back), and what was written before it may not be on the disk.
+        case .SQLITE_IOERR: self = .diskFailed
+        default: return nil
+        }
+    }
 }

@@ -27,8 +27,9 @@ extension SQLUnitOfWork {
     }
 
     func newestCode(phone: PhoneNumber) throws -> OTPChallenge? {
-        // Codes made in the same millisecond are told apart by their sequence number.
-        try db.row("SELECT * FROM otp_challenges WHERE phone = ? ORDER BY created_at DESC, sequence DESC LIMIT 1", [phone.digits]).map { row in
+        // The newest by the number's own sequence, never by the clock: a code made after a step back of the
+        // clock is still the newest.
+        try db.row("SELECT * FROM otp_challenges WHERE phone = ? ORDER BY sequence DESC LIMIT 1", [phone.digits]).map { row in
             OTPChallenge(
                 id: row["id"], phone: phone, codeHash: row["code_hash"], createdAt: Date(millisecondsSince1970: row["created_at"]),
                 expiresAt: Date(millisecondsSince1970: row["expires_at"]), attempts: row["attempts"],

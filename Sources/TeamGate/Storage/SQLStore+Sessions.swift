@@ -17,6 +17,8 @@ extension SQLStore: SessionStore {
 
     public var sessionsInMemory: Int { index.footprint.sessions }
 
+    public func forgetExpiredSessions(at date: Date) -> Int { index.forgetExpired(at: date) }
+
     public func checkReachable() async throws {
         _ = try await backend.read { db in try db.row("SELECT 1 AS reachable", []) != nil }
     }

@@ -28,6 +28,12 @@ extension SQLStore: TransactionStore {
 
     public var writeFailure: StoreFailure? { writer.failure }
 
+    public func probeWrite() async throws {
+        try await writer.write { db in try db.execute("UPDATE index_epoch SET value = value WHERE id = 1", []) }
+    }
+
+    public var fatalWriteFailures: AsyncStream<StoreFailure> { writer.fatalFailures }
+
     public func observeSessionsEndedElsewhere(_ observer: @escaping @Sendable ([EndedSession]) -> Void) {
         peers?.observeEndedSessions(observer)
     }

@@ -46,8 +46,12 @@ extension SQLStore: WebhookStore, IdempotencyStore {
     }
 
     public func claimDueDeliveries(at date: Date, limit: Int, lease: TimeInterval) async throws -> [(WebhookDelivery, Webhook)] {
-        // Read first: most polls find nothing and then cost no write.
-        let due = try await backend.read { db in
+        // Read first: most polls find nothing and then cost no write. Where instances share the database, its
+        // clock decides what is due and how long a lease lasts: instances' clocks may disagree by more than a
+        // lease, and one running ahead would take a delivery another is still sending.
+        let system = backend.system
+        let (now, due) = try await backend.read { db in
+            let now = try Self.sharedNow(db, system: system) ?? date.millisecondsSince1970
             let rows = try db.rows(
                 """
                 SELECT d.*, w.url AS hook_url, w.events AS hook_events, w.secret AS hook_secret, w.created_at AS hook_created_at
@@ -55,9 +59,9 @@ extension SQLStore: WebhookStore, IdempotencyStore {
                 WHERE d.state = 'pending' AND d.next_attempt_at <= ? AND w.deleted_at IS NULL
                 ORDER BY d.next_attempt_at LIMIT ?
                 """,
-                [date.millisecondsSince1970, limit]
+                [now, limit]
             )
-            return rows.map { row in
+            return (now, rows.map { row in
                 let delivery = WebhookDelivery(row: row)
                 let events: String = row["hook_events"]
                 let hook = Webhook(
@@ -65,10 +69,10 @@ extension SQLStore: WebhookStore, IdempotencyStore {
                     events: events.split(separator: ",").compactMap { WebhookEvent(rawValue: String($0)) }, secret: row["hook_secret"],
                     createdAt: Date(millisecondsSince1970: row["hook_created_at"]))
                 return (delivery, hook)
-            }
+            })
         }
         guard !due.isEmpty else { return [] }
-        let until = date.addingTimeInterval(lease).millisecondsSince1970
+        let until = now + Int64(lease * 1000)
         // A claim moves the next attempt past the lease, only if nobody moved it first: of instances
         // polling together, one gets each delivery. One that dies mid-send leaves it to be retried.
         let claimed = try await writer.write { db in
@@ -144,5 +148,13 @@ extension SQLStore: WebhookStore, IdempotencyStore {
                 [organizationID, key, record.requestHash, record.status, record.body, record.createdAt.millisecondsSince1970]
             )
         }
+    }
+}
+
+extension SQLStore {
+    /// PostgreSQL's clock, in milliseconds since 1970, on PostgreSQL; nil on SQLite (one process, one clock).
+    static func sharedNow(_ db: any SQLConnection, system: String) throws -> Int64? {
+        guard system == "postgresql" else { return nil }
+        return try db.row("SELECT CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT) AS now", [])?["now"]
     }
 }

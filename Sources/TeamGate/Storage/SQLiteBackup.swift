@@ -6,9 +6,10 @@ import GRDB
 /// A backup is SQLite's online backup API run inside one read transaction: a consistent snapshot holding every
 /// write committed before it began (a logout answered 201 was committed and fsynced before its answer) and
 /// nothing after, taken without stopping the writer. A restore checks the backup (`integrity_check`, and that this
-/// version of TeamGate knows every migration it ran), copies it next to the database, fsyncs it, removes the old
-/// write-ahead log and renames the copy over the database: a crash at any point leaves the old database or the
-/// new one, never a mix. It refuses while a server has the database open (`ServingLock`).
+/// version of TeamGate made its schema exactly and its rows keep their foreign keys: `SQLiteBackup+Trust`), copies
+/// it next to the database, fsyncs it, folds the old database's write-ahead log into its file and renames the copy
+/// over it: until that rename the old database is whole and untouched, and a crash at any point leaves the old
+/// database or the new one, never a mix. It refuses while a server has the database open (`ServingLock`).
 public enum SQLiteBackup {
     public struct Summary: Sendable, Encodable {
         public let path: String
@@ -17,6 +18,8 @@ public enum SQLiteBackup {
         public let migrations: [String]
         public let members: Int
         public let liveSessions: Int
+        /// Sessions `restore --end-sessions` ended; nil for a backup or a plain restore.
+        public var endedSessions: Int?
     }
 
     public struct Problem: Error, CustomStringConvertible {
@@ -50,24 +53,34 @@ public enum SQLiteBackup {
         }
     }
 
-    /// Replaces the database at `databasePath` with the backup at `backup`. The server must be stopped.
-    public static func restore(from backup: String, to databasePath: String) throws -> Summary {
+    /// Replaces the database at `databasePath` with the backup at `backup`. The server must be stopped. With
+    /// `endingSessions`, every session in the backup is ended in the restored copy.
+    public static func restore(from backup: String, to databasePath: String, endingSessions: Bool = false, at date: Date = Date()) throws -> Summary {
         guard FileManager.default.fileExists(atPath: backup) else { throw Problem(description: "No backup at \(backup)") }
         let lock = try ServingLock(databasePath: databasePath, exclusive: true)
         defer { lock.release() }
-        let checked = try check(backup)
+        var checked = try check(backup, trusting: false)
         let partial = databasePath + ".restoring"
         try removeIfPresent(partial)
         do {
             let source = try DatabaseQueue(path: backup, configuration: readOnly())
             let copy = try DatabaseQueue(path: partial)
             try source.backup(to: copy)
+            if endingSessions { checked.endedSessions = try endSessions(in: copy, at: date) }
             try selfContained(copy)
             try source.close()
             try syncFile(partial)
-            // The old log belongs to the old database: replayed onto the new one it would corrupt it. Removed
-            // first, so a crash leaves the old database without its log (as after a clean stop) or the new one.
-            for suffix in ["-wal", "-shm"] { try removeIfPresent(databasePath + suffix) }
+            // The old log belongs to the old database: replayed onto the new one it would corrupt it. Folded into
+            // the old file first, so until the rename the old database is whole.
+            do {
+                try setAside(databasePath)
+            } catch let problem as Problem {
+                throw problem
+            } catch {
+                throw Problem(
+                    description: "The database at \(databasePath) could not be opened to fold its log into it (\(error)); nothing was changed. "
+                        + "If it is damaged, move it and its -wal and -shm files away, then restore again")
+            }
             // rename(2) replaces the old file in one step.
             guard rename(partial, databasePath) == 0 else {
                 throw Problem(description: "Could not put the restored copy in place: \(String(cString: strerror(errno)))")
@@ -77,11 +90,14 @@ public enum SQLiteBackup {
             try removeIfPresent(partial)
             throw error
         }
-        return Summary(path: databasePath, bytes: checked.bytes, migrations: checked.migrations, members: checked.members, liveSessions: checked.liveSessions)
+        return Summary(
+            path: databasePath, bytes: checked.bytes, migrations: checked.migrations, members: checked.members,
+            liveSessions: endingSessions ? 0 : checked.liveSessions, endedSessions: checked.endedSessions)
     }
 
-    /// Opens `path` read-only and checks it is a whole TeamGate database this version can open.
-    static func check(_ path: String) throws -> Summary {
+    /// Opens `path` read-only and checks it is a whole TeamGate database this version can open: one whose schema
+    /// TeamGate made exactly, with every foreign key kept, unless `trusting` (a backup this process just wrote).
+    static func check(_ path: String, trusting: Bool = true) throws -> Summary {
         let database = try DatabaseQueue(path: path, configuration: readOnly())
         let bytes = try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int ?? 0
         let summary = try database.read { db in
@@ -97,6 +113,7 @@ public enum SQLiteBackup {
             if let unknown = migrations.first(where: { !known.contains($0) }) {
                 throw Problem(description: "\(path) comes from a newer TeamGate (migration \"\(unknown)\"): restore it with that version")
             }
+            if !trusting { try checkTrusted(db, path: path, migrations: migrations) }
             let now = Date().millisecondsSince1970
             return Summary(
                 path: path, bytes: bytes, migrations: migrations,

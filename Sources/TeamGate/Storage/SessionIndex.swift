@@ -82,7 +82,12 @@ final class SessionIndex: Sendable {
         return state.withLock { state -> LiveSession? in
             guard let entry = state.sessions[key] else { return nil }
             let expiresAt = Date(timeIntervalSince1970: TimeInterval(entry.expiresAt))
-            guard expiresAt > date else { return nil }
+            guard expiresAt > date else {
+                // Expired: forgotten, so nothing can bring it back (the disk says it expired).
+                state.sessions.remove(key)
+                state.unusualSessionIDs.removeValue(forKey: key)
+                return nil
+            }
             let sessionID =
                 entry.memberSlot & Entry.unusualIDFlag == 0 ? entry.sessionID.text(prefix: "ses_") : state.unusualSessionIDs[key] ?? ""
             let (member, organizationName) = state.members.member(atSlot: entry.memberSlot & ~Entry.unusualIDFlag)
@@ -107,6 +112,28 @@ final class SessionIndex: Sendable {
                 state.loading?.ended.insert(key)
             }
         }
+    }
+
+    /// Forgets every session expired at `date`, a range of slots at a time (a lookup forgets the ones it
+    /// meets): the index holds live sessions only, and its memory follows them. Returns how many it forgot.
+    @discardableResult
+    func forgetExpired(at date: Date) -> Int {
+        let now = Self.indexTime(date)
+        let stride = 65_536
+        var forgotten = 0
+        var start = 0
+        while start < state.withLock({ $0.sessions.slotCount }) {
+            forgotten += state.withLock { state in
+                let expired = state.sessions.keys(inSlots: start..<start + stride) { $0.expiresAt <= now }
+                for key in expired {
+                    state.sessions.remove(key)
+                    state.unusualSessionIDs.removeValue(forKey: key)
+                }
+                return expired.count
+            }
+            start += stride
+        }
+        return forgotten
     }
 
     /// Replaces the member's details, which all their live sessions share (after a role change).

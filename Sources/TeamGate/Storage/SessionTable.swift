@@ -65,6 +65,16 @@ struct SessionTable {
         return removed
     }
 
+    /// Slots, empty or not: the range `keys(inSlots:where:)` walks.
+    var slotCount: Int { slots.count }
+
+    /// The keys in `range` of the slots whose entries satisfy `condition`: a sweep walks the table a range at
+    /// a time, so no lock is held across all of it. A rebuild between ranges may make a sweep miss a key; the
+    /// next sweep finds it.
+    func keys(inSlots range: Range<Int>, where condition: (SessionIndex.Entry) -> Bool) -> [SessionIndex.TokenKey] {
+        slots[range.clamped(to: 0..<slots.count)].filter { !$0.key.isEmptyMarker && condition($0.entry) }.map(\.key)
+    }
+
     private func find(_ key: SessionIndex.TokenKey) -> Int? {
         guard !slots.isEmpty, !key.isEmptyMarker else { return nil }
         var position = home(key)

@@ -65,6 +65,8 @@ public protocol SessionStore: Sendable {
     var holdsEveryLiveSession: Bool { get }
     /// Live sessions held in this instance's memory (for `/metrics`).
     var sessionsInMemory: Int { get }
+    /// Drops from memory the sessions expired at `date`; returns how many.
+    func forgetExpiredSessions(at date: Date) -> Int
     /// Runs a trivial query on a read connection: throws when the database cannot be reached (for `/ready`).
     func checkReachable() async throws
     /// Reads a token's session from disk, for a token the index does not know: explains a refusal, or

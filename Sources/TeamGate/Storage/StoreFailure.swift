@@ -10,12 +10,20 @@ public enum StoreFailure: Error, Equatable, CustomStringConvertible {
     case full
     /// More writes are waiting than the writer will queue: the database is slower than the load.
     case overloaded
+    /// The disk reported a write error (an fsync that failed): the pages it did not write may be reported
+    /// written by a later fsync, so nothing this process writes can be trusted any more. The writer takes no
+    /// more writes and the process exits for its supervisor to restart it, as PostgreSQL panics on one.
+    case diskFailed
+
+    /// After this one the writer does not go on.
+    public var isFatal: Bool { self == .diskFailed }
 
     public var description: String {
         switch self {
         case .unavailable(let reason): "The database cannot be reached: \(reason)"
         case .full: "The database's disk is full"
         case .overloaded: "Too many writes are waiting for the database"
+        case .diskFailed: "The database's disk reported a write error; this instance is stopping"
         }
     }
 }

@@ -117,6 +117,11 @@ public protocol TransactionStore: Sendable {
     func observeSessionsEndedElsewhere(_ observer: @escaping @Sendable ([EndedSession]) -> Void)
     /// Why writes are failing, while the database itself fails them (unreachable, full); nil once one commits.
     var writeFailure: StoreFailure? { get }
+    /// Writes one row through the writer, changing nothing: whether writes succeed again (a full disk has
+    /// room again, the database is back). An empty transaction would not tell: it writes no page.
+    func probeWrite() async throws
+    /// Yields the failure after which the writer takes no more writes (`StoreFailure.isFatal`), when it happens.
+    var fatalWriteFailures: AsyncStream<StoreFailure> { get }
     /// Lets the writer commit what it holds, then closes the database; writes after it fail.
     func close() async
 }
