@@ -258,8 +258,14 @@ class Server(Endpoint):
     own, removed by stop(). With demo, the key and the members the demo prints are read from its log."""
 
     def __init__(self, args=(), *, database=None, demo=False, name="", folder=None, port=None, env=None,
-                 ready="/health", timeout=30):
+                 ready="/health", timeout=30, host=None, prefix=()):
         super().__init__(port or free_port())
+        # Another address to listen on and be reached at, and a command to run the server under (a network
+        # namespace's `ip netns exec NAME`).
+        self.host = host
+        self.prefix = list(prefix)
+        if host:
+            self.base_url = f"http://{host}:{self.port}"
         self.own_folder = folder is None
         self.folder = folder or tempfile.mkdtemp(prefix="teamgate-check-")
         self.database = database or os.path.join(self.folder, "teamgate.sqlite")
@@ -277,7 +283,8 @@ class Server(Endpoint):
 
     @property
     def command(self):
-        return [binary(), "serve", *(["--demo"] if self.demo else []), "--database", self.database, "--port", str(self.port), *self.args]
+        return [*self.prefix, binary(), "serve", *(["--demo"] if self.demo else []), "--database", self.database, "--port", str(self.port),
+                *(["--host", self.host] if self.host else []), *self.args]
 
     def start(self):
         with open(self.log_path, "a") as log:

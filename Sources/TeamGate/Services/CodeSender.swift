@@ -63,6 +63,8 @@ public struct CodeSender: Service {
     private func send(_ phone: PhoneNumber) async {
         do {
             try await signIn.sendCode(phone: phone)
+        } catch is CancellationError {
+            logger.info("A sign-in code was not sent: the server is stopping")
         } catch {
             // The number stays out of the log: it may be a stranger's, typed by anyone.
             logger.warning("A sign-in code could not be sent", metadata: ["error": "\(type(of: error))"])

@@ -115,7 +115,14 @@ final class PeerIndexSync: Sendable {
                 try await applyChanges()
                 for continuation in waiting { continuation.resume() }
             } catch {
-                for continuation in waiting { continuation.resume(throwing: error) }
+                // The database did not answer: those who came during this round are told so too, at once,
+                // rather than waiting a round of their own for the same answer (a cut-off instance answers
+                // within one deadline, not two).
+                let cameDuring = state.withLock { state in
+                    defer { state.waiting = [] }
+                    return state.waiting
+                }
+                for continuation in waiting + cameDuring { continuation.resume(throwing: error) }
             }
         }
     }

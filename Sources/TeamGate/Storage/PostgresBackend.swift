@@ -52,6 +52,8 @@ public struct PostgresURL: Sendable, Equatable, CustomStringConvertible {
 /// one serial writer thread, so group commit works as on SQLite: one transaction per batch.
 final class PostgresBackend: SQLBackend {
     var system: String { "postgresql" }
+    /// PostgreSQL's disk is PostgreSQL's to watch: a write that succeeds says it has room.
+    var hasRoomToWrite: Bool { true }
     static let indexChannel = "teamgate_index"
     /// Names this process in its notifications, so it can tell the other instances' apart from its own.
     static let instanceID = SecretToken.identifier(prefix: "ins_")

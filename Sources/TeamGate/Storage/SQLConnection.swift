@@ -79,6 +79,9 @@ protocol SQLBackend: Sendable {
     func transaction<T: Sendable>(_ work: @escaping @Sendable (any SQLConnection) throws -> T) async throws -> T
     /// Ends the backend's connections.
     func close() async
+    /// Whether the disk under the database has room for writes again, after they met a full one. A write that
+    /// succeeds says little: one page may still fit in the log's existing space while a logout's pages do not.
+    var hasRoomToWrite: Bool { get }
 }
 
 /// A GRDB database connection. Every statement goes through the connection's statement cache: hot
@@ -171,8 +174,19 @@ private struct SQLiteRawRow: RawRow {
 final class SQLiteBackend: SQLBackend {
     let pool: DatabasePool
     var system: String { "sqlite" }
+    private let folder: String
+    /// The free space under which the disk still counts as full once it was: room for a few thousand logouts
+    /// and a checkpoint, so `/ready` does not flap between a full disk and an almost full one.
+    static let roomToWrite = 16 * 1024 * 1024
+
+    var hasRoomToWrite: Bool {
+        var disk = statvfs()
+        guard statvfs(folder, &disk) == 0 else { return true }  // cannot tell: the probe write decides
+        return Int(disk.f_bavail) * Int(disk.f_frsize) >= Self.roomToWrite
+    }
 
     init(path: String, synchronous: SQLStore.Synchronous) throws {
+        folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
         configuration.prepareDatabase { db in

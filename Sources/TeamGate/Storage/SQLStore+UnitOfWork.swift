@@ -29,6 +29,7 @@ extension SQLStore: TransactionStore {
     public var writeFailure: StoreFailure? { writer.failure }
 
     public func probeWrite() async throws {
+        if writer.failure == .full, !backend.hasRoomToWrite { throw StoreFailure.full }
         try await writer.write { db in try db.execute("UPDATE index_epoch SET value = value WHERE id = 1", []) }
     }
 
