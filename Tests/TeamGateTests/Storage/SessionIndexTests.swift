@@ -164,3 +164,22 @@ struct SessionIndexTests {
         #expect(footprint.bytes < 90_000 * 100, "\(footprint.bytes)")
     }
 }
+
+@Suite("Session index expiry")
+struct SessionIndexExpiryTests {
+    @Test("expired sessions are forgotten by the sweep and by a lookup: an earlier date does not bring them back")
+    func expiredForgotten() {
+        let index = SessionIndex()
+        let member = SessionIndexTests.member()
+        let hashes = (0..<3).map { _ in SessionIndexTests.tokenHash() }
+        for (hours, hash) in zip([1.0, 2, 3], hashes) { index.insert(tokenHash: hash, SessionIndexTests.live(member, hours: hours)) }
+        let later = SessionIndexTests.now.addingTimeInterval(1.5 * 3600)
+        #expect(index.forgetExpired(at: later) == 1)
+        #expect(index.footprint.sessions == 2)
+        #expect(index.lookup(tokenHash: hashes[0], at: SessionIndexTests.now) == nil)
+        // A lookup past its end forgets the second, as the sweep would.
+        #expect(index.lookup(tokenHash: hashes[1], at: later.addingTimeInterval(3600)) == nil)
+        #expect(index.lookup(tokenHash: hashes[1], at: SessionIndexTests.now) == nil)
+        #expect(index.lookup(tokenHash: hashes[2], at: SessionIndexTests.now) != nil)
+    }
+}
