@@ -302,6 +302,52 @@ def cut_off_instance(arguments, tally):
             forwarder.close()
 
 
+# --- clocks that disagree between instances ---------------------------------------------------------
+
+def skewed_instances(arguments, tally):
+    """Two instances on one PostgreSQL, B's clock five minutes ahead (libfaketime), deliveries to a slow receiver."""
+    check = tally.check
+    folder = tempfile.mkdtemp(prefix="teamgate-skew-")
+    database = create_database(arguments.postgres, "teamgate_skew_" + os.path.basename(folder).split("-")[-1].lower())
+    key, _ = seed(database, 40, folder)
+    numbers, _ = member_tokens(folder)
+    sent = []
+
+    def slow(handler):
+        sent.append(handler.headers.get("X-TeamGate-Delivery"))
+        time.sleep(1.5)
+        answer(204)(handler)
+
+    receiver = Receiver(slow)
+    offset = os.path.join(folder, "faketime")
+    with open(offset, "w") as file:
+        file.write("+300\n")
+    ahead = {**FAKETIME_ENVIRONMENT, "LD_PRELOAD": libfaketime(), "FAKETIME_TIMESTAMP_FILE": offset}
+    args = ["--otp-sender", "log", "--webhook-allowed-hosts", "127.0.0.1", "--rate-limit-per-second", "0", "--log-level", "warning"]
+    a = Server(args, database=database, folder=folder, name="a")
+    b = Server(args, database=database, folder=folder, name="b", env=ahead)
+    try:
+        a.start()
+        b.start()
+        hook = call("POST", a.url("/webhooks"), {"x-public-key": key}, {"url": receiver.url(), "events": ["team_member.logged_out"]})
+        if hook.status != 201:
+            raise Failure(f"the webhook was not created: {hook.status} {hook.value}")
+        logged_out = [logout(a, key, n)[0] for n in numbers[:30]]
+        delivered = wait_for(lambda: len(set(sent)) >= 30, 60, step=0.2)
+        time.sleep(3)  # long enough for a second send of any of them to arrive
+        doubles = len(sent) - len(set(sent))
+        print(f"     (B five minutes ahead: {len(sent)} sends of {len(set(sent))} deliveries)")
+        check("skew: thirty logouts, thirty deliveries, each sent once though the instances' clocks differ by 5 min (leases on PostgreSQL's clock)",
+              logged_out == [201] * 30 and delivered and doubles == 0, f"{doubles} sent twice")
+    except Exception as error:
+        tally.crashed(error, "the skew section ran to the end")
+        print(b.log_tail(30))
+    finally:
+        a.stop()
+        b.stop()
+        receiver.stop()
+
+
 # --- a full disk ------------------------------------------------------------------------------------
 
 class Tmpfs:
@@ -465,6 +511,15 @@ def failing_fsync(tally):
 
 # --- the clock stepped ----------------------------------------------------------------------------
 
+# The offset is read from a file at every reading of the clock (FAKETIME_NO_CACHE: a cached one was seen to lag by
+# seconds on a loaded machine); the monotonic clock is left alone, as an NTP step leaves it.
+# FAKETIME_SHARED is set beforehand (and unused, without shared memory): libfaketime would otherwise add it to the
+# environment as it loads, which moves the environment block, and Swift's runtime, which finds the arguments next to
+# it, would see none.
+FAKETIME_ENVIRONMENT = {"FAKETIME_NO_CACHE": "1", "FAKETIME_DONT_FAKE_MONOTONIC": "1", "FAKETIME_DONT_RESET": "1",
+                        "FAKETIME_DISABLE_SHM": "1", "FAKETIME_SHARED": "unused unused"}
+
+
 def libfaketime():
     found = sorted(glob.glob("/usr/lib/*/faketime/libfaketime.so.1"))
     if not found:
@@ -478,18 +533,15 @@ def clock_steps(tally):
     folder = tempfile.mkdtemp(prefix="teamgate-clock-")
     offset = os.path.join(folder, "faketime")
 
-    def step(text):
+    def step(seconds):
+        """Sets the server's clock `seconds` off the real one (libfaketime reads the file at every reading of the clock)."""
         with open(offset, "w") as file:
-            file.write(text + "\n")
-        time.sleep(1.2)  # libfaketime reads the file again after its one-second cache
+            file.write(f"{seconds:+d}\n")
+        time.sleep(0.3)
 
-    step("+0")
-    # FAKETIME_SHARED is set beforehand (and unused, without shared memory): libfaketime would otherwise add it to the
-    # environment as it loads, which moves the environment block, and Swift's runtime, which finds the arguments
-    # next to it, would see none.
-    environment = {"LD_PRELOAD": libfaketime(), "FAKETIME_TIMESTAMP_FILE": offset, "FAKETIME_CACHE_DURATION": "1",
-                   "FAKETIME_DONT_FAKE_MONOTONIC": "1", "FAKETIME_DONT_RESET": "1", "FAKETIME_DISABLE_SHM": "1",
-                   "FAKETIME_SHARED": "unused unused"}
+    with open(offset, "w") as file:
+        file.write("+0\n")
+    environment = {**FAKETIME_ENVIRONMENT, "LD_PRELOAD": libfaketime(), "FAKETIME_TIMESTAMP_FILE": offset}
     gateway = Gateway()
     server = Server(["--otp-sender", f"webhook:{gateway.url()}", "--session-lifetime-hours", "1", "--log-level", "warning"],
                     folder=folder, env=environment)
@@ -503,17 +555,17 @@ def clock_steps(tally):
         wrong = [call("POST", server.url("/auth/login"), None, {"phoneNumber": numbers[1], "code": "000000"}, source=guesser).status
                  for _ in range(12)]
         check("clock: wrong codes from one address are throttled (429)", wrong[-1] == 429, f"{wrong}")
-        step("+3660")
+        step(3660)
         expired = call("GET", server.url("/me"), bearer(device.token))
         check("clock: one hour and a minute later, the session has expired (401)", expired.status == 401, f"{expired.status}")
         still = call("POST", server.url("/auth/login"), None, {"phoneNumber": numbers[1], "code": "000000"}, source=guesser).status
         check("clock: a step forward refills no rate limit (still 429: limits run on the monotonic clock)", still == 429, f"{still}")
-        step("+0")
+        step(0)
         revived = call("GET", server.url("/me"), bearer(device.token))
         check("clock: stepped back an hour, the expired session stays expired (401)", revived.status == 401, f"{revived.status}")
         first = call("POST", server.url("/auth/otp"), None, {"phoneNumber": numbers[2]}).status
         older = gateway.wait_code(numbers[2])
-        step("-3600")
+        step(-3600)
         second = call("POST", server.url("/auth/otp"), None, {"phoneNumber": numbers[2]}).status
         newer = gateway.wait_code(numbers[2])
         signed = call("POST", server.url("/auth/login"), None, {"phoneNumber": numbers[2], "code": newer, "deviceName": "after the step"})
@@ -696,6 +748,7 @@ def hostile_backups(tally):
 SECTIONS = {
     "restarts": lambda arguments, tally: postgres_restarts(arguments, tally),
     "cut-off": lambda arguments, tally: cut_off_instance(arguments, tally),
+    "skew": lambda arguments, tally: skewed_instances(arguments, tally),
     "full-disk": lambda arguments, tally: full_disk(tally),
     "fsync": lambda arguments, tally: failing_fsync(tally),
     "clock": lambda arguments, tally: clock_steps(tally),

@@ -65,7 +65,7 @@ public struct WebhookDispatcher: Service {
                                     lanes.leave(receiver)
                                 }
                             } else {
-                                try await store.releaseDeliveryClaim(id: delivery.id, nextAttemptAt: clock.now().addingTimeInterval(1))
+                                try await store.releaseDeliveryClaim(id: delivery.id, dueIn: 1, at: clock.now())
                             }
                         }
                     } catch {
@@ -122,11 +122,11 @@ public struct WebhookDispatcher: Service {
         }
         let attempt = delivery.attempts + 1
         let now = clock.now()
-        let next: Date? = failure == nil || attempt >= maxAttempts ? nil : now.addingTimeInterval(retryBase * pow(2, Double(attempt - 1)))
-        TeamGateMetrics.webhookDelivery(outcome: failure == nil ? "delivered" : next == nil ? "gave_up" : "failed")
+        let retryIn: TimeInterval? = failure == nil || attempt >= maxAttempts ? nil : retryBase * pow(2, Double(attempt - 1))
+        TeamGateMetrics.webhookDelivery(outcome: failure == nil ? "delivered" : retryIn == nil ? "gave_up" : "failed")
         do {
             try await store.recordDeliveryAttempt(
-                id: delivery.id, delivered: failure == nil, status: status, error: failure, at: now, nextAttemptAt: next)
+                id: delivery.id, delivered: failure == nil, status: status, error: failure, at: now, retryIn: retryIn)
         } catch {
             logger.error("Recording a webhook attempt failed", metadata: ["delivery": "\(delivery.id)"])
         }
@@ -137,7 +137,7 @@ extension WebhookDispatcher {
     /// A delivery cut short by shutdown: not an attempt, due again at once.
     func handBack(_ delivery: WebhookDelivery) async {
         do {
-            try await store.releaseDeliveryClaim(id: delivery.id, nextAttemptAt: clock.now())
+            try await store.releaseDeliveryClaim(id: delivery.id, dueIn: 0, at: clock.now())
         } catch {
             logger.error("Handing back a webhook delivery failed; it is sent once its lease ends", metadata: ["delivery": "\(delivery.id)"])
         }

@@ -95,11 +95,28 @@ final class PostgresBackend: SQLBackend {
             logger: driverLogger)
         do {
             try await backend.migrate()
+            try await backend.warnOfClockSkew()
         } catch {
             await backend.close()
             throw error
         }
         return backend
+    }
+
+    /// Leases, retries and hand-backs of webhook deliveries run on PostgreSQL's clock; what this instance's clock
+    /// still decides is when a delivery it makes falls due (late by as much as its clock runs ahead) and every
+    /// time it shows or stores. Said once at start-up, so an operator sees a clock that NTP does not keep.
+    private func warnOfClockSkew() async throws {
+        let before = Date()
+        let databaseNow = try await read { db in try SQLStore.sharedNow(db, system: "postgresql") }
+        guard let databaseNow else { return }
+        let local = before.addingTimeInterval(Date().timeIntervalSince(before) / 2).millisecondsSince1970
+        let skew = Double(local - databaseNow) / 1000
+        if abs(skew) > 5 {
+            logger.warning(
+                "This instance's clock and PostgreSQL's differ; keep both on NTP",
+                metadata: ["seconds": "\(String(format: "%.1f", skew))", "aheadOfDatabase": "\(skew > 0)"])
+        }
     }
 
     func close() async {

@@ -86,9 +86,11 @@ extension SQLStore: WebhookStore, IdempotencyStore {
         return due.filter { claimed.contains($0.0.id) }
     }
 
-    public func recordDeliveryAttempt(id: String, delivered: Bool, status: Int?, error: String?, at date: Date, nextAttemptAt: Date?) async throws {
-        let state: WebhookDelivery.State = delivered ? .delivered : (nextAttemptAt == nil ? .failed : .pending)
+    public func recordDeliveryAttempt(id: String, delivered: Bool, status: Int?, error: String?, at date: Date, retryIn: TimeInterval?) async throws {
+        let state: WebhookDelivery.State = delivered ? .delivered : (retryIn == nil ? .failed : .pending)
+        let system = backend.system
         try await writer.write { db in
+            let now = try Self.sharedNow(db, system: system) ?? date.millisecondsSince1970
             try db.execute(
                 """
                 UPDATE webhook_deliveries SET state = ?, attempts = attempts + 1, last_status = ?, last_error = ?,
@@ -96,16 +98,17 @@ extension SQLStore: WebhookStore, IdempotencyStore {
                 WHERE id = ?
                 """,
                 [
-                    state.rawValue, status, error, (nextAttemptAt ?? date).millisecondsSince1970, delivered ? date.millisecondsSince1970 : nil, id,
+                    state.rawValue, status, error, now + Int64((retryIn ?? 0) * 1000), delivered ? date.millisecondsSince1970 : nil, id,
                 ]
             )
         }
     }
 
-    public func releaseDeliveryClaim(id: String, nextAttemptAt: Date) async throws {
+    public func releaseDeliveryClaim(id: String, dueIn: TimeInterval, at date: Date) async throws {
+        let system = backend.system
         try await writer.write { db in
-            try db.execute(
-                "UPDATE webhook_deliveries SET next_attempt_at = ? WHERE id = ? AND state = 'pending'", [nextAttemptAt.millisecondsSince1970, id])
+            let now = try Self.sharedNow(db, system: system) ?? date.millisecondsSince1970
+            try db.execute("UPDATE webhook_deliveries SET next_attempt_at = ? WHERE id = ? AND state = 'pending'", [now + Int64(dueIn * 1000), id])
         }
     }
 

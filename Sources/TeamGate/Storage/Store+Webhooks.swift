@@ -10,9 +10,12 @@ public protocol WebhookStore: Sendable {
     /// Pending deliveries due at `date`, with their webhook, oldest first, each claimed for `lease`
     /// seconds: another instance (or poll) does not get it again unless the attempt goes unrecorded.
     func claimDueDeliveries(at date: Date, limit: Int, lease: TimeInterval) async throws -> [(WebhookDelivery, Webhook)]
-    func recordDeliveryAttempt(id: String, delivered: Bool, status: Int?, error: String?, at date: Date, nextAttemptAt: Date?) async throws
-    /// Gives a claimed delivery back unsent, due again at `nextAttemptAt`; its attempts are unchanged.
-    func releaseDeliveryClaim(id: String, nextAttemptAt: Date) async throws
+    /// Records an attempt made at `date`; a failed one is tried again `retryIn` seconds later (nil: never again).
+    /// Where instances share the database, "later" is counted on the database's clock, as leases are.
+    func recordDeliveryAttempt(id: String, delivered: Bool, status: Int?, error: String?, at date: Date, retryIn: TimeInterval?) async throws
+    /// Gives a claimed delivery back unsent, due again `dueIn` seconds after `date` (on the database's clock where
+    /// instances share it); its attempts are unchanged.
+    func releaseDeliveryClaim(id: String, dueIn: TimeInterval, at date: Date) async throws
 }
 
 public protocol IdempotencyStore: Sendable {

@@ -102,7 +102,10 @@ struct WebhookDeliveryTests {
             return Response(status: .serviceUnavailable)
         }
         try await withLoopbackServer(receiverRouter) { port in
-            var configured = try TestEnvironment()
+            // On SQLite whatever the run's backend: on PostgreSQL the database's clock decides when a delivery falls
+            // due (instances' clocks may disagree), so the test's clock could not move it; the store conformance
+            // suite checks the lease on PostgreSQL's clock, faults_check two instances whose clocks differ.
+            var configured = try TestEnvironment(backend: .sqlite)
             configured.configuration.webhookRetrySeconds = 10
             configured.configuration.webhookAllowedHosts = ["127.0.0.1"]
             let environment = configured
