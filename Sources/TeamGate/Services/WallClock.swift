@@ -1,9 +1,6 @@
+import Dispatch
 import Foundation
 import Synchronization
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// The time source of the services; tests pass their own to move time (code expiry, send limits).
 ///
@@ -53,10 +50,9 @@ final class SteadyTime: Sendable {
         }
     }
 
-    /// Seconds on CLOCK_MONOTONIC, which no setting of the system time moves.
+    /// Seconds on the monotonic clock (libdispatch's uptime, CLOCK_MONOTONIC on Linux), which no setting of the
+    /// system time moves.
     static func monotonicSeconds() -> TimeInterval {
-        var reading = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &reading)
-        return TimeInterval(reading.tv_sec) + TimeInterval(reading.tv_nsec) / 1_000_000_000
+        TimeInterval(DispatchTime.now().uptimeNanoseconds) / 1_000_000_000
     }
 }
