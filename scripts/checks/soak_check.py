@@ -69,6 +69,7 @@ TEAMGATE_BINARY names the server binary (default: `swift build --show-bin-path`,
 import argparse
 import hashlib
 import http.client
+import itertools
 import json
 import os
 import random
@@ -119,7 +120,7 @@ class Stats:
         self.slowest = 0.0
         self.requests = 0
         self.wrong = []  # answers the books predicted otherwise
-        self.notes = {}  # counted happenings: 'ws refused 401', 'me limited 429', ...
+        self.notes = {}  # counted happenings: 'sockets refused 401', 'GET /me limited (429)', ...
         self.crashes = []  # tracebacks of load threads that stopped
 
     def timed(self, kind, send):
@@ -347,7 +348,7 @@ class Load:
         return worker
 
     def start(self):
-        addresses = iter(SIGN_IN_ADDRESSES * 10_000)
+        addresses = itertools.cycle(SIGN_IN_ADDRESSES)
         lock = threading.Lock()
 
         def next_address():
@@ -672,6 +673,27 @@ def content_mb(database):
     return pages * size / 2**20
 
 
+def free_port_both():
+    """A port free on IPv6 and IPv4 at once (a dual-stack socket on ::), for a server on `--host ::`."""
+    with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        s.bind(("::", 0))
+        return s.getsockname()[1]
+
+
+def start_on_a_free_port(args, database, folder, v6, tries=3):
+    """Starts the server; when its port was taken in the moment between choosing it and binding it (other
+    checks run on this machine too), again on another."""
+    for attempt in range(tries):
+        server = Server(args, database=database, folder=folder, ready="/ready", port=free_port_both() if v6 else None)
+        try:
+            return server.start()
+        except Failure as failure:
+            if "Address already in use" not in str(failure) or attempt == tries - 1:
+                raise
+            print(f"note: port {server.port} was taken before the server bound it; another")
+
+
 def table_rows(database):
     """Rows per table of the stopped server's SQLite file (read only)."""
     with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
@@ -758,8 +780,7 @@ def main():
                 "--rate-limit-per-second", "0", "--webhook-allowed-hosts", "127.0.0.1"]
         if v6:
             args += ["--host", "::"]
-        server = Server(args, database=database, folder=folder, ready="/ready")
-        server.start()
+        server = start_on_a_free_port(args, database, folder, v6)
         if v6:  # the spray's path, tried once: a bound socket to ::1
             probe = bound_call("::1", server.port, "GET", "/health", source=random_v6(), timeout=5)
             if probe.status != 200:
@@ -798,7 +819,7 @@ def main():
         now = time.time()
         live = books.live_count(now)
         sweep = random.sample(books.everything, min(3000, len(books.everything)))
-        addresses = iter(SWEEP_ADDRESSES * 100)
+        addresses = itertools.cycle(SWEEP_ADDRESSES)
         for i, token in enumerate(sweep):
             source = next(addresses) if i % 40 == 0 else source
             before = token.expected(time.time())
