@@ -93,7 +93,7 @@ def exercise(label, database, folder, gateway):
         step("GET /team with the CLI's key", call("GET", "/team", {"x-public-key": cli_key}).status == 200)
 
         # The browser's way to the events: the token in the query string.
-        ws = WebSocket(port, SimpleNamespace(token=tokens[0]))
+        ws = WebSocket(port, SimpleNamespace(token=tokens[0]), via="query")
         first = ws.next_message(5)
         step("the ?token= socket opens with session.active", first and first[1].get("type") == "session.active", first)
         reply = call("POST", "/team-member/logout", {"x-public-key": key, "Idempotency-Key": "log-check"},
@@ -107,7 +107,7 @@ def exercise(label, database, folder, gateway):
         ws.wait(lambda s: s.close_code is not None, 4)
         ws.close()
         try:
-            WebSocket(port, SimpleNamespace(token=tokens[0])).close()
+            WebSocket(port, SimpleNamespace(token=tokens[0]), via="query").close()
             step("a socket for the ended session is refused", False, "it opened")
         except Refused:
             pass

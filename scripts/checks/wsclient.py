@@ -102,7 +102,9 @@ class WebSocket:
 
     GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
-    def __init__(self, port, device, host="127.0.0.1"):
+    def __init__(self, port, device, host="127.0.0.1", via="subprotocol"):
+        """`via`: how the token goes, "subprotocol" (the SDK's way: `Sec-WebSocket-Protocol: teamgate.v1,
+        teamgate.token.<token>`, answered with `teamgate.v1`) or "query" (`?token=`, for older clients)."""
         self.device = device  # anything with a .token (the session token)
         self.inbox = []
         self.close_code = None  # from the server's close frame
@@ -111,9 +113,13 @@ class WebSocket:
         self.sock = socket.create_connection((host, port), timeout=10)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         key = base64.b64encode(os.urandom(16)).decode()
-        self.sock.sendall((f"GET /me/events?token={urllib.parse.quote(device.token)} HTTP/1.1\r\nHost: {host}:{port}\r\n"
+        if via == "query":
+            target, extra = f"/me/events?token={urllib.parse.quote(device.token)}", ""
+        else:
+            target, extra = "/me/events", f"Sec-WebSocket-Protocol: teamgate.v1, teamgate.token.{device.token}\r\n"
+        self.sock.sendall((f"GET {target} HTTP/1.1\r\nHost: {host}:{port}\r\n"
                            f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-                           "Sec-WebSocket-Version: 13\r\n\r\n").encode())
+                           f"Sec-WebSocket-Version: 13\r\n{extra}\r\n").encode())
         buffer = b""
         while b"\r\n\r\n" not in buffer:
             chunk = self.sock.recv(65536)
@@ -138,6 +144,8 @@ class WebSocket:
         expected = base64.b64encode(hashlib.sha1((key + self.GUID).encode()).digest()).decode()
         if headers.get("sec-websocket-accept") != expected:
             raise Failure("wrong Sec-WebSocket-Accept in the upgrade's answer")
+        if via == "subprotocol" and headers.get("sec-websocket-protocol") != "teamgate.v1":
+            raise Failure(f"the upgrade's answer names subprotocol {headers.get('sec-websocket-protocol')!r}, not teamgate.v1 (a browser would fail it)")
         self.parse(time.perf_counter())  # the first frames may have come with the 101
 
     def fileno(self):

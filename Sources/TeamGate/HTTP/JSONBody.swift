@@ -33,15 +33,21 @@ enum JSONValue: Decodable, Sendable, Equatable {
 struct JSONObjectBody: Sendable {
     let fields: [String: JSONValue]
 
-    /// Reads and parses the body: 413 past `limit`, 415 for a declared non-JSON type, 400 for anything
-    /// that is not a JSON object.
+    /// Reads and parses the body: 413 past `limit`, 415 unless it is declared JSON, 400 for anything that is
+    /// not a JSON object.
     static func read(_ request: Request, limit: Int) async throws -> JSONObjectBody {
-        try parse(try await readBytes(request, limit: limit))
+        let data = try await readBytes(request, limit: limit)
+        // Only a JSON type: any web page can make its visitors' browsers send `text/plain`, a form type or no
+        // type at all to another site without asking it first (no CORS preflight), never `application/json`.
+        guard let contentType = request.headers[.contentType] ?? (data.isEmpty ? "application/json" : nil), isJSON(contentType) else {
+            throw APIError(.unsupportedMediaType, "Content-Type must be application/json")
+        }
+        return try parse(data)
     }
 
-    /// The raw body, with the same size and type checks.
+    /// The raw body, with the same size limit; 415 for a type that is neither JSON nor the console's form.
     static func readBytes(_ request: Request, limit: Int) async throws -> Data {
-        if let contentType = request.headers[.contentType], !isJSON(contentType) {
+        if let contentType = request.headers[.contentType], !isJSON(contentType), !isForm(contentType) {
             throw APIError(.unsupportedMediaType, "Content-Type must be application/json")
         }
         let buffer: ByteBuffer
@@ -69,7 +75,7 @@ struct JSONObjectBody: Sendable {
         try await withThrowingTaskGroup(of: ByteBuffer?.self) { group in
             group.addTask { try await read() }
             group.addTask {
-                try await Task.sleep(for: bodyTimeout)
+                try await Sleep.for(bodyTimeout)
                 return nil
             }
             defer { group.cancelAll() }
@@ -92,12 +98,19 @@ struct JSONObjectBody: Sendable {
         return JSONObjectBody(fields: fields)
     }
 
-    /// JSON types, plus the two that `curl -d` and a bare `fetch` send by default: people paste JSON
-    /// without a Content-Type, and refusing them would only be pedantic. Other types (XML, multipart…) get 415.
+    /// `application/json` and `application/…+json`.
     static func isJSON(_ contentType: String) -> Bool {
-        let mediaType = contentType.split(separator: ";").first?.trimmedOfWhitespace.lowercased() ?? ""
+        let mediaType = mediaType(contentType)
         return mediaType == "application/json" || (mediaType.hasPrefix("application/") && mediaType.hasSuffix("+json"))
-            || mediaType == "application/x-www-form-urlencoded" || mediaType == "text/plain"
+    }
+
+    /// What the console's forms post.
+    static func isForm(_ contentType: String) -> Bool {
+        mediaType(contentType) == "application/x-www-form-urlencoded"
+    }
+
+    private static func mediaType(_ contentType: String) -> String {
+        contentType.split(separator: ";").first?.trimmedOfWhitespace.lowercased() ?? ""
     }
 
     /// A required string field; its problems are appended to `problems`.

@@ -34,8 +34,10 @@ struct MemberRequestContext: ChildRequestContext {
 }
 
 /// Whose session this is: 401 with the reason before the handler runs. The token is `Authorization: Bearer`;
-/// on the WebSocket route also `?token=` (browsers cannot set headers there), and a refusal is kept for the
-/// channel that answers the refused upgrade (`UpgradeRefusals`).
+/// on the WebSocket route, where browsers cannot set headers, also a subprotocol `teamgate.token.<token>` offered
+/// beside `teamgate.v1` (the SDK's way: a header, so no proxy's access log writes it), or `?token=` (older
+/// clients; a URL ends up in logs). A refusal is kept for the channel that answers the refused upgrade
+/// (`UpgradeRefusals`).
 struct MemberSessionMiddleware: RouterMiddleware {
     typealias Context = TeamGateRequestContext
     let signIn: SignIn
@@ -55,9 +57,10 @@ struct MemberSessionMiddleware: RouterMiddleware {
 
     private func token(in request: Request) throws -> String {
         if let token = Credentials.sessionToken(in: request.headers) { return token }
+        if forWebSocket, let token = SessionEventsController.tokenInSubprotocols(request.headers) { return token }
         if forWebSocket, let token = request.uri.queryParameters.get("token"), !token.isEmpty { return token }
         throw APIError(
-            .unauthorized, "Missing session token: send Authorization: Bearer <token>\(forWebSocket ? " or ?token=" : "")",
+            .unauthorized, "Missing session token: send Authorization: Bearer <token>\(forWebSocket ? " or the subprotocols teamgate.v1, teamgate.token.<token>" : "")",
             extra: ["reason": "missing_token"])
     }
 }

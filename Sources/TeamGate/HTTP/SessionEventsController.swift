@@ -27,14 +27,33 @@ struct SessionEventsController: Sendable {
     struct ServerGoingAway: Error {}
     static let ackWindow: Duration = .seconds(2)
 
+    /// The subprotocol the server answers with; the token travels in a second one, `teamgate.token.<token>`.
+    static let subprotocol = "teamgate.v1"
+    static let tokenSubprotocolPrefix = "teamgate.token."
+
+    static func offeredSubprotocols(_ headers: HTTPFields) -> [Substring] {
+        headers[values: .secWebSocketProtocol].flatMap { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces)[...] } }
+    }
+
+    /// The session token a browser sent as a subprotocol (a header: unlike `?token=`, never in an access log).
+    static func tokenInSubprotocols(_ headers: HTTPFields) -> String? {
+        guard let offered = offeredSubprotocols(headers).first(where: { $0.hasPrefix(tokenSubprotocolPrefix) }) else { return nil }
+        let token = offered.dropFirst(tokenSubprotocolPrefix.count)
+        return token.isEmpty ? nil : String(token)
+    }
+
     /// `router` is the group whose `MemberSessionMiddleware` (for the WebSocket) checked the session before the
     /// upgrade, so an ended one gets an HTTP 401 with its reason.
     func addRoutes(to router: RouterGroup<TeamGateRequestContext>, routes: RouteTable) {
         routes.register(.get, "/me/events")
-        router.ws("/me/events") { _, context in
+        router.ws("/me/events") { request, context in
             guard context.memberSession != nil else { throw TeamGateError.sessionUnknown }
-            return .upgrade([:])
+            // A browser fails a socket whose answer names no subprotocol of those it offered.
+            let offered = Self.offeredSubprotocols(request.headers)
+            return .upgrade(offered.contains(Substring(Self.subprotocol)) ? [.secWebSocketProtocol: Self.subprotocol] : [:])
         } onUpgrade: { inbound, outbound, context in
+            // The library has read its handler from the slot by now; emptying it lets this context go with the socket.
+            context.requestContext.webSocketSlot.release()
             guard let authenticated = context.requestContext.memberSession else { throw TeamGateError.sessionUnknown }
             let live: LiveSession
             do {
@@ -103,8 +122,8 @@ struct SessionEventsController: Sendable {
                 throw SocketReplaced()
             }
             group.addTask {
-                let wait = max(0, live.expiresAt.timeIntervalSinceNow)
-                try await Task.sleep(for: .milliseconds(Int64(wait * 1000)))
+                let wait = max(0, live.expiresAt.timeIntervalSince(clock.now()))
+                try await Sleep.for(.milliseconds(Int64(wait * 1000)))
                 return SessionEndedEvent(sessionID: live.sessionID, reason: .expired, revocationID: nil)
             }
             group.addTask {
@@ -143,7 +162,7 @@ struct SessionEventsController: Sendable {
                     return
                 }
             }
-            group.addTask { try? await Task.sleep(for: Self.ackWindow) }
+            group.addTask { await Sleep.unlessCancelled(Self.ackWindow) }
             await group.next()
             group.cancelAll()
         }

@@ -1,20 +1,25 @@
 import Hummingbird
 import HummingbirdWebSocket
 import NIOCore
+import Synchronization
 
 /// The request context of every route: Hummingbird's core storage, the client's address, and the
 /// WebSocket upgrade slot `GET /me/events` uses.
 public struct TeamGateRequestContext: RequestContext, RemoteAddressRequestContext, WebSocketRequestContext {
     public var coreContext: CoreRequestContextStorage
     public let remoteAddress: SocketAddress?
-    public let webSocket: WebSocketHandlerReference<Self>
+    /// hummingbird-websocket keeps the upgraded route's context inside this reference, and the context holds
+    /// the reference: a cycle, so every socket's context (its session, its logger) outlived it for good. The
+    /// reference lives in `webSocketSlot`, which `SessionEventsController` empties once the socket starts.
+    public var webSocket: WebSocketHandlerReference<Self> { webSocketSlot.reference }
+    let webSocketSlot: WebSocketSlot
     /// The connection, for a refused WebSocket upgrade's answer (`UpgradeRefusals`).
     let channelID: ObjectIdentifier
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.remoteAddress = source.channel.remoteAddress
-        self.webSocket = .init()
+        self.webSocketSlot = WebSocketSlot()
         self.channelID = ObjectIdentifier(source.channel)
         self.clientIP = remoteAddress?.ipAddress
     }
@@ -37,5 +42,18 @@ final class CheckedAPIKey: Sendable {
 
     init(_ key: APIKey) {
         self.key = key
+    }
+}
+
+/// Where a request context keeps its WebSocket handler reference, until `release()` breaks the cycle the
+/// upgrade makes through it (`TeamGateRequestContext.webSocket`).
+final class WebSocketSlot: Sendable {
+    private let held = Mutex<WebSocketHandlerReference<TeamGateRequestContext>?>(WebSocketHandlerReference())
+
+    /// The reference; once released, an empty one (nothing reads it after the upgrade).
+    var reference: WebSocketHandlerReference<TeamGateRequestContext> { held.withLock { $0 } ?? WebSocketHandlerReference() }
+
+    func release() {
+        held.withLock { $0 = nil }
     }
 }

@@ -23,7 +23,7 @@ struct SessionSockets: Service, CustomStringConvertible {
             group.addTask { await hub.closeAll() }
             group.addTask {
                 do {
-                    try await Task.sleep(for: Self.goodbyeWindow)
+                    try await Sleep.for(Self.goodbyeWindow)
                 } catch {
                     // Cancelled because every socket closed first.
                 }

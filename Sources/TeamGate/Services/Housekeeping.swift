@@ -37,7 +37,7 @@ public struct Housekeeping: Service {
             FreedMemory.release()
             do {
                 // A long wait, so it ends as soon as the application starts shutting down.
-                try await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+                try await cancelWhenGracefulShutdown { try await Sleep.for(interval) }
             } catch {
                 break  // cancelled: the service is stopping
             }

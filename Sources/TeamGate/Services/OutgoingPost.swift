@@ -59,7 +59,7 @@ struct OutgoingPost: Sendable {
                 return Int(response.status.code)
             }
             group.addTask {
-                try await Task.sleep(for: self.deadline)
+                try await Sleep.for(self.deadline)
                 return nil
             }
             defer { group.cancelAll() }

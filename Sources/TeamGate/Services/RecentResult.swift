@@ -59,7 +59,7 @@ func withTimeLimit<T: Sendable>(_ limit: Duration, _ work: @escaping @Sendable (
     try await withThrowingTaskGroup(of: T.self) { group in
         group.addTask { try await work() }
         group.addTask {
-            try await Task.sleep(for: limit)
+            try await Sleep.for(limit)
             throw TimeLimitExceeded(limit: limit)
         }
         defer { group.cancelAll() }

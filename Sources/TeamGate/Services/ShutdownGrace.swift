@@ -13,7 +13,7 @@ enum ShutdownGrace {
             group.addTask {
                 do {
                     try await gracefulShutdown()
-                    try await Task.sleep(for: grace)
+                    try await Sleep.for(grace)
                 } catch {
                     return  // cancelled: the work ended first
                 }

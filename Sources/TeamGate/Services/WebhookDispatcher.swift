@@ -73,7 +73,7 @@ public struct WebhookDispatcher: Service {
                     }
                 }
                 do {
-                    try await Task.sleep(for: pollInterval)
+                    try await Sleep.for(pollInterval)
                 } catch {
                     break  // cancelled: the service is stopping
                 }

@@ -82,7 +82,7 @@ final class PeerIndexSync: Sendable {
     /// Waits, or returns early when cancelled (the loops then see the cancellation and end).
     private func pause(_ duration: Duration) async {
         do {
-            try await Task.sleep(for: duration)
+            try await Sleep.for(duration)
         } catch {
             return
         }

@@ -179,7 +179,7 @@ final class PostgresBackend: SQLBackend {
         return try await withThrowingTaskGroup(of: T?.self) { group in
             group.addTask { try await work(started) }
             group.addTask {
-                try await Task.sleep(for: deadline)
+                try await Sleep.for(deadline)
                 if lease.claim(.timedOut) { throw StoreFailure.unavailable("no connection within \(deadline)") }
                 return nil
             }

@@ -32,7 +32,7 @@ extension SQLStore {
                         metadata: ["error": "\(error)"])
                 }
                 do {
-                    try await Task.sleep(for: .seconds(1))
+                    try await Sleep.for(.seconds(1))
                 } catch {
                     return
                 }

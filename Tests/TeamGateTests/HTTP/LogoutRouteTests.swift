@@ -241,10 +241,13 @@ struct LogoutRouteTests {
             #expect(xml.status == .unsupportedMediaType)
             #expect(xml.json["statusCode"] as? Int == 415)
 
-            // curl -d without a Content-Type sends form encoding; the JSON inside is still read.
-            let curlDefault = try await client.post(
-                "/team-member/logout", body: #"{"userPhoneNumber":"+919311111111"}"#, headers: key, contentType: "application/x-www-form-urlencoded")
-            #expect(curlDefault.status == .created)
+            // Only a JSON type: a web page can make a browser send the others (and none) cross-site unasked.
+            for contentType in ["application/x-www-form-urlencoded", "text/plain", nil] as [String?] {
+                let notJSON = try await client.post(
+                    "/team-member/logout", body: #"{"userPhoneNumber":"+919311111111"}"#, headers: key, contentType: contentType)
+                #expect(notJSON.status == .unsupportedMediaType, "\(contentType ?? "no type"): \(notJSON.status)")
+                #expect(notJSON.json["message"] as? String == "Content-Type must be application/json")
+            }
         }
     }
 }

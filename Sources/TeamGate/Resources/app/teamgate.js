@@ -208,8 +208,8 @@
       }
       const url = new URL(this.client.baseURL + "/me/events", typeof location !== "undefined" ? location.href : undefined);
       url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
-      url.searchParams.set("token", token);
-      const socket = new this.client.WebSocket(url.toString());
+      // The token goes as a subprotocol, a header: in the URL it would be written to every proxy's access log.
+      const socket = new this.client.WebSocket(url.toString(), ["teamgate.v1", "teamgate.token." + token]);
       this.socket = socket;
       socket.onmessage = (message) => {
         let event;
