@@ -14,6 +14,8 @@ public struct TeamGateServices: Sendable {
     public let apiKeys: APIKeys
     public let logout: Logout
     public let signIn: SignIn
+    /// The console's own sessions (idle timeout, lifetime, fresh codes).
+    public let consoleSessions: ConsoleSessions
     public let webhooks: Webhooks
     /// What `/ready` and `/metrics` say of the server.
     public let health: ServerHealth
@@ -29,7 +31,9 @@ public struct TeamGateServices: Sendable {
         clock: WallClock = .system,
         policy: SignIn.Policy = SignIn.Policy(),
         webhookTargets: WebhookTargets = WebhookTargets(),
-        unknownCredentialsPerMinute: Int = 100
+        unknownCredentialsPerMinute: Int = 100,
+        consolePolicy: ConsolePolicy = ConsolePolicy(),
+        logger: Logger = Logger(label: "teamgate")
     ) {
         let sessionEvents = SessionEventHub()
         // Sessions other instances ended reach their devices here; this instance's own, through `Transactions`.
@@ -44,7 +48,9 @@ public struct TeamGateServices: Sendable {
             store: store, transactions: transactions, clock: clock, seenKeys: seenKeys, unknownKeysPerMinute: unknownCredentialsPerMinute)
         self.logout = Logout(store: store, transactions: transactions, clock: clock)
         self.signIn = SignIn(
-            store: store, transactions: transactions, sender: otpSender, clock: clock, policy: policy, unknownTokensPerMinute: unknownCredentialsPerMinute)
+            store: store, transactions: transactions, sender: otpSender, clock: clock, policy: policy, unknownTokensPerMinute: unknownCredentialsPerMinute,
+            logger: logger)
+        self.consoleSessions = ConsoleSessions(store: store, transactions: transactions, signIn: signIn, clock: clock, policy: consolePolicy)
         self.webhooks = Webhooks(store: store, transactions: transactions, clock: clock, targets: webhookTargets)
         self.health = ServerHealth(store: store, clock: clock)
         self.idempotency = IdempotentReplays(store: store, clock: clock)
@@ -79,7 +85,7 @@ public struct TeamGateServices: Sendable {
         return TeamGateServices(
             store: store, otpSender: sender, clock: clock, policy: policy,
             webhookTargets: WebhookTargets(allowedHosts: configuration.webhookAllowedHosts),
-            unknownCredentialsPerMinute: configuration.unknownCredentialsPerMinute)
+            unknownCredentialsPerMinute: configuration.unknownCredentialsPerMinute, consolePolicy: ConsolePolicy(configuration), logger: logger)
     }
 }
 
@@ -122,7 +128,8 @@ public func buildRouter(
     // The device's socket: the same check (also `?token=`), before the upgrade, in the context the socket keeps.
     let sockets = router.group().add(middleware: MemberSessionMiddleware(signIn: services.signIn, forWebSocket: true))
     SessionEventsController(signIn: services.signIn, sessionEvents: services.sessionEvents, clock: services.clock).addRoutes(to: sockets, routes: table)
-    ConsoleController(services: services, bodyLimit: configuration.bodyLimit).addRoutes(to: router, table: table)
+    ConsoleController(services: services, bodyLimit: configuration.bodyLimit, trustedProxies: configuration.trustedProxies)
+        .addRoutes(to: router, table: table)
     try DocsController().addRoutes(to: routes)
     try MemberAppController().addRoutes(to: routes)
 
@@ -213,9 +220,10 @@ func server(router: Router<TeamGateRequestContext>, configuration: TeamGateConfi
         ws: .init(autoPing: .enabled(timePeriod: .seconds(max(1, Int64(configuration.idleTimeoutSeconds) / 2))))
     )
     let webSocketResponder = router.buildResponder()
+    let connections = ConnectionsPerAddress(limit: configuration.connectionsPerAddress, trustedProxies: configuration.trustedProxies)
     return HTTPServerBuilder { responder in
         GuardedChildChannel(
             inner: HTTP1WebSocketUpgradeChannel(responder: responder, webSocketResponder: webSocketResponder, configuration: channelConfiguration),
-            idleTimeout: idle)
+            idleTimeout: idle, headerDeadline: .seconds(min(10, Int64(configuration.idleTimeoutSeconds))), connections: connections)
     }
 }

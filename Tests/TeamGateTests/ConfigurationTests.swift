@@ -80,6 +80,7 @@ struct ConfigurationTests {
             "signInCodesPerAddress": "3", "wrongCodesPerAddress": "4", "unknownCredentialsPerMinute": "5", "webhookRetrySeconds": "0.5",
             "rateLimitPerSecond": "0", "rateLimitBurst": "2", "idleTimeoutSeconds": "5", "logFormat": "json", "accessLog": "false",
             "metrics": "false", "metricsToken": "scrape-secret", "traces": "otlp",
+            "consoleIdleMinutes": "10", "consoleLifetimeHours": "2", "consoleFreshCodeMinutes": "0", "connectionsPerAddress": "64",
         ]
         #expect(Set(samples.keys) == Set(TeamGateConfiguration.settings.map(\.key)), "a new setting needs a sample here")
         let base = ["TEAMGATE_OTP_SENDER": "log"]
@@ -114,6 +115,24 @@ struct ConfigurationTests {
         }
     }
 
+    @Test("every numeric setting has a ceiling: a value that would overflow later is a problem now")
+    func ceilings() {
+        // The three that passed validation and crashed the server later, then every numeric setting past its range.
+        let huge = [
+            ("TEAMGATE_SESSION_LIFETIME_HOURS", "3000000000000"), ("TEAMGATE_IDLE_TIMEOUT_SECONDS", "10000000000"),
+            ("TEAMGATE_WEBHOOK_RETRY_SECONDS", "1e300"),
+        ] + TeamGateConfiguration.settings.filter { $0.kind == .int || $0.kind == .double }.map { ($0.environmentVariable, "9223372036854775807") }
+        for (variable, value) in huge {
+            let reader = TeamGateConfiguration.reader(flags: [:], environment: ["TEAMGATE_OTP_SENDER": "log", variable: value])
+            #expect {
+                try TeamGateConfiguration(reader: reader)
+            } throws: { error in
+                guard let problems = (error as? ConfigurationError)?.problems, problems.count == 1 else { return false }
+                return problems[0].contains(" to ") || problems[0].contains("at most")
+            }
+        }
+    }
+
     @Test("the pool size is 32 unless set, and at least 1")
     func poolSize() throws {
         let base = ["TEAMGATE_OTP_SENDER": "log"]
@@ -123,7 +142,7 @@ struct ConfigurationTests {
             try TeamGateConfiguration(arguments: ["--postgres-pool-size=0"], environment: base)
         } throws: { error in
             (error as? ConfigurationError)?.problems
-                == ["postgresPoolSize must be a whole number of at least 1, not 0 (--postgres-pool-size / TEAMGATE_POSTGRES_POOL_SIZE)"]
+                == ["postgresPoolSize must be a whole number from 1 to 1000, not 0 (--postgres-pool-size / TEAMGATE_POSTGRES_POOL_SIZE)"]
         }
     }
 

@@ -1,6 +1,7 @@
 """The admin console in a real browser (Debian's chromium via Playwright), against a real server whose
 sign-in codes go to a local webhook receiver started here: owner sign-in, key creation and use on the
-reference page, logout from the Team page, the audit entry, role limits, CSRF refusal, screenshots."""
+reference page (after a fresh code), logout from the Team page, the audit entry, role limits, CSRF refusal, a device's token
+refused as the console cookie, screenshots."""
 
 import sys
 
@@ -18,7 +19,9 @@ def main():
 
     gateway = Gateway()
     otp_url = gateway.url()
-    with start_server(["--otp-sender", "webhook:" + otp_url, "--webhook-allowed-hosts", "127.0.0.1"], demo=True) as server, sync_playwright() as p:
+    # A fresh code is asked for every time (0 minutes), so the check sees the confirmation before a key or a webhook.
+    with start_server(["--otp-sender", "webhook:" + otp_url, "--webhook-allowed-hosts", "127.0.0.1", "--console-fresh-code-minutes", "0"],
+                      demo=True) as server, sync_playwright() as p:
         base = server.base_url
         browser = chromium(p)
         owner = browser.new_context(viewport={"width": 1280, "height": 900})
@@ -40,6 +43,12 @@ def main():
         page.click("text=Settings → Developer Documentation")
         page.fill("#key-name", "console test")
         page.click("text=Create API key")
+        expect(page.locator("h1")).to_have_text("Confirm it is you")
+        check("creating a key asks for a fresh code first, and makes nothing yet",
+              page.locator("#new-key").count() == 0 and "create an API key" in page.inner_text("main"))
+        shot(page, "console-wide-fresh-code.png", "wide, a fresh code asked for before a key is made")
+        page.fill("#code", gateway.wait_code("+919300000001") or "")
+        page.click("#fresh-code button[type=submit]")
         key = page.input_value("#new-key")
         check("a new key is shown once, with the seed's warning", key.startswith("key_") and "Do not share this key publicly" in page.inner_text(".new-key"))
         owner.grant_permissions(["clipboard-read", "clipboard-write"], origin=base)
@@ -91,6 +100,9 @@ def main():
         page.click("text=Webhooks")
         page.fill("#url", gateway.url("/hook"))
         page.click("text=Add webhook")
+        expect(page.locator("h1")).to_have_text("Confirm it is you")
+        page.fill("#code", gateway.wait_code("+919300000001") or "")
+        page.click("#fresh-code button[type=submit]")
         check("a webhook is added and its secret shown once", page.input_value("#new-secret").startswith("whsec_"))
         shot(page, "console-wide-webhooks.png", "wide, Webhooks")
 
@@ -126,6 +138,17 @@ def main():
         check("a Team Lead cannot open webhooks either (403)", response.status == 403 and "Only the Owner manages webhooks" in lead.content())
         lead.goto(base + "/console/team")
         check("a Team Lead is offered no action on the Owner", lead.locator('tr[data-member="+919300000001"] .actions a, tr[data-member="+919300000001"] .actions form').count() == 0)
+
+        # A device's session token is no console cookie: the Owner's demo device token, set as the cookie, opens nothing.
+        device_token = next(iter(server.member("Asha Rao").tokens), None)
+        stolen = browser.new_context(viewport={"width": 1280, "height": 900})
+        host = base.split("//", 1)[1].split(":")[0]
+        stolen.add_cookies([{"name": "tg_console", "value": device_token or "none", "domain": host, "path": "/console"}])
+        thief = stolen.new_page()
+        thief.goto(base + "/console/settings/developer")
+        check("an Owner's device token as the console cookie is refused (sent to sign in, no key management)",
+              device_token is not None and thief.url.endswith("/console") and thief.locator("#phone").count() == 1
+              and server.call("GET", "/me", bearer(device_token)).status == 200, device_token and thief.url)
 
         # A plain member cannot sign in to the console.
         plain = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()

@@ -184,6 +184,41 @@ def _split(url):
     return parts.hostname, parts.port or 80, path
 
 
+IPV6_FREEBIND = 78  # at IPPROTO_IPV6 (SOL_IPV6)
+IP_FREEBIND = 15  # at SOL_IP
+
+
+class BoundConnection(http.client.HTTPConnection):
+    """An HTTP connection whose socket is bound, with IP(V6)_FREEBIND, to `source` before it connects."""
+
+    def __init__(self, host, port, source, timeout):
+        super().__init__(host, port, timeout=timeout)
+        self.source = source
+
+    def connect(self):
+        v6 = ":" in self.source
+        sock = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            sock.setsockopt(socket.IPPROTO_IPV6 if v6 else socket.SOL_IP, IPV6_FREEBIND if v6 else IP_FREEBIND, 1)
+            sock.settimeout(self.timeout)
+            sock.bind((self.source, 0))
+            sock.connect((self.host, self.port))
+        except BaseException:
+            sock.close()
+            raise
+        self.sock = sock
+
+
+def bound_call(host, port, method, path, headers=None, body=None, source=None, timeout=10):
+    """One request from the local address `source`, which need not be configured on any interface (FREEBIND):
+    with `ip route add local BLOCK dev lo`, a whole IPv6 block is one machine's."""
+    connection = BoundConnection(host, port, source, timeout)
+    try:
+        return _exchange(connection, method, path, headers, body, None)
+    finally:
+        connection.close()
+
+
 def call(method, url, headers=None, body=None, *, form=None, source=None, timeout=10):
     """One request on a fresh connection, redirects not followed: `body` sent as JSON, or `form` as a
     form; from the local address `source` (e.g. "127.0.0.2") when given. Returns a Response."""

@@ -11,11 +11,14 @@ an operator who follows "Running in production" gets.
 - Logouts run through the balancer in four threads while instance A is killed (SIGKILL) in the middle: every logout
   answered 201 is in effect (the member's tokens refused), an unanswered one (in flight at the kill) succeeds when
   retried, and the answers after the kill all come from B.
+- The Owner signs in to the console through nginx and makes an API key: the Origin check passes with the port, the
+  key is shown in the POST's own answer, and the console's pages after it are served by both instances.
 - With PostgreSQL stopped, /ready answers 503 while /health still answers 200.
 
     python3 scripts/checks/nginx_pair_check.py
 TEAMGATE_BINARY names the server binary (default: `swift build --show-bin-path`, as the other checks)."""
 
+import hashlib
 import json
 import os
 import re
@@ -23,13 +26,14 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import urllib.parse
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 from harness import (ROOT, Endpoint, Failure, Gateway, Server, Tally, ThrowawayPostgres, bearer, cli, create_database, free_port,
                      sign_in, wait_for)
-from wsclient import WebSocket
+from wsclient import Refused, WebSocket
 
 CONFIG = os.path.join(ROOT, "deploy", "nginx.conf")
 OWNER = "+919800000001"
@@ -51,6 +55,9 @@ class Nginx(Endpoint):
         for name, port in zip("ab", upstream_ports):
             config = config.replace(f"server teamgate-{name}:8080 ", f"server 127.0.0.1:{port} ")
         config = re.sub(r"^(\s*)listen 80;", rf"\g<1>listen 127.0.0.1:{self.port};", config, flags=re.M)
+        self.access_log = os.path.join(folder, "nginx-access.log")
+        # The shipped file's own log line (no query string), written here instead of /var/log/nginx.
+        config = config.replace("/var/log/nginx/access.log", self.access_log)
         with open(os.path.join(folder, "teamgate.conf"), "w") as file:
             file.write(config)
         temp = {}
@@ -58,7 +65,6 @@ class Nginx(Endpoint):
             temp[kind] = os.path.join(folder, f"nginx-{kind}")
             os.makedirs(temp[kind], exist_ok=True)
             os.chmod(temp[kind], 0o777)
-        self.access_log = os.path.join(folder, "nginx-access.log")
         self.error_log = os.path.join(folder, "nginx-error.log")
         self.main = os.path.join(folder, "nginx-main.conf")
         with open(self.main, "w") as file:
@@ -160,8 +166,39 @@ def through_the_balancer(nginx, a, b, key, gateway):
     counts = [sum(1 for line in access_lines(server) if "route=/health" in line) for server in (a, b)]
     check("both instances serve: 20 requests through nginx reached A and B (round robin)", wait_for(
         lambda: all(sum(1 for line in access_lines(server) if "route=/health" in line) > 0 for server in (a, b)), 2), counts)
-    status = nginx.call("GET", "/metrics").status
-    check("the balancer does not expose /metrics (404); each instance is scraped directly", status == 404, status)
+    spellings = ["/metrics", "/metrics/", "/METRICS", "//metrics", "/metrics?x=1", "/%6Detrics", "/./metrics", "/metrics/x/.."]
+    statuses = {path: nginx.call("GET", path).status for path in spellings}
+    check("the balancer does not expose /metrics in any spelling (404); each instance is scraped directly",
+          all(status == 404 for status in statuses.values()), statuses)
+
+
+def console_through_nginx(nginx, a, b, gateway):
+    """The Owner signs in to the console through nginx and makes an API key: the Origin check sees the port the
+    browser used (nginx forwards the host with it), and the new key is in the answer to the POST itself, so
+    the pages after it may land on either instance."""
+    origin = {"Origin": f"http://127.0.0.1:{nginx.port}"}
+    reply = nginx.call("POST", "/console/otp", origin, form={"phone": OWNER})
+    check("the console's code form through nginx passes the Origin check (200, not 403)", reply.status == 200, reply.status)
+    code = gateway.wait_code(OWNER)
+    reply = nginx.call("POST", "/console/login", origin, form={"phone": OWNER, "code": code or ""})
+    cookie = reply.headers.get("set-cookie", "").split(";")[0]
+    check("the console's sign-in through nginx answers 303 with the console cookie", reply.status == 303 and cookie.startswith("tg_console="),
+          f"{reply.status} {cookie[:20]}")
+    token = cookie.split("=", 1)[-1]
+    csrf = hashlib.sha256(f"teamgate-console-csrf:{token}".encode()).hexdigest()
+    signed_in = dict(origin, Cookie=cookie)
+    before = [sum(1 for line in access_lines(server) if "route=/console/settings/developer" in line) for server in (a, b)]
+    reply = nginx.call("POST", "/console/keys", signed_in, form={"csrf": csrf, "name": "made through nginx"})
+    shown = re.search(r'id="new-key" readonly value="([^"]+)"', reply.body.decode(errors="replace"))
+    check("the key made in the console through nginx is shown in the POST's own answer (201)", reply.status == 201 and shown is not None,
+          reply.status)
+    new_key = shown.group(1) if shown else ""
+    statuses = [nginx.call("GET", "/team?limit=1", {"x-public-key": new_key}).status for _ in range(4)]
+    pages = [nginx.call("GET", "/console/settings/developer", {"Cookie": cookie}).status for _ in range(6)]
+    served = wait_for(lambda: all(sum(1 for line in access_lines(server) if "route=/console/settings/developer" in line) > count
+                                  for server, count in zip((a, b), before)), 2)
+    check("the new key works through nginx, and the console session holds on both instances (pages 200 from A and from B)",
+          statuses == [200] * 4 and pages == [200] * 6 and served, f"{statuses} {pages} served by both: {served}")
 
 
 def metrics_match(nginx, a, b, key, gateway, phones):
@@ -237,6 +274,22 @@ def kill_during_logouts(nginx, a, b, key, gateway, devices, afterwards):
           late == [201] * len(afterwards) and refused == [401] * len(afterwards), f"{late} {refused}")
 
 
+def no_secret_in_nginx_log(nginx, key, devices):
+    """An older client's `?token=` socket and plain calls through nginx, then its access log read for any token or key."""
+    legacy = devices[0]
+    try:  # these devices were logged out: the socket is refused (401), after nginx has logged its request
+        WebSocket(nginx.port, legacy, via="query").close()
+    except Refused:
+        pass
+    nginx.call("GET", "/me/events?token=" + urllib.parse.quote(legacy.token))
+    nginx.call("GET", "/me", {"Authorization": "Bearer " + devices[1].token})
+    served = wait_for(lambda: sum(1 for line in open(nginx.access_log) if "/me/events" in line) >= 2, 2)
+    text = open(nginx.access_log).read()
+    leaked = [device.token[:10] + "…" for device in devices if device.token in text] + (["the API key"] if key in text else [])
+    check("nginx's access log (the shipped format) holds requests to /me/events and not one token or key",
+          served and not leaked and "tgs_" not in text, leaked or "no /me/events line")
+
+
 def main():
     if shutil.which("nginx") is None:
         print("nginx-pair-check: nginx is not installed (scripts/install-test-deps installs it)")
@@ -272,8 +325,10 @@ def main():
             devices = list(pool.map(lambda phone: sign_in(nginx, phone, gateway), phones))
 
         through_the_balancer(nginx, a, b, key, gateway)
+        console_through_nginx(nginx, a, b, gateway)
         metrics_match(nginx, a, b, key, gateway, [device.phone for device in devices[:20]])
         kill_during_logouts(nginx, a, b, key, gateway, devices[20:100], devices[100:])
+        no_secret_in_nginx_log(nginx, key, devices[100:])
 
         status = b.call("GET", "/ready").status
         check("B is ready (200) with PostgreSQL up", status == 200, status)

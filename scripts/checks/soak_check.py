@@ -86,6 +86,7 @@ import time
 import traceback
 from datetime import datetime
 
+from harness import bound_call as harness_bound_call
 from harness import Failure, Gateway, Receiver, Response, Server, Tally, answer, bearer, call, member_tokens, seed, wait_for
 from wsclient import Refused, WebSocket
 
@@ -95,8 +96,6 @@ HUNG = 10  # seconds: an answer later than this is a hung request
 CLIENT_TIMEOUT = 15
 V6_BLOCK = "2001:db8:77::/64"
 V6_PREFIX = "2001:db8:77:0:"
-IPV6_FREEBIND = 78  # at IPPROTO_IPV6 (SOL_IPV6)
-IP_FREEBIND = 15  # at SOL_IP
 HOOK_EVENTS = ["team_member.logged_out", "session.ended"]
 SIGN_IN_ADDRESSES = [f"127.0.{a}.{b}" for a in range(10, 14) for b in range(1, 255)]
 ME_ADDRESSES = [f"127.0.20.{b}" for b in range(1, 255)]
@@ -244,43 +243,8 @@ def judge(stats, what, token, before, after, status, reason):
 
 # --- clients from other addresses ------------------------------------------------------------------
 
-class BoundConnection(http.client.HTTPConnection):
-    """An HTTP connection whose socket is bound, with IP(V6)_FREEBIND, to `source` before it connects."""
-
-    def __init__(self, host, port, source, timeout):
-        super().__init__(host, port, timeout=timeout)
-        self.source = source
-
-    def connect(self):
-        v6 = ":" in self.source
-        sock = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET, socket.SOCK_STREAM)
-        try:
-            sock.setsockopt(socket.IPPROTO_IPV6 if v6 else socket.SOL_IP, IPV6_FREEBIND if v6 else IP_FREEBIND, 1)
-            sock.settimeout(self.timeout)
-            sock.bind((self.source, 0))
-            sock.connect((self.host, self.port))
-        except BaseException:
-            sock.close()
-            raise
-        self.sock = sock
-
-
 def bound_call(host, port, method, path, headers=None, body=None, source=None, timeout=CLIENT_TIMEOUT):
-    connection = BoundConnection(host, port, source, timeout)
-    try:
-        sent = dict(headers or {})
-        data = None
-        if body is not None:
-            data, sent["Content-Type"] = json.dumps(body), "application/json"
-        connection.request(method, path, body=data, headers=sent)
-        reply = connection.getresponse()
-        raw = reply.read()
-        found = {}
-        for name, value in reply.getheaders():
-            found.setdefault(name.lower(), value)
-        return Response(reply.status, found, raw)
-    finally:
-        connection.close()
+    return harness_bound_call(host, port, method, path, headers, body, source=source, timeout=timeout)
 
 
 def ipv6_block():

@@ -30,7 +30,8 @@ extension Setting {
                 case .value(let text): "`\(text)`"
                 case .note(let text): text
                 }
-            let cells = ["`\(setting.flag)`", "`\(setting.environmentVariable)`", shownDefault, setting.help]
+            let meaning = setting.range.map { "\(setting.help) (\($0))" } ?? setting.help
+            let cells = ["`\(setting.flag)`", "`\(setting.environmentVariable)`", shownDefault, meaning]
             // A bare | would end the cell.
             return "| " + cells.map { $0.replacingOccurrences(of: "|", with: "\\|") }.joined(separator: " | ") + " |"
         }

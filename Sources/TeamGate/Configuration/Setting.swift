@@ -33,6 +33,8 @@ public struct Setting: Sendable {
     public let kind: Kind
     public let help: String
     public let defaultValue: Default
+    /// The values a number may take (`1 to 600`), for the help and the README; nil for other kinds.
+    public internal(set) var range: String?
     /// Stores the value that `text` reads as, or throws what it must be.
     let store: @Sendable (_ text: String, _ configuration: inout TeamGateConfiguration) throws(Requirement) -> Void
     /// Runs when no flag and no variable gives a value: throws for a setting that is required.
@@ -104,24 +106,29 @@ extension Setting {
         let phrase =
             range.upperBound == .max ? "must be a whole number of at least \(range.lowerBound)"
             : "must be a whole number from \(range.lowerBound) to \(range.upperBound)"
-        return Setting(key, .int, property, help: help, shown: { .value(String($0)) }) { text throws(Requirement) in
+        var setting = Setting(key, .int, property, help: help, shown: { .value(String($0)) }) { text throws(Requirement) in
             guard let value = Int(text), range.contains(value) else { throw Requirement(phrase) }
             return value
         }
+        setting.range = range.upperBound == .max ? "at least \(range.lowerBound)" : "\(range.lowerBound) to \(range.upperBound)"
+        return setting
     }
 
-    /// A number of at least `minimum`, or above it when `minimumAllowed` is false.
+    /// A number of at least `minimum` (above it when `minimumAllowed` is false) and at most `maximum`.
     static func double(
-        _ key: String, _ property: Property<Double>, minimum: Double, minimumAllowed: Bool,
+        _ key: String, _ property: Property<Double>, minimum: Double, minimumAllowed: Bool, maximum: Double,
         help: String
     ) -> Setting {
-        let phrase = minimumAllowed ? "must be a number of at least \(decimal(minimum))" : "must be a number above \(decimal(minimum))"
-        return Setting(key, .double, property, help: help, shown: { .value(decimal($0)) }) { text throws(Requirement) in
-            guard let value = Double(text), value.isFinite, minimumAllowed ? value >= minimum : value > minimum else {
+        let phrase = (minimumAllowed ? "must be a number from \(decimal(minimum))" : "must be a number above \(decimal(minimum))")
+            + (minimumAllowed ? " to \(decimal(maximum))" : " and at most \(decimal(maximum))")
+        var setting = Setting(key, .double, property, help: help, shown: { .value(decimal($0)) }) { text throws(Requirement) in
+            guard let value = Double(text), value.isFinite, minimumAllowed ? value >= minimum : value > minimum, value <= maximum else {
                 throw Requirement(phrase)
             }
             return value
         }
+        setting.range = (minimumAllowed ? "\(decimal(minimum))" : "above \(decimal(minimum))") + " to \(decimal(maximum))"
+        return setting
     }
 
     /// `2` rather than `2.0`, with no grouping whatever the locale.

@@ -25,7 +25,7 @@ extension TeamGateConfiguration {
             }
             return text
         },
-        .int("postgresPoolSize", \.postgresPoolSize, 1...Int.max, help: "Connections one instance opens to PostgreSQL at most"),
+        .int("postgresPoolSize", \.postgresPoolSize, 1...1_000, help: "Connections one instance opens to PostgreSQL at most"),
         .int(
             "postgresTimeoutSeconds", \.postgresTimeoutSeconds, 1...600,
             help: "Longest wait for a PostgreSQL connection or one statement's answer; past it the request gets 503 with `Retry-After`"),
@@ -49,8 +49,12 @@ extension TeamGateConfiguration {
             return .webhook(url)
         },
         Setting("otpWebhookSecret", .secret, \.otpWebhookSecret, help: "HMAC secret for the webhook sender", shown: { _ in .note("none") }) { $0 },
-        .int("bodyLimit", \.bodyLimit, 1024...Int.max, help: "Largest request body in bytes (413 above)"),
-        .int("sessionLifetimeHours", \.sessionLifetimeHours, 1...Int.max, help: "Hours a session lasts unless it is ended sooner"),
+        .int("bodyLimit", \.bodyLimit, 1024...67_108_864, help: "Largest request body in bytes (413 above)"),
+        .int("sessionLifetimeHours", \.sessionLifetimeHours, 1...87_600, help: "Hours a session lasts unless it is ended sooner"),
+        .int("consoleIdleMinutes", \.consoleIdleMinutes, 1...1440, help: "Minutes a console session may go unused before the admin signs in again"),
+        .int("consoleLifetimeHours", \.consoleLifetimeHours, 1...720, help: "Hours a console session lasts however used"),
+        .int("consoleFreshCodeMinutes", \.consoleFreshCodeMinutes, 0...60,
+            help: "Minutes a confirmed code counts as fresh for making an API key or a webhook in the console; 0 asks every time"),
         .choice("logLevel", \.logLevel, named: \.rawValue, help: "Least severe messages the log keeps: `trace` … `critical`"),
         .choice("logFormat", \.logFormat, named: \.rawValue, help: "`text` for people, or `json`: one object a line, for a log collector"),
         .bool("accessLog", \.accessLog,
@@ -60,7 +64,7 @@ extension TeamGateConfiguration {
             "metricsToken", .secret, \.metricsToken, help: "When set, `GET /metrics` needs `Authorization: Bearer <token>`",
             shown: { _ in .note("none: open to whoever reaches the port") }
         ) { $0 },
-.choice(
+        .choice(
             "traces", \.traces, named: \.rawValue,
             help: "`otlp` sends a span per request and per group commit to an OpenTelemetry collector over OTLP/HTTP, "
                 + "configured by the standard `OTEL_EXPORTER_OTLP_*` variables; `off` makes none"),
@@ -75,18 +79,20 @@ extension TeamGateConfiguration {
             guard networks.count == entries.count else { throw Setting.Requirement("must be IP addresses or CIDR ranges, comma-separated") }
             return networks
         },
-        .int("signInCodesPerAddress", \.signInCodesPerAddress, 1...Int.max,
+        .int("signInCodesPerAddress", \.signInCodesPerAddress, 1...100_000,
             help: "Sign-in codes one client address may ask for per 15 minutes, all numbers together"),
-        .int("wrongCodesPerAddress", \.wrongCodesPerAddress, 1...Int.max,
+        .int("wrongCodesPerAddress", \.wrongCodesPerAddress, 1...100_000,
             help: "Wrong sign-in codes one client address may try per hour, all numbers together"),
-        .int("unknownCredentialsPerMinute", \.unknownCredentialsPerMinute, 1...Int.max,
+        .int("unknownCredentialsPerMinute", \.unknownCredentialsPerMinute, 1...1_000_000,
             help: "Unknown API keys and session tokens one client address may present per minute"),
-        .double("webhookRetrySeconds", \.webhookRetrySeconds, minimum: 0, minimumAllowed: false,
+        .double("webhookRetrySeconds", \.webhookRetrySeconds, minimum: 0, minimumAllowed: false, maximum: 86_400,
             help: "Seconds before a failed webhook delivery's first retry; each later wait doubles"),
-        .double("rateLimitPerSecond", \.rateLimitPerSecond, minimum: 0, minimumAllowed: true,
+        .double("rateLimitPerSecond", \.rateLimitPerSecond, minimum: 0, minimumAllowed: true, maximum: 1_000_000,
             help: "Requests per second per API key on each instance; 0 turns the limit off"),
-        .int("rateLimitBurst", \.rateLimitBurst, 1...Int.max, help: "Requests an API key may make at once before the rate applies"),
-        .int("idleTimeoutSeconds", \.idleTimeoutSeconds, 1...Int.max, help: "Seconds a connection may stay silent before it is closed"),
+        .int("rateLimitBurst", \.rateLimitBurst, 1...1_000_000, help: "Requests an API key may make at once before the rate applies"),
+        .int("idleTimeoutSeconds", \.idleTimeoutSeconds, 1...86_400, help: "Seconds a connection may stay silent before it is closed"),
+        .int("connectionsPerAddress", \.connectionsPerAddress, 1...1_000_000,
+            help: "Connections one client address (an IPv6 client's /64) may hold open at once; trusted proxies are not counted"),
     ]
 
     /// The settings the setup commands (`org`, `keys`, `members`) read: which database, and how to reach it.

@@ -30,6 +30,9 @@ public struct TeamGateConfiguration: Sendable {
     public var otpWebhookSecret: String?
     public var bodyLimit = 64 * 1024
     public var sessionLifetimeHours = 720
+    public var consoleIdleMinutes = 30
+    public var consoleLifetimeHours = 12
+    public var consoleFreshCodeMinutes = 5
     public var logLevel: Logger.Level = .info
     public var logFormat: LogFormat = .text
     public var accessLog = true
@@ -48,6 +51,7 @@ public struct TeamGateConfiguration: Sendable {
     public var rateLimitPerSecond: Double = 20
     public var rateLimitBurst = 40
     public var idleTimeoutSeconds = 30
+    public var connectionsPerAddress = 1_024
 
     public var databaseLocation: DatabaseLocation {
         PostgresURL(database).map(DatabaseLocation.postgres) ?? .sqlite(path: database)

@@ -123,3 +123,28 @@ public struct IPNetwork: Hashable, Sendable, CustomStringConvertible {
         "::/128", "::1/128", "100::/64", "2001::/23", "2001:db8::/32", "fc00::/7", "fe80::/10", "fec0::/10", "ff00::/8",
     ].map { IPNetwork($0)! }
 }
+
+/// What every per-address limit counts: an IPv4 address, or the /64 an IPv6 address belongs to. One home line or
+/// cloud VM gets a whole /64, so counting its 2⁶⁴ addresses apart would let one attacker spread guesses over
+/// as many "addresses" as it likes. An IPv4-mapped address (`::ffff:192.0.2.1`, a dual-stack socket's view of
+/// an IPv4 client) counts as that IPv4 address. Text that is no address (none known) is one block of its own.
+struct AddressBlock: Hashable, Sendable, CustomStringConvertible {
+    let description: String
+
+    init(_ clientAddress: String?) {
+        guard let clientAddress, let address = IPAddress(literal: clientAddress) else {
+            description = clientAddress ?? "unknown"
+            return
+        }
+        switch address {
+        case .v4:
+            description = address.description
+        case .v6(let bytes):
+            if bytes[0..<10].allSatisfy({ $0 == 0 }), bytes[10] == 0xff, bytes[11] == 0xff, let v4 = address.embeddedIPv4 {
+                description = IPAddress.v4(v4).description
+            } else {
+                description = IPAddress.v6(Array(bytes.prefix(8)) + Array(repeating: 0, count: 8)).description + "/64"
+            }
+        }
+    }
+}

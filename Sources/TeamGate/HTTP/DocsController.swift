@@ -42,7 +42,7 @@ struct DocsController: Sendable {
     }
 
     /// Everything the page needs comes from this origin; the policy makes the browser enforce it.
-    static let pagePolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'"
+    static let pagePolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
 
     func addRoutes(to routes: Routes<TeamGateRequestContext>) {
         routes.on(.get, "/openapi.json") { _, _ in

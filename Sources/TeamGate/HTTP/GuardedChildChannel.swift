@@ -13,14 +13,22 @@ import Synchronization
 /// handlers exist, so a client that never finishes its headers is never timed out there, and a request
 /// past the header limits leaves the connection hanging. This adds an idle timer at the front of the
 /// pipeline and a handler after the HTTP decoder that closes the connection on a decoding error or when
-/// the timer fires. Upgraded sockets stay alive through the WebSocket pings.
+/// the timer fires; a deadline for the first request's headers (`HeaderDeadline`) and a cap on connections
+/// per address block (`ConnectionsPerAddress`). Upgraded sockets stay alive through the WebSocket pings.
 struct GuardedChildChannel<Inner: ServerChildChannel>: ServerChildChannel {
     let inner: Inner
     let idleTimeout: TimeAmount
+    let headerDeadline: TimeAmount
+    let connections: ConnectionsPerAddress
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Inner.Value> {
+        guard connections.admit(channel) else {
+            channel.close(promise: nil)
+            return channel.eventLoop.makeFailedFuture(ChannelError.alreadyClosed)
+        }
         do {
             try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: idleTimeout), position: .first)
+            try channel.pipeline.syncOperations.addHandler(HeaderDeadline(deadline: headerDeadline), position: .first)
         } catch {
             return channel.eventLoop.makeFailedFuture(error)
         }

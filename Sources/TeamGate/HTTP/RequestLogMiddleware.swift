@@ -4,7 +4,8 @@ import HTTPTypes
 import Hummingbird
 import Synchronization
 
-/// Gives every answer its request id (`X-Request-Id`), counts it in the request metrics and, when `accessLog` is
+/// Gives every answer its request id (`X-Request-Id`), `X-Content-Type-Options: nosniff` and, unless the route
+/// set one, `Cache-Control: no-store`; counts it in the request metrics and, when `accessLog` is
 /// set, writes its access-log line. Sits inside `ClientAddressMiddleware` (which settles the client's address and a
 /// trusted proxy's request id) and outside `ErrorMiddleware`, so it sees the status the client gets.
 struct RequestLogMiddleware: RouterMiddleware {
@@ -26,6 +27,10 @@ struct RequestLogMiddleware: RouterMiddleware {
         do {
             var response = try await next(request, context)
             response.headers[.xRequestID] = requestID
+            // API answers are per caller: `x-public-key` is not `Authorization`, so a shared cache could keep
+            // `GET /team` for the next caller. Pages and assets say their own.
+            if response.headers[.cacheControl] == nil { response.headers[.cacheControl] = "no-store" }
+            response.headers[.xContentTypeOptions] = "nosniff"
             status = response.status.code
             return response
         } catch {
@@ -157,4 +162,8 @@ struct AccessLog: Sendable {
 
 extension HTTPField.Name {
     static let xRequestID = HTTPField.Name("X-Request-Id")!
+}
+
+extension HTTPField.Name {
+    static let xContentTypeOptions = HTTPField.Name("X-Content-Type-Options")!
 }

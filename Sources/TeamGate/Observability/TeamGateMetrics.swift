@@ -65,10 +65,16 @@ public enum TeamGateMetrics {
         counter("logouts", "Member logouts asked for, by outcome", [("outcome", outcome)]).increment()
     }
 
-    /// Sign-in codes, by outcome. Asked for: `requested`, `refused` (a limit). Then sent: `sent`, `not_a_member`
-    /// (nothing sent), `locked_notice_sent`. Then tried: `signed_in`, `wrong`, `throttled` (too many wrong ones).
+    /// Sign-in codes, by outcome. Asked for: `requested`, `refused` (a limit). Tried: `signed_in`, `wrong`,
+    /// `throttled` (too many wrong ones). Never what was sent: that depends on whether the number is a member's
+    /// and whether they are locked, and `/metrics` may be open to anyone.
     static func signInCode(outcome: String) {
         counter("sign_in_codes", "Sign-in codes asked for and tried, by outcome", [("outcome", outcome)]).increment()
+    }
+
+    /// A number's wrong codes from every address together reached a pause (`NumberThrottle`). No label: never the number.
+    static func signInNumberPaused() {
+        counter("sign_in_number_pauses", "Numbers paused after a run of wrong codes from every address together", []).increment()
     }
 
     /// Webhook deliveries, by outcome: `delivered`, `failed` (will retry), `gave_up`.

@@ -5,19 +5,46 @@ import Synchronization
 /// Numbers whose sign-in code is still to be sent, in the order they were asked for. Bounded: past
 /// `capacity` waiting numbers, new requests are refused rather than held in memory.
 final class CodeQueue: Sendable {
+    struct Entry: Sendable {
+        let phone: PhoneNumber
+        let block: AddressBlock
+    }
+
     let capacity: Int
-    let stream: AsyncStream<PhoneNumber>
-    private let continuation: AsyncStream<PhoneNumber>.Continuation
+    /// Numbers one address block may have waiting at once: a hundredth of the queue, so that no block (an
+    /// IPv6 /64 holds 2⁶⁴ addresses) can fill it and leave everyone else a 429.
+    let perBlock: Int
+    let stream: AsyncStream<Entry>
+    private let continuation: AsyncStream<Entry>.Continuation
+    private let waiting = Mutex<[AddressBlock: Int]>([:])
 
     init(capacity: Int = 10_000) {
         self.capacity = capacity
-        (stream, continuation) = AsyncStream.makeStream(of: PhoneNumber.self, bufferingPolicy: .bufferingOldest(capacity))
+        self.perBlock = max(1, capacity / 100)
+        (stream, continuation) = AsyncStream.makeStream(of: Entry.self, bufferingPolicy: .bufferingOldest(capacity))
     }
 
-    /// False when the queue is full and the number was not taken.
-    func enqueue(_ phone: PhoneNumber) -> Bool {
-        if case .dropped = continuation.yield(phone) { return false }
+    /// False when the queue, or the block's share of it, is full and the number was not taken.
+    func enqueue(_ phone: PhoneNumber, from block: AddressBlock) -> Bool {
+        let admitted = waiting.withLock { waiting in
+            guard waiting[block, default: 0] < perBlock else { return false }
+            waiting[block, default: 0] += 1
+            return true
+        }
+        guard admitted else { return false }
+        if case .dropped = continuation.yield(Entry(phone: phone, block: block)) {
+            taken(from: block)
+            return false
+        }
         return true
+    }
+
+    /// An entry of `block` left the queue (the sender took it).
+    func taken(from block: AddressBlock) {
+        waiting.withLock { waiting in
+            guard let count = waiting[block] else { return }
+            waiting[block] = count > 1 ? count - 1 : nil
+        }
     }
 
     func finish() { continuation.finish() }
@@ -44,14 +71,15 @@ public struct CodeSender: Service {
             await withGracefulShutdownHandler {
                 await withTaskGroup(of: Void.self) { group in
                     var unfinished = 0
-                    for await phone in queue.stream {
+                    for await entry in queue.stream {
+                        queue.taken(from: entry.block)
                         if Task.isShuttingDownGracefully || Task.isCancelled { break }
                         if unfinished >= maxConcurrent {
                             await group.next()
                             unfinished -= 1
                         }
                         unfinished += 1
-                        group.addTask { await send(phone) }
+                        group.addTask { await send(entry.phone) }
                     }
                 }
             } onGracefulShutdown: {

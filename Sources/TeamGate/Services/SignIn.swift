@@ -1,10 +1,12 @@
 import Foundation
+import Logging
 
 /// Members' side: a code by phone, a session token in exchange, the session check, signing out.
 public struct SignIn: Sendable {
-    /// Limits and lifetimes of codes and sessions. The limits are kept per client address, and per
-    /// number *and* address, never per number alone: whoever types a member's number elsewhere can then
-    /// neither lock the member out of sign-in nor learn from the answers that the number is a member's.
+    /// Limits and lifetimes of codes and sessions. The limits are kept per client address (an IPv6 client's /64),
+    /// and per number *and* address; per number alone only the slowing-down of `NumberThrottle`, which pauses a
+    /// number, never locks it: whoever types a member's number elsewhere can then neither lock the member out of
+    /// sign-in nor learn from the answers that the number is a member's.
     public struct Policy: Sendable {
         public var codeLifetime: TimeInterval = 5 * 60
         /// Wrong codes one code takes in all, from every address, before it is used up.
@@ -18,6 +20,10 @@ public struct SignIn: Sendable {
         public var wrongCodesPerNumberAndAddress = 5
         /// Wrong codes one address may try, all numbers together, per hour.
         public var wrongCodesPerAddress = 50
+        /// Wrong codes in a row for one number, from every address together, before it pauses (`NumberThrottle`).
+        public var wrongCodesPerNumberBeforePause = 10
+        /// The first pause; each next one doubles, up to a day.
+        public var firstNumberPause: TimeInterval = 60
         public var sessionLifetime: TimeInterval = 30 * 24 * 3600
 
         public init() {}
@@ -31,27 +37,6 @@ public struct SignIn: Sendable {
         public let organization: Organization
     }
 
-    /// A number as asked for from one client address.
-    struct NumberAtAddress: Hashable, Sendable {
-        let digits: String
-        let address: String
-    }
-
-    /// The in-memory counters behind `Policy`'s limits; they exist for every number, member or not.
-    final class Limits: Sendable {
-        let codesPerNumberAndAddress: TokenBuckets<NumberAtAddress>
-        let codesPerAddress: TokenBuckets<String>
-        let wrongCodesPerNumberAndAddress: TokenBuckets<NumberAtAddress>
-        let wrongCodesPerAddress: TokenBuckets<String>
-
-        init(_ policy: Policy) {
-            codesPerNumberAndAddress = TokenBuckets(capacity: policy.codesPerNumberAndAddress, per: policy.codeWindow)
-            codesPerAddress = TokenBuckets(capacity: policy.codesPerAddress, per: policy.codeWindow)
-            wrongCodesPerNumberAndAddress = TokenBuckets(capacity: policy.wrongCodesPerNumberAndAddress, per: policy.codeWindow)
-            wrongCodesPerAddress = TokenBuckets(capacity: policy.wrongCodesPerAddress, per: 3600)
-        }
-    }
-
     let store: any TeamGateStore
     let transactions: Transactions
     let sender: any OTPSender
@@ -61,8 +46,9 @@ public struct SignIn: Sendable {
     /// Numbers whose code is still to be sent, drained by `CodeSender`.
     let outgoing: CodeQueue
     let unknownTokens: UnknownCredentials
+    let logger: Logger
 
-    init(store: any TeamGateStore, transactions: Transactions, sender: any OTPSender, clock: WallClock, policy: Policy, unknownTokensPerMinute: Int) {
+    init(store: any TeamGateStore, transactions: Transactions, sender: any OTPSender, clock: WallClock, policy: Policy, unknownTokensPerMinute: Int, logger: Logger) {
         self.store = store
         self.transactions = transactions
         self.sender = sender
@@ -71,6 +57,7 @@ public struct SignIn: Sendable {
         self.limits = Limits(policy)
         self.outgoing = CodeQueue()
         self.unknownTokens = UnknownCredentials(perMinute: unknownTokensPerMinute)
+        self.logger = logger
     }
 
     /// Takes a code request from `clientAddress`. The answer is the same for members, strangers, locked
@@ -88,28 +75,26 @@ public struct SignIn: Sendable {
 
     private func admitCodeRequest(phone: PhoneNumber, clientAddress: String?) throws {
         let now = clock.ticks()
-        let address = clientAddress ?? "unknown"
+        let address = AddressBlock(clientAddress)
+        if let wait = limits.wrongCodesPerNumber.wait(phone.digits, at: now) { throw TeamGateError.tooManyCodeRequests(retryAfterSeconds: wait.retryAfterSeconds) }
         if let wait = limits.codesPerAddress.wait(address, at: now) { throw TeamGateError.tooManyCodeRequests(retryAfterSeconds: wait.retryAfterSeconds) }
         if let wait = limits.codesPerNumberAndAddress.take(NumberAtAddress(digits: phone.digits, address: address), at: now) {
             throw TeamGateError.tooManyCodeRequests(retryAfterSeconds: wait.retryAfterSeconds)
         }
         if let wait = limits.codesPerAddress.take(address, at: now) { throw TeamGateError.tooManyCodeRequests(retryAfterSeconds: wait.retryAfterSeconds) }
         // Full only under a flood: refused like any other limit, the same for every number.
-        guard outgoing.enqueue(phone) else { throw TeamGateError.tooManyCodeRequests(retryAfterSeconds: 5) }
+        guard outgoing.enqueue(phone, from: address) else { throw TeamGateError.tooManyCodeRequests(retryAfterSeconds: 5) }
     }
 
     /// Sends a code to `phone` if it belongs to an active member who is not locked out; a member who is
     /// locked out everywhere is told so instead, on their own phone. Nothing goes to other numbers.
     public func sendCode(phone: PhoneNumber) async throws {
         let now = clock.now()
+        // What happens from here depends on who the number is, so no metric counts it: /metrics may be open.
         let members = try await store.activeMembers(phone: phone)
-        guard !members.isEmpty else {
-            TeamGateMetrics.signInCode(outcome: "not_a_member")
-            return
-        }
+        guard !members.isEmpty else { return }
         if members.allSatisfy({ $0.isLocked(at: now) }), let until = members.compactMap(\.lockedUntil).min() {
             try await sender.send(.locked(phone, until: until))
-            TeamGateMetrics.signInCode(outcome: "locked_notice_sent")
             return
         }
         let code = SecretToken.oneTimeCode()
@@ -122,7 +107,6 @@ public struct SignIn: Sendable {
         )
         try await transactions.run { work in try work.insertCode(challenge) }
         try await sender.send(.code(code, to: phone, expiresAt: challenge.expiresAt, validFor: policy.codeLifetime))
-        TeamGateMetrics.signInCode(outcome: "sent")
     }
 
     /// Exchanges a code for a session on one device. A number on several teams must name the organisation.
@@ -137,10 +121,12 @@ public struct SignIn: Sendable {
         ipAddress: String?
     ) async throws -> SignedIn {
         let now = clock.now()
-        let address = ipAddress ?? "unknown"
+        let address = AddressBlock(ipAddress)
         let numberAtAddress = NumberAtAddress(digits: phone.digits, address: address)
         let ticks = clock.ticks()
-        if let wait = limits.wrongCodesPerAddress.wait(address, at: ticks) ?? limits.wrongCodesPerNumberAndAddress.wait(numberAtAddress, at: ticks) {
+        if let wait = limits.wrongCodesPerAddress.wait(address, at: ticks) ?? limits.wrongCodesPerNumberAndAddress.wait(numberAtAddress, at: ticks)
+            ?? limits.wrongCodesPerNumber.wait(phone.digits, at: ticks)
+        {
             TeamGateMetrics.signInCode(outcome: "throttled")
             throw TeamGateError.tooManyFailedAttempts(retryAfterSeconds: wait.retryAfterSeconds)
         }
@@ -154,8 +140,12 @@ public struct SignIn: Sendable {
             _ = limits.wrongCodesPerAddress.take(address, at: ticks)
             _ = limits.wrongCodesPerNumberAndAddress.take(numberAtAddress, at: ticks)
             TeamGateMetrics.signInCode(outcome: "wrong")
+            if let (failures, pause) = limits.wrongCodesPerNumber.recordFailure(phone.digits, at: ticks) {
+                try await pauseNumber(phone, failures: failures, pause: pause, at: now)
+            }
             throw TeamGateError.invalidCode
         }
+        limits.wrongCodesPerNumber.recordSuccess(phone.digits)
         if locked, let until = candidates.compactMap(\.lockedUntil).min() { throw TeamGateError.memberLocked(until: until) }
         guard candidates.count == 1, let member = candidates.first else {
             if candidates.isEmpty { throw TeamGateError.notATeamMember }
@@ -171,6 +161,18 @@ public struct SignIn: Sendable {
             origin: RequestOrigin(actor: .member(member), clientIP: ipAddress))
         TeamGateMetrics.signInCode(outcome: "signed_in")
         return SignedIn(token: token, session: session, member: member, organization: organization)
+    }
+
+    /// A number's wrong codes reached a pause: its open code is used up, so after the pause only a fresh one
+    /// counts. Logged without the number (it may be a stranger's, typed by anyone).
+    private func pauseNumber(_ phone: PhoneNumber, failures: Int, pause: TimeInterval, at now: Date) async throws {
+        logger.warning(
+            "A number's wrong sign-in codes, from every address together, reached a pause",
+            metadata: ["wrong_codes_in_a_row": "\(failures)", "pause_seconds": "\(Int(pause))"])
+        TeamGateMetrics.signInNumberPaused()
+        try await transactions.run { work in
+            if let open = try work.newestCode(phone: phone), open.consumedAt == nil { try work.consumeCode(id: open.id, at: now) }
+        }
     }
 
     /// Checks `code` against the number's newest code: only that one counts, while it is open. A wrong

@@ -6,7 +6,7 @@ import Foundation
 /// that matched nothing, so a flood of made-up credentials costs memory lookups only, and a shared
 /// address (an office, a proxy) keeps working for everyone whose credentials are real.
 final class UnknownCredentials: Sendable {
-    private let buckets: TokenBuckets<String>
+    private let buckets: TokenBuckets<AddressBlock>
 
     init(perMinute: Int) {
         buckets = TokenBuckets(capacity: perMinute, per: 60)
@@ -14,11 +14,11 @@ final class UnknownCredentials: Sendable {
 
     /// Throws 429 when `address` has no allowance left for a lookup on disk.
     func admitLookup(from address: String?, at now: TimeInterval) throws {
-        if let wait = buckets.wait(address ?? "unknown", at: now) { throw TeamGateError.tooManyFailedAttempts(retryAfterSeconds: wait.retryAfterSeconds) }
+        if let wait = buckets.wait(AddressBlock(address), at: now) { throw TeamGateError.tooManyFailedAttempts(retryAfterSeconds: wait.retryAfterSeconds) }
     }
 
     /// Records that `address` presented a credential that matched nothing.
     func recordUnknown(from address: String?, at now: TimeInterval) {
-        _ = buckets.take(address ?? "unknown", at: now)
+        _ = buckets.take(AddressBlock(address), at: now)
     }
 }

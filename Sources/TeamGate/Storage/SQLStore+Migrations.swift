@@ -181,6 +181,20 @@ extension SQLStore {
                 CREATE UNIQUE INDEX members_one_owner ON members(organization_id) WHERE role_id = 1 AND removed_at IS NULL;
                 """
         ),
+        Migration(
+            name: "v9: console sessions of their own",
+            // A console session is made only by the console's sign-in and kept out of the devices' index: the
+            // live-session index gains the kind, so the start-up load still reads every device session from it alone.
+            // The console's member page reads a member's sessions a page at a time, newest first.
+            sql: """
+                ALTER TABLE sessions ADD COLUMN kind TEXT NOT NULL DEFAULT 'device';
+                ALTER TABLE sessions ADD COLUMN console_used_at INTEGER;
+                ALTER TABLE sessions ADD COLUMN code_confirmed_at INTEGER;
+                DROP INDEX sessions_live_by_member;
+                CREATE INDEX sessions_live_by_member ON sessions(member_id, expires_at, token_hash, id, ended_at, kind) WHERE ended_at IS NULL;
+                CREATE INDEX sessions_by_member ON sessions(member_id, created_at, id);
+                """
+        ),
     ]
 }
 

@@ -50,13 +50,14 @@ extension SQLStore: SessionStore {
         ).0
     }
 
+    /// A device's session only: a console cookie is no bearer token, so it is as unknown here as a made-up one.
     private static func lookUpSession(_ db: any SQLConnection, tokenHash: Data, at date: Date) throws -> SessionLookup {
         guard
             let row = try db.row(
                 """
                 SELECT s.*, m.removed_at AS member_removed_at, o.name AS organization_name FROM sessions s
                 JOIN members m ON m.id = s.member_id JOIN organizations o ON o.id = s.organization_id
-                WHERE s.token_hash = ?
+                WHERE s.token_hash = ? AND s.kind = 'device'
                 """,
                 [tokenHash]
             )

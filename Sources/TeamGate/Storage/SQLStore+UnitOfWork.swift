@@ -41,7 +41,7 @@ extension SQLStore: TransactionStore {
 
     /// The index follows a commit before the next one starts, so it is never behind this instance's writes.
     private func apply(_ changes: SQLUnitOfWork.IndexChanges) {
-        index.remove(tokenHashes: changes.ended.map(\.tokenHash))
+        index.remove(tokenHashes: changes.ended.map(\.tokenHash) + changes.madeConsoleSessions)
         for member in changes.members { index.updateMember(member) }
         for opened in changes.sessions { remember(tokenHash: opened.tokenHash, opened.live, readAtEpoch: changes.readEpoch) }
     }
@@ -59,6 +59,8 @@ final class SQLUnitOfWork: UnitOfWork {
         var ended: [EndedSession] = []
         var members: [TeamMember] = []
         var sessions: [OpenedSession] = []
+        /// Token hashes of sessions that became console sessions: no longer a device's.
+        var madeConsoleSessions: [Data] = []
         /// The epoch at which this transaction read what its new sessions rest on.
         var readEpoch: Int64 = 0
     }

@@ -35,6 +35,11 @@ public enum SQLiteBackup {
         let partial = destination + ".partial"
         try removeIfPresent(partial)
         do {
+            // Made 0600 before SQLite opens it, whatever the caller's umask: a backup holds every key's and
+            // session's hash, and SQLite gives its journal the file's own mode.
+            let descriptor = open(partial, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+            guard descriptor >= 0 else { throw Problem(description: "Could not create \(partial): \(String(cString: strerror(errno)))") }
+            close(descriptor)
             let source = try DatabasePool(path: databasePath, configuration: connectionConfiguration())
             let copy = try DatabaseQueue(path: partial)
             try source.backup(to: copy)

@@ -6,7 +6,7 @@ import ServiceLifecycle
 /// suite; services see only these protocols. As a `Service`, the store runs its background work in the
 /// server's service group and closes last (`SQLStore.run`).
 public typealias TeamGateStore = Service & TransactionStore & OrganizationStore & APIKeyStore & MemberStore & SessionStore & OTPStore & AuditStore
-    & WebhookStore & IdempotencyStore & BulkSeedStore
+    & WebhookStore & IdempotencyStore & BulkSeedStore & ConsoleSessionStore
 
 /// What a bulk seed made: the numbers of the members and their session tokens, for load tests.
 public struct SeededLoad: Sendable {
@@ -81,6 +81,17 @@ public protocol SessionStore: Sendable {
     func markAcknowledged(sessionID: String, revocationID: String, at date: Date) async throws -> Bool
     /// The sessions a revocation ended, with what their devices were told; nil when the organisation has none by that id.
     func revocation(id: String, organizationID: String) async throws -> [RevokedSession]?
+}
+
+/// The console's reads. Console sessions are read from the database on every console request, never from the
+/// devices' index: the idle deadline another instance moved counts here too. The pages read a page at a time.
+public protocol ConsoleSessionStore: Sendable {
+    /// The console session a cookie's token hash opens, if it is live and its member active.
+    func consoleSession(tokenHash: Data, at date: Date) async throws -> ConsoleSessionRecord?
+    /// Per member named (of the organisation): live sessions now, and the latest sign-in or activity.
+    func sessionSummaries(organizationID: String, memberIDs: [String], at date: Date) async throws -> [String: SessionSummary]
+    /// Up to `limit` of the member's sessions, newest first, after the session `cursor`; nil when that is none of theirs.
+    func sessions(memberID: String, before cursor: String?, limit: Int) async throws -> [Session]?
 }
 
 public protocol OTPStore: Sendable {

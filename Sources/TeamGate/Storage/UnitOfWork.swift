@@ -62,6 +62,12 @@ public protocol UnitOfWork {
 
     /// Stores a session; its token works from the commit on.
     func insertSession(_ session: Session, tokenHash: Data, live: LiveSession) throws
+    /// Makes the live device session `id` (just opened by the console's sign-in, its token known to no device)
+    /// a console session ending at `expiresAt` at the latest, its code confirmed and used `at`. From the commit
+    /// on its token opens the console only; false when it is no longer live.
+    func makeConsoleSession(id: String, tokenHash: Data, expiresAt: Date, at date: Date) throws -> Bool
+    /// Moves the console session's idle deadline.
+    func recordConsoleUse(id: String, at date: Date) throws
     /// A session of the organisation with its member, live or not.
     func session(id: String, organizationID: String) throws -> (session: Session, member: TeamMember)?
     /// Ends the live sessions each of `ends` selects, each with its own revocation and time, in one statement

@@ -47,4 +47,14 @@ struct IPAddressTests {
         #expect(IPNetwork("10.0.0.0/33") == nil)
         #expect(IPNetwork("proxy.internal") == nil)
     }
+
+    @Test("limits count an IPv6 client by its /64 and an IPv4 one by its address")
+    func addressBlocks() {
+        #expect(AddressBlock("2001:db8:1:2:aaaa::1") == AddressBlock("2001:db8:1:2:ffff:ffff:ffff:ffff"))
+        #expect(AddressBlock("2001:db8:1:2::1").description == "2001:db8:1:2::/64")
+        #expect(AddressBlock("2001:db8:1:2::1") != AddressBlock("2001:db8:1:3::1"))
+        #expect(AddressBlock("192.0.2.1") != AddressBlock("192.0.2.2"))
+        #expect(AddressBlock("::ffff:192.0.2.1") == AddressBlock("192.0.2.1"))
+        #expect(AddressBlock(nil).description == "unknown")
+    }
 }

@@ -47,6 +47,13 @@ struct SQLiteBackupTests {
         }
     }
 
+    @Test("a backup is readable by its owner only (0600), whatever the umask")
+    func backupIsPrivate() throws {
+        let (_, _, backup) = try Self.databaseAndBackup()
+        let permissions = try #require(try FileManager.default.attributesOfItem(atPath: backup)[.posixPermissions] as? Int)
+        #expect(permissions & 0o777 == 0o600, "mode \(String(permissions, radix: 8))")
+    }
+
     @Test(
         "a backup TeamGate did not make is refused, and the database is left as it was",
         arguments: [

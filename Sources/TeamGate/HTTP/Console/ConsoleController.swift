@@ -14,20 +14,28 @@ import NIOCore
 struct ConsoleController: Sendable {
     let services: TeamGateServices
     let bodyLimit: Int
+    let address: ConsoleAddress
+
+    init(services: TeamGateServices, bodyLimit: Int, trustedProxies: [IPNetwork]) {
+        self.services = services
+        self.bodyLimit = bodyLimit
+        self.address = ConsoleAddress(trustedProxies: trustedProxies)
+    }
 
     func addRoutes(to router: Router<TeamGateRequestContext>, table: RouteTable) {
-        let home = router.group().add(middleware: ConsoleAdminMiddleware(signIn: services.signIn, whenSignedOut: .continue))
+        let home = router.group()
+            .add(middleware: ConsoleAdminMiddleware(sessions: services.consoleSessions, address: address, whenSignedOut: .continue))
         Routes(router: home, table: table).on(.get, "/console", use: self.home)
-        let signIn = Routes(router: router.group().add(middleware: SameOriginMiddleware()), table: table)
+        let signIn = Routes(router: router.group().add(middleware: SameOriginMiddleware(address: address)), table: table)
         signIn.on(.post, "/console/otp", use: requestCode)
         signIn.on(.post, "/console/login", use: logIn)
 
         let team = ConsoleTeamPages(services: services)
-        let settings = ConsoleSettingsPages(services: services)
+        let settings = ConsoleSettingsPages(services: services, freshCode: ConsoleFreshCode(services: services))
         /// The routes of a signed-in admin, whose refusals are console pages.
         func signedIn(whenSignedOut: ConsoleAdminMiddleware.SignedOutAnswer) -> RouterGroup<ConsoleRequestContext> {
             router.group()
-                .add(middleware: ConsoleAdminMiddleware(signIn: services.signIn, whenSignedOut: whenSignedOut))
+                .add(middleware: ConsoleAdminMiddleware(sessions: services.consoleSessions, address: address, whenSignedOut: whenSignedOut))
                 .group(context: ConsoleRequestContext.self)
                 .add(middleware: ConsoleErrorMiddleware())
         }
@@ -35,12 +43,12 @@ struct ConsoleController: Sendable {
         read.on(.get, "/console/team", use: team.team)
         read.on(.get, "/console/members/{id}", use: team.member)
         read.on(.get, "/console/members/{id}/logout", use: team.confirmLogout)
-        read.on(.get, "/console/audit", use: settings.audit)
+        read.on(.get, "/console/audit", use: ConsoleAuditPages(services: services).audit)
         read.on(.get, "/console/settings/developer", use: settings.developer)
         read.on(.get, "/console/webhooks", use: settings.webhooks)
 
         let forms = signedIn(whenSignedOut: .refuse)
-            .add(middleware: ConsoleFormMiddleware(bodyLimit: bodyLimit))
+            .add(middleware: ConsoleFormMiddleware(bodyLimit: bodyLimit, address: address))
             .group(context: ConsoleFormContext.self)
         let change = Routes(router: forms, table: table)
         change.on(.post, "/console/logout", use: logOut)
@@ -56,7 +64,7 @@ struct ConsoleController: Sendable {
     @Sendable func logOut(_ request: Request, context: ConsoleFormContext) async throws -> Response {
         try await services.signIn.signOut(context.admin.live, origin: context.origin)
         var response = redirect("/console")
-        response.headers[.setCookie] = ConsoleAdmin.clearedCookie(secure: ConsoleAdmin.isSecure(request))
+        response.headers[.setCookie] = ConsoleAdmin.clearedCookie(secure: context.admin.secure)
         return response
     }
 
@@ -133,27 +141,22 @@ struct ConsoleController: Sendable {
     @Sendable func logIn(_ request: Request, context: TeamGateRequestContext) async throws -> Response {
         let form = FormBody.parse(try await JSONObjectBody.readBytes(request, limit: bodyLimit))
         guard let phone = PhoneNumber(validating: form["phone"] ?? "") else { return signInPage(error: "Start again: enter your number.") }
-        let signedIn: SignIn.SignedIn
+        let signedIn: ConsoleSessions.SignedIn
         do {
-            signedIn = try await services.signIn.signIn(
-                phone: phone, code: form["code"] ?? "", deviceName: "Admin console", organizationID: form["organizationId"].flatMap { $0.isEmpty ? nil : $0 },
-                userAgent: request.headers[.userAgent].map { String($0.prefix(300)) }, ipAddress: context.clientIP)
+            signedIn = try await services.consoleSessions.signIn(
+                phone: phone, code: form["code"] ?? "", organizationID: form["organizationId"].flatMap { $0.isEmpty ? nil : $0 },
+                userAgent: request.headers[.userAgent].map { String($0.prefix(300)) }, ipAddress: context.clientIP, requestID: context.id)
         } catch TeamGateError.organizationRequired(let organizations) {
             return codePage(phone: phone.e164, error: "Choose the team to sign in to, and enter the code again.", organizations: organizations)
+        } catch TeamGateError.notPermitted {
+            return Self.refusal()
         } catch let error as TeamGateError {
             return codePage(phone: phone.e164, error: APIError(error).message.text)
         }
-        guard TeamRules.mayUseConsole(signedIn.member.role) else {
-            // The code was right, but the role may not use the console: the session is not kept.
-            let live = LiveSession(
-                sessionID: signedIn.session.id, expiresAt: signedIn.session.expiresAt, member: signedIn.member,
-                organizationName: signedIn.organization.name)
-            try await services.signIn.signOut(live, origin: RequestOrigin(actor: .member(signedIn.member), requestID: context.id, clientIP: context.clientIP))
-            return Self.refusal()
-        }
         var response = redirect("/console/team")
         response.headers[.setCookie] = ConsoleAdmin.cookie(
-            token: signedIn.token, maxAge: Int(signedIn.session.expiresAt.timeIntervalSince(services.clock.now())), secure: ConsoleAdmin.isSecure(request))
+            token: signedIn.token, maxAge: Int(signedIn.record.live.expiresAt.timeIntervalSince(services.clock.now())),
+            secure: address.isSecure(request, peer: context.remoteAddress))
         return response
     }
 }

@@ -4,7 +4,8 @@ import Hummingbird
 import NIOCore
 
 /// The frame of every console page: the same look as the API reference, a navigation bar, and the
-/// content. Pages are rendered on the server; the only script copies keys and asks confirmations.
+/// content. Pages are rendered on the server; the only script copies keys, asks confirmations and takes a page
+/// that shows a new secret out of the history.
 struct ConsolePage {
     enum Section: String {
         case team = "Team"

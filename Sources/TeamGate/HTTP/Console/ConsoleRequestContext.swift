@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import NIOCore
 
 /// The context of every console page for a signed-in admin: the admin is not optional here
 /// (`ConsoleAdminMiddleware` put them in the parent context).
@@ -8,6 +9,8 @@ struct ConsoleRequestContext: ChildRequestContext {
     var coreContext: CoreRequestContextStorage
     let admin: ConsoleAdmin
     let clientIP: String?
+    /// The connection's peer: whether a proxy's forwarded scheme and host are believed (`ConsoleAddress`).
+    let remoteAddress: SocketAddress?
     /// The form of a state-changing request, once `ConsoleFormMiddleware` checked its origin and CSRF token;
     /// `ConsoleFormContext` requires it.
     var form: [String: String]?
@@ -17,10 +20,11 @@ struct ConsoleRequestContext: ChildRequestContext {
         self.coreContext = context.coreContext
         self.admin = admin
         self.clientIP = context.clientIP
+        self.remoteAddress = context.remoteAddress
     }
 
     /// The admin acting, as the audit records it.
-    var origin: RequestOrigin { RequestOrigin(actor: admin.actor, requestID: id, clientIP: clientIP) }
+    var origin: RequestOrigin { admin.origin(requestID: id, clientIP: clientIP) }
 }
 
 /// The context of a console form that changes something: same-origin, with the session's CSRF token.
@@ -29,6 +33,7 @@ struct ConsoleFormContext: ChildRequestContext {
     let admin: ConsoleAdmin
     let form: [String: String]
     let origin: RequestOrigin
+    let clientIP: String?
 
     init(context: ConsoleRequestContext) throws {
         guard let form = context.form else { throw TeamGateError.sessionUnknown }
@@ -36,28 +41,32 @@ struct ConsoleFormContext: ChildRequestContext {
         self.admin = context.admin
         self.form = form
         self.origin = context.origin
+        self.clientIP = context.clientIP
     }
 }
 
-/// Who is signed in to the console, from its cookie. Signed out (or ended, or unknown), a page is sent to sign
-/// in and a form refused; a role the console is not for gets the refusal page. `whenSignedOut: .continue` lets
-/// the console's home page answer both.
+/// Who is signed in to the console, from its cookie: a console session only (a device's token opens nothing
+/// here), not idle, within its lifetime. Signed out (or ended, or unknown), a page is sent to sign in and a form
+/// refused; a role the console is not for gets the refusal page. `whenSignedOut: .continue` lets the console's
+/// home page answer both.
 struct ConsoleAdminMiddleware: RouterMiddleware {
     typealias Context = TeamGateRequestContext
     enum SignedOutAnswer: Sendable { case redirectToSignIn, refuse, `continue` }
 
-    let signIn: SignIn
+    let sessions: ConsoleSessions
+    let address: ConsoleAddress
     let whenSignedOut: SignedOutAnswer
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
-        if let token = ConsoleAdmin.token(in: request) {
+        let secure = address.isSecure(request, peer: context.remoteAddress)
+        if let token = ConsoleAdmin.token(in: request, secure: secure) {
             do {
-                let live = try await signIn.currentSession(token: token, clientAddress: context.clientIP)
-                guard TeamRules.mayUseConsole(live.member.role) else { return ConsoleController.refusal() }
-                context.consoleAdmin = ConsoleAdmin(live: live, token: token)
+                let record = try await sessions.session(token: token, clientAddress: context.clientIP)
+                guard TeamRules.mayUseConsole(record.live.member.role) else { return ConsoleController.refusal() }
+                context.consoleAdmin = ConsoleAdmin(record: record, token: token, secure: secure)
             } catch is TeamGateError {
-                // Ended, unknown or over the unknown-token allowance: the admin signs in again.
+                // Ended, idle, unknown or over the unknown-token allowance: the admin signs in again.
             }
         }
         if context.consoleAdmin == nil {
@@ -76,10 +85,11 @@ struct ConsoleAdminMiddleware: RouterMiddleware {
 struct ConsoleFormMiddleware: RouterMiddleware {
     typealias Context = ConsoleRequestContext
     let bodyLimit: Int
+    let address: ConsoleAddress
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let form = FormBody.parse(try await JSONObjectBody.readBytes(request, limit: bodyLimit))
-        guard SameOriginMiddleware.isSameOrigin(request), let csrf = form["csrf"], csrf == context.admin.csrf else {
+        guard address.isSameOrigin(request, peer: context.remoteAddress), let csrf = form["csrf"], csrf == context.admin.csrf else {
             return ConsoleController.forbidden(
                 "This form did not come from this console (its security token is missing or wrong). Reload the page and try again.")
         }
@@ -89,19 +99,17 @@ struct ConsoleFormMiddleware: RouterMiddleware {
     }
 }
 
-/// The console's sign-in forms come from its own pages only: a browser's `Origin` must be this host.
+/// The console's sign-in forms come from its own pages only: a browser's `Origin` must be this console's
+/// address, as the browser sees it (through a trusted proxy, its forwarded host and scheme).
 struct SameOriginMiddleware: RouterMiddleware {
     typealias Context = TeamGateRequestContext
+    let address: ConsoleAddress
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard Self.isSameOrigin(request) else { return ConsoleController.forbidden("Cross-site sign-in is not allowed.") }
+        guard address.isSameOrigin(request, peer: context.remoteAddress) else {
+            return ConsoleController.forbidden("Cross-site sign-in is not allowed.")
+        }
         return try await next(request, context)
-    }
-
-    static func isSameOrigin(_ request: Request) -> Bool {
-        guard let origin = request.headers[HTTPField.Name("Origin")!] else { return true }
-        guard let host = request.head.authority else { return false }
-        return origin == "http://\(host)" || origin == "https://\(host)"
     }
 }
 

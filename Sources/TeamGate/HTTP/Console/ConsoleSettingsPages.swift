@@ -1,23 +1,22 @@
 import Foundation
 import Hummingbird
 
-/// Settings → Developer Documentation (API keys), the audit log, and webhooks.
+/// Settings → Developer Documentation (API keys) and webhooks. A new key or signing secret is shown in the
+/// answer to the form that made it, after a fresh code (`ConsoleFreshCode`): it is kept nowhere, so the next
+/// request may reach any instance; the page's script takes the form out of the history, so a reload does not post it again.
 struct ConsoleSettingsPages: Sendable {
     let services: TeamGateServices
-    let notes: OneTimeNotes
-
-    init(services: TeamGateServices) {
-        self.services = services
-        self.notes = OneTimeNotes(clock: services.clock)
-    }
+    let freshCode: ConsoleFreshCode
 
     // MARK: Developer Documentation
 
     @Sendable func developer(_ request: Request, context: ConsoleRequestContext) async throws -> Response {
-        let admin = context.admin
+        try await developer(context.admin, origin: context.origin)
+    }
+
+    private func developer(_ admin: ConsoleAdmin, origin: RequestOrigin, issued: String? = nil) async throws -> Response {
         // Keys are the Owner's (`TeamRules`): for anyone else the service refuses, and the page says why.
-        let keys = try await services.directory.apiKeys(organizationID: admin.organizationID, origin: context.origin).sorted { $0.createdAt > $1.createdAt }
-        let issued = notes.take(request.uri.queryParameters.get("shown"), owner: admin.csrf)
+        let keys = try await services.directory.apiKeys(organizationID: admin.organizationID, origin: origin).sorted { $0.createdAt > $1.createdAt }
         let rows = keys.map { key in
             """
             <tr><td><code>\(HTML.escape(key.prefix))…</code></td><td>\(HTML.escape(key.name))</td><td>\(HTML.time(key.createdAt))</td>
@@ -28,7 +27,7 @@ struct ConsoleSettingsPages: Sendable {
         let shown =
             issued.map { issued in
                 """
-                <section class="card new-key" aria-labelledby="new-key-heading">
+                <section class="card new-key" aria-labelledby="new-key-heading" data-replace-url="/console/settings/developer">
                 <h2 id="new-key-heading">Your new API key</h2>
                 <p class="warning"><strong>Copy it now: it is shown only once. Do not share this key publicly.</strong></p>
                 <div class="field-row"><label for="new-key" class="visually-hidden">New API key</label>
@@ -53,14 +52,20 @@ struct ConsoleSettingsPages: Sendable {
                 <div class="table-scroll"><table><thead><tr><th scope="col">Key</th><th scope="col">Name</th><th scope="col">Created</th>
                 <th scope="col">Last used</th><th scope="col">State</th><th scope="col"></th></tr></thead><tbody>\(rows)</tbody></table></div>
                 """
-        ).render()
+        ).render(status: issued == nil ? .ok : .created)
     }
 
     @Sendable func createKey(_ request: Request, context: ConsoleFormContext) async throws -> Response {
-        let name = try MemberName(parsing: context.form["name"].flatMap { $0.isEmpty ? nil : $0 } ?? "console key")
-        let issued = try await services.directory.createAPIKey(organizationID: context.admin.organizationID, name: name, origin: context.origin)
-        // Post/redirect/get: a reload of the page must not make another key, nor show this one again.
-        return redirect("/console/settings/developer?shown=\(notes.put(issued.secret, owner: context.admin.csrf))")
+        let nameText = context.form["name"] ?? ""
+        let name = try MemberName(parsing: nameText.isEmpty ? "console key" : nameText)
+        let confirmation = try await freshCode.confirm(
+            context, action: "/console/keys", purpose: "create an API key", carried: ["name": nameText], userAgent: request.headers[.userAgent])
+        guard case .confirmed(let admin, let setCookie) = confirmation else { return confirmation.askingPage }
+        let origin = admin.origin(requestID: context.origin.requestID, clientIP: context.clientIP)
+        let issued = try await services.directory.createAPIKey(organizationID: admin.organizationID, name: name, origin: origin)
+        var response = try await developer(admin, origin: origin, issued: issued.secret)
+        if let setCookie { response.headers[.setCookie] = setCookie }
+        return response
     }
 
     @Sendable func revokeKey(_ request: Request, context: ConsoleFormContext) async throws -> Response {
@@ -69,67 +74,10 @@ struct ConsoleSettingsPages: Sendable {
         return redirect("/console/settings/developer")
     }
 
-    // MARK: Audit log
-
-    /// How the console names an actor: the admin's name, or the key by prefix.
-    static func actorNames(_ services: TeamGateServices, organizationID: String) async throws -> [String: String] {
-        var names: [String: String] = [:]
-        for member in try await services.directory.members(organizationID: organizationID) { names["member:\(member.id)"] = member.name }
-        return names
-    }
-
-    static func auditTable(_ events: [AuditEvent], names: [String: String]) -> String {
-        guard !events.isEmpty else { return "<p>Nothing yet.</p>" }
-        let rows = events.map { event in
-            let actor = names[event.actor] ?? (event.actor.hasPrefix("api_key:") ? "API key \(event.actor.dropFirst(8))…" : event.actor)
-            return """
-                <tr><td>\(HTML.time(event.occurredAt))</td><td class="actor">\(HTML.escape(actor))</td><td><code>\(HTML.escape(event.action.rawValue))</code></td>
-                <td>\(HTML.escape(event.memberPhone?.e164 ?? "—"))</td><td>\(HTML.escape(event.reason ?? ""))</td><td>\(event.sessionsEnded.map(String.init) ?? "")</td></tr>
-                """
-        }.joined()
-        return """
-            <div class="table-scroll"><table class="audit"><thead><tr><th scope="col">When</th><th scope="col">Who</th><th scope="col">Action</th>
-            <th scope="col">Member</th><th scope="col">Reason / detail</th><th scope="col">Sessions ended</th></tr></thead><tbody>\(rows)</tbody></table></div>
-            """
-    }
-
-    @Sendable func audit(_ request: Request, context: ConsoleRequestContext) async throws -> Response {
-        let admin = context.admin
-        let parameters = request.uri.queryParameters
-        let memberText = parameters.get("member") ?? ""
-        let actionText = parameters.get("action") ?? ""
-        let filter = AuditFilter(
-            organizationID: admin.organizationID, limit: 25, member: memberText.isEmpty ? nil : memberText, memberField: "member",
-            action: actionText.isEmpty ? nil : actionText, cursor: parameters.get("cursor"), since: nil)
-        let query = filter.query
-        // A filter that cannot be read is said, with the API's words, and matches nothing (not everything).
-        let events = filter.problems.isEmpty ? try await services.directory.auditEvents(query) : []
-        let names = try await Self.actorNames(services, organizationID: admin.organizationID)
-        var next = ""
-        if events.count == query.limit, let last = events.last?.id {
-            var components = URLComponents()
-            components.queryItems = [URLQueryItem(name: "member", value: memberText), URLQueryItem(name: "action", value: actionText), URLQueryItem(name: "cursor", value: last)]
-            next = "<p><a href=\"/console/audit\(HTML.escape(components.string ?? ""))\" rel=\"next\">Older events →</a></p>"
-        }
-        let options = AuditAction.allCases.map { "<option value=\"\($0.rawValue)\"\($0.rawValue == actionText ? " selected" : "")>\($0.rawValue)</option>" }.joined()
-        return ConsolePage(
-            title: "Audit log", section: .audit, admin: admin.live, csrf: admin.csrf,
-            flash: filter.problems.isEmpty ? nil : filter.problems.joined(separator: " "),
-            body: """
-                <form method="get" action="/console/audit" class="search" role="search">
-                <label for="member">Member number</label><input id="member" name="member" type="search" value="\(HTML.escape(memberText))">
-                <label for="action">Action</label><select id="action" name="action"><option value="">Any action</option>\(options)</select>
-                <button type="submit" class="ghost">Filter</button></form>
-                \(Self.auditTable(events, names: names))
-                \(next)
-                """
-        ).render(status: filter.problems.isEmpty ? .ok : .badRequest)
-    }
-
     // MARK: Webhooks
 
     @Sendable func webhooks(_ request: Request, context: ConsoleRequestContext) async throws -> Response {
-        try await webhooks(context.admin, origin: context.origin, secret: notes.take(request.uri.queryParameters.get("shown"), owner: context.admin.csrf))
+        try await webhooks(context.admin, origin: context.origin)
     }
 
     /// Webhooks carry members' names and numbers out of TeamGate, so, like keys, only the Owner manages them
@@ -153,7 +101,7 @@ struct ConsoleSettingsPages: Sendable {
         let secret =
             created.map {
                 """
-                <section class="card new-key"><h2>Signing secret</h2>
+                <section class="card new-key" data-replace-url="/console/webhooks"><h2>Signing secret</h2>
                 <p class="warning"><strong>Copy it now: it is shown only once.</strong> Deliveries carry <code>X-TeamGate-Signature: t=…,v1=…</code>, an HMAC-SHA256 with this secret.</p>
                 <div class="field-row"><label for="new-secret" class="visually-hidden">Signing secret</label><input id="new-secret" readonly value="\(HTML.escape($0))">
                 <button type="button" class="ghost" data-copy="new-secret">Copy</button></div></section>
@@ -173,18 +121,27 @@ struct ConsoleSettingsPages: Sendable {
                 <button type="submit" class="try-it">Add webhook</button></form>
                 \(sections)
                 """
-        ).render(status: error == nil ? .ok : .badRequest)
+        ).render(status: error != nil ? .badRequest : created == nil ? .ok : .created)
     }
 
     @Sendable func createWebhook(_ request: Request, context: ConsoleFormContext) async throws -> Response {
-        let (admin, form) = (context.admin, context.form)
+        let form = context.form
         let events = WebhookEvent.allCases.filter { form["event.\($0.rawValue)"] == "on" }
+        let url = form["url"] ?? ""
+        let carried = Dictionary(uniqueKeysWithValues: [("url", url)] + events.map { ("event.\($0.rawValue)", "on") })
+        let confirmation = try await freshCode.confirm(
+            context, action: "/console/webhooks", purpose: "add a webhook", carried: carried, userAgent: request.headers[.userAgent])
+        guard case .confirmed(let admin, let setCookie) = confirmation else { return confirmation.askingPage }
+        let origin = admin.origin(requestID: context.origin.requestID, clientIP: context.clientIP)
+        var response: Response
         do {
-            let hook = try await services.webhooks.create(organizationID: admin.organizationID, url: form["url"] ?? "", events: events, origin: context.origin)
-            return redirect("/console/webhooks?shown=\(notes.put(hook.secret, owner: admin.csrf))")
+            let hook = try await services.webhooks.create(organizationID: admin.organizationID, url: url, events: events, origin: origin)
+            response = try await webhooks(admin, origin: origin, secret: hook.secret)
         } catch TeamGateError.validation(let problems) {
-            return try await webhooks(admin, origin: context.origin, error: problems.joined(separator: " "))
+            response = try await webhooks(admin, origin: origin, error: problems.joined(separator: " "))
         }
+        if let setCookie { response.headers[.setCookie] = setCookie }
+        return response
     }
 
     @Sendable func deleteWebhook(_ request: Request, context: ConsoleFormContext) async throws -> Response {

@@ -15,17 +15,22 @@ struct ConsoleTeamPages: Sendable {
         member.isLocked(at: services.clock.now()) ? "Locked until \(HTML.time(member.lockedUntil))" : "Active"
     }
 
+    static let teamPageSize = 50
+    static let sessionPageSize = 25
+    static let historyPageSize = 25
+
     @Sendable func team(_ request: Request, context: ConsoleRequestContext) async throws -> Response {
         let admin = context.admin
-        let query = request.uri.queryParameters.get("q")?.trimmingCharacters(in: .whitespaces) ?? ""
-        let digits = query.filter(\.isNumber)
+        let parameters = request.uri.queryParameters
+        let query = parameters.get("q")?.trimmingCharacters(in: .whitespaces) ?? ""
         let now = services.clock.now()
-        // Two queries however large the team: the members, and every member's session summary at once.
-        let members = try await services.directory.members(organizationID: admin.organizationID)
-        let summaries = try await services.directory.sessionSummaries(organizationID: admin.organizationID)
+        let paging = ConsolePaging(path: "/console/team", filters: [("q", query)], parameters: parameters)
+        // A page of members, and the session summaries of those members only: bounded however large the team.
+        let page = try await services.directory.consoleTeamPage(
+            organizationID: admin.organizationID, search: query, after: paging.cursor, limit: Self.teamPageSize)
+        let summaries = try await services.directory.sessionSummaries(organizationID: admin.organizationID, memberIDs: page.members.map { $0.id })
         var rows = ""
-        for member in members {
-            if !query.isEmpty, !member.name.localizedCaseInsensitiveContains(query), digits.isEmpty || !member.phone.digits.contains(digits) { continue }
+        for member in page.members {
             let summary = summaries[member.id]
             let manageable = TeamRules.mayManage(admin.actor, member)
             let actions =
@@ -48,6 +53,7 @@ struct ConsoleTeamPages: Sendable {
                 <div class="table-scroll"><table><thead><tr><th scope="col">Member</th><th scope="col">Phone</th><th scope="col">Role</th>
                 <th scope="col">Status</th><th scope="col">Active sessions</th><th scope="col">Last signed in</th><th scope="col">Actions</th></tr></thead>
                 <tbody>\(rows.isEmpty ? "<tr><td colspan=\"7\">No member matches.</td></tr>" : rows)</tbody></table></div>
+                \(paging.links(next: page.nextCursor))
                 """
         ).render()
     }
@@ -65,7 +71,12 @@ struct ConsoleTeamPages: Sendable {
         let admin = context.admin
         let member = try await teamMember(admin, id: try context.parameters.require("id"))
         let now = services.clock.now()
-        let sessions = try await services.directory.sessions(of: member)
+        let parameters = request.uri.queryParameters
+        // Sessions and history, each a page at a time with its own cursor.
+        let sessionPaging = ConsolePaging(path: "/console/members/\(member.id)", filters: [], parameters: parameters)
+        var sessions = try await services.directory.sessions(of: member, before: sessionPaging.cursor, limit: Self.sessionPageSize + 1)
+        let moreSessions = sessions.count > Self.sessionPageSize
+        if moreSessions { sessions.removeLast() }
         let sessionRows = sessions.map { session in
             let state = session.isLive(at: now) ? "Active" : (session.endReason.map { "Ended (\($0.rawValue.replacingOccurrences(of: "_", with: " ")))" } ?? "Expired")
             let end =
@@ -79,8 +90,16 @@ struct ConsoleTeamPages: Sendable {
                 <td>\(HTML.time(session.createdAt))</td><td>\(HTML.time(session.lastSeenAt ?? session.createdAt))</td><td>\(HTML.escape(state))</td><td>\(end)</td></tr>
                 """
         }.joined()
-        let events = try await services.directory.auditEvents(AuditQuery(organizationID: admin.organizationID, limit: 50, memberPhone: member.phone))
-        let names = try await ConsoleSettingsPages.actorNames(services, organizationID: admin.organizationID)
+        let historyCursor = parameters.get("history").flatMap { $0.isEmpty ? nil : $0 }
+        var events = try await services.directory.auditEvents(
+            AuditQuery(organizationID: admin.organizationID, limit: Self.historyPageSize + 1, afterEventID: historyCursor, memberPhone: member.phone))
+        let moreHistory = events.count > Self.historyPageSize
+        if moreHistory { events.removeLast() }
+        let names = try await services.directory.actorNames(organizationID: admin.organizationID, of: events)
+        let historyLinks = [
+            historyCursor == nil ? nil : "<a href=\"/console/members/\(member.id)#history\" rel=\"first\">← Newest</a>",
+            moreHistory ? events.last.map { "<a href=\"/console/members/\(member.id)?history=\(HTML.escape($0.id))#history\" rel=\"next\">Older →</a>" } : nil,
+        ].compactMap { $0 }
         return ConsolePage(
             title: member.name, section: .team, admin: admin.live, csrf: admin.csrf,
             body: """
@@ -90,8 +109,10 @@ struct ConsoleTeamPages: Sendable {
                 <div class="table-scroll"><table><thead><tr><th scope="col">Device</th><th scope="col">User agent</th><th scope="col">IP</th>
                 <th scope="col">Signed in</th><th scope="col">Last seen</th><th scope="col">State</th><th scope="col"></th></tr></thead>
                 <tbody>\(sessionRows.isEmpty ? "<tr><td colspan=\"7\">No session yet.</td></tr>" : sessionRows)</tbody></table></div>
-                <h2>History</h2>
-                \(ConsoleSettingsPages.auditTable(events, names: names))
+                \(sessionPaging.links(next: moreSessions ? sessions.last?.id : nil))
+                <h2 id="history">History</h2>
+                \(ConsoleAuditPages.auditTable(events, names: names))
+                \(historyLinks.isEmpty ? "" : "<nav class=\"pager\" aria-label=\"History pages\">\(historyLinks.joined(separator: " "))</nav>")
                 """
         ).render()
     }

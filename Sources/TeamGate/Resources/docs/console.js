@@ -13,3 +13,7 @@ document.addEventListener("submit", (event) => {
   const message = event.target.dataset.confirm;
   if (message && !window.confirm(message)) event.preventDefault();
 });
+// A page that shows a new secret is the answer to the form that made it: the history entry becomes the
+// plain page, so a reload or Back does not post the form again (nor show the secret again).
+const shown = document.querySelector("[data-replace-url]");
+if (shown) history.replaceState(null, "", shown.dataset.replaceUrl);
