@@ -31,6 +31,7 @@ public struct TeamGateServices: Sendable {
         clock: WallClock = .system,
         policy: SignIn.Policy = SignIn.Policy(),
         webhookTargets: WebhookTargets = WebhookTargets(),
+        webhooksPerOrganization: Int = 20,
         unknownCredentialsPerMinute: Int = 100,
         consolePolicy: ConsolePolicy = ConsolePolicy(),
         logger: Logger = Logger(label: "teamgate")
@@ -51,7 +52,8 @@ public struct TeamGateServices: Sendable {
             store: store, transactions: transactions, sender: otpSender, clock: clock, policy: policy, unknownTokensPerMinute: unknownCredentialsPerMinute,
             logger: logger)
         self.consoleSessions = ConsoleSessions(store: store, transactions: transactions, signIn: signIn, clock: clock, policy: consolePolicy)
-        self.webhooks = Webhooks(store: store, transactions: transactions, clock: clock, targets: webhookTargets)
+        self.webhooks = Webhooks(
+            store: store, transactions: transactions, clock: clock, targets: webhookTargets, perOrganization: webhooksPerOrganization)
         self.health = ServerHealth(store: store, clock: clock)
         self.idempotency = IdempotentReplays(store: store, clock: clock)
     }
@@ -85,6 +87,7 @@ public struct TeamGateServices: Sendable {
         return TeamGateServices(
             store: store, otpSender: sender, clock: clock, policy: policy,
             webhookTargets: WebhookTargets(allowedHosts: configuration.webhookAllowedHosts),
+            webhooksPerOrganization: configuration.webhooksPerOrganization,
             unknownCredentialsPerMinute: configuration.unknownCredentialsPerMinute, consolePolicy: ConsolePolicy(configuration), logger: logger)
     }
 }
@@ -171,7 +174,11 @@ public func buildApplication(
                 store: services.store, clock: services.clock, logger: logger, targets: services.webhooks.targets,
                 retryBase: configuration.webhookRetrySeconds),
             CodeSender(signIn: services.signIn, logger: logger),
-            Housekeeping(store: services.store, clock: services.clock, logger: logger),
+            Housekeeping(
+                store: services.store, clock: services.clock, logger: logger,
+                retention: HistoryRetention(
+                    auditEventDays: configuration.auditRetentionDays, endedSessionDays: configuration.endedSessionRetentionDays,
+                    webhookDeliveryDays: configuration.webhookDeliveryRetentionDays)),
         ],
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: logger

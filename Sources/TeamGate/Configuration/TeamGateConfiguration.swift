@@ -48,6 +48,10 @@ public struct TeamGateConfiguration: Sendable {
     public var wrongCodesPerAddress = 50
     public var unknownCredentialsPerMinute = 100
     public var webhookRetrySeconds: Double = 2
+    public var webhooksPerOrganization = 20
+    public var auditRetentionDays = 365
+    public var endedSessionRetentionDays = 90
+    public var webhookDeliveryRetentionDays = 30
     public var rateLimitPerSecond: Double = 20
     public var rateLimitBurst = 40
     public var idleTimeoutSeconds = 30

@@ -40,6 +40,8 @@ public enum TeamGateError: Error, Equatable, Sendable {
     case sessionNotFound
     /// The organisation has no webhook with this id.
     case webhookNotFound
+    /// The organisation already has the most webhooks it may have (`--webhooks-per-organization`).
+    case webhookLimitReached(limit: Int)
     /// The organisation made no revocation with this id.
     case revocationNotFound
     /// A page cursor that is no `nextCursor` of an earlier page.

@@ -122,6 +122,9 @@ extension APIError {
             self.init(.notFound, "Team member not found")
         case .webhookNotFound:
             self.init(.notFound, "Webhook not found")
+        // The request is sound; the organisation's state refuses it until a webhook is deleted.
+        case .webhookLimitReached(let limit):
+            self.init(.conflict, "This organisation already has \(limit) webhooks, the most it may have. Delete one before adding another.")
         case .revocationNotFound:
             self.init(.notFound, "Revocation not found")
         // A thing the request's body names (not its path) is a 422, as DoubleTick answers for a member.

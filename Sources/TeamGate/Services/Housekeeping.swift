@@ -3,7 +3,8 @@ import Logging
 import ServiceLifecycle
 
 /// Deletes what no answer needs any more, so the tables a stranger can make grow stay bounded: sign-in
-/// codes an hour after they expired, and idempotency records once their replay window has passed. Runs
+/// codes an hour after they expired, and idempotency records once their replay window has passed; and history
+/// past its retention (`HistoryRetention`): audit events, closed sessions, webhook deliveries. Runs
 /// as a service of the application, in small batches so that logouts never wait long behind it. Each pass
 /// also forgets the expired sessions the session index still holds, and hands the memory freed since the
 /// last one back to the system (`FreedMemory`).
@@ -12,13 +13,18 @@ public struct Housekeeping: Service {
     let clock: WallClock
     let logger: Logger
     let interval: Duration
+    let retention: HistoryRetention
     static let batch = 1000
 
-    public init(store: any TeamGateStore, clock: WallClock = .system, logger: Logger, interval: Duration = .seconds(600)) {
+    public init(
+        store: any TeamGateStore, clock: WallClock = .system, logger: Logger, interval: Duration = .seconds(600),
+        retention: HistoryRetention = HistoryRetention()
+    ) {
         self.store = store
         self.clock = clock
         self.logger = logger
         self.interval = interval
+        self.retention = retention
     }
 
     public func run() async throws {
@@ -30,6 +36,18 @@ public struct Housekeeping: Service {
                 }
             } catch {
                 logger.error("Pruning old records failed", metadata: ["error": "\(error)"])
+            }
+            do {
+                let pruned = try await pruneHistoryOnce()
+                if pruned.total > 0 {
+                    logger.info(
+                        "Pruned history past its retention",
+                        metadata: [
+                            "auditEvents": "\(pruned.auditEvents)", "sessions": "\(pruned.closedSessions)", "deliveries": "\(pruned.webhookDeliveries)",
+                        ])
+                }
+            } catch {
+                logger.error("Pruning history past its retention failed", metadata: ["error": "\(error)"])
             }
             let forgotten = store.forgetExpiredSessions(at: clock.now())
             if forgotten > 0 { logger.info("Forgot expired sessions", metadata: ["sessions": "\(forgotten)"]) }
@@ -60,6 +78,39 @@ public struct Housekeeping: Service {
             if deleted < Self.batch { break }
         }
         return (codes, records)
+    }
+
+    /// What one pass over the history deleted.
+    public struct PrunedHistory: Sendable, Equatable {
+        public var auditEvents = 0
+        public var closedSessions = 0
+        public var webhookDeliveries = 0
+        var total: Int { auditEvents + closedSessions + webhookDeliveries }
+    }
+
+    /// One pass over the history tables, a batch a statement, until nothing past its retention is left.
+    public func pruneHistoryOnce() async throws -> PrunedHistory {
+        let now = clock.now()
+        func cutoff(_ days: Int) -> Date { now.addingTimeInterval(-TimeInterval(days) * 86_400) }
+        var pruned = PrunedHistory()
+        // Audit events are taken oldest first by the order written; a batch may hold a few too young to go, so
+        // only a batch that deletes nothing ends the pass.
+        while !Task.isCancelled {
+            let deleted = try await store.pruneAuditEvents(occurredBefore: cutoff(retention.auditEventDays), limit: Self.batch)
+            pruned.auditEvents += deleted
+            if deleted == 0 { break }
+        }
+        while !Task.isCancelled {
+            let deleted = try await store.pruneClosedSessions(closedBefore: cutoff(retention.endedSessionDays), limit: Self.batch)
+            pruned.closedSessions += deleted
+            if deleted < Self.batch { break }
+        }
+        while !Task.isCancelled {
+            let deleted = try await store.pruneWebhookDeliveries(createdBefore: cutoff(retention.webhookDeliveryDays), limit: Self.batch)
+            pruned.webhookDeliveries += deleted
+            if deleted < Self.batch { break }
+        }
+        return pruned
     }
 }
 

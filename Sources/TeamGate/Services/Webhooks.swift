@@ -6,6 +6,9 @@ public struct Webhooks: Sendable {
     let transactions: Transactions
     let clock: WallClock
     let targets: WebhookTargets
+    /// The most webhooks one organisation may have: each is a receiver the dispatcher serves, so one key holder
+    /// with thousands would take the deliveries' time from every other organisation.
+    var perOrganization = 20
 
     /// Registers a webhook; its signing secret is in the returned value, and shown only now.
     public func create(organizationID: String, url text: String, events: [WebhookEvent], origin: RequestOrigin) async throws -> Webhook {
@@ -23,7 +26,9 @@ public struct Webhooks: Sendable {
             id: SecretToken.identifier(prefix: "whk_"), organizationID: organizationID, url: url,
             events: Array(Set(events)).sorted { $0.rawValue < $1.rawValue },
             secret: SecretToken.make(prefix: "whsec_"), createdAt: clock.now())
+        let limit = perOrganization
         try await transactions.run { work in
+            guard try work.lockedWebhookCount(organizationID: organizationID) < limit else { throw TeamGateError.webhookLimitReached(limit: limit) }
             try work.insertWebhook(webhook)
             try work.appendAudit(
                 .make(.webhookCreated, organizationID: organizationID, at: webhook.createdAt, origin: origin, reason: webhook.url.absoluteString))
@@ -136,6 +141,18 @@ public struct WebhookTargets: Sendable {
             return .refused("refused: the host resolves to a private or internal address")
         }
         return .connect(first)
+    }
+
+    /// The address a connection to `url` would likely use, for counting receivers by address: the literal, or the
+    /// resolver's first answer; nil when the name does not resolve now (the delivery itself then says why).
+    func likelyAddress(of url: URL) async -> IPAddress? {
+        guard let host = Self.host(of: url) else { return nil }
+        if let literal = IPAddress(literal: host) { return literal }
+        do {
+            return try await resolver.addresses(of: host).first
+        } catch {
+            return nil
+        }
     }
 
     /// The URL's host, lowercased and without IPv6 brackets; nil unless the URL is http(s) with a host.

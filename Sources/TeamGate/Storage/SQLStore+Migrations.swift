@@ -195,6 +195,22 @@ extension SQLStore {
                 CREATE INDEX sessions_by_member ON sessions(member_id, created_at, id);
                 """
         ),
+        Migration(
+            name: "v8: audit by action and time, retention",
+            // Audit pages are newest first by time, so `since` ends the walk and `action` has its own index. Old history
+            // is deleted in batches: ended (or long expired) sessions by when they closed, deliveries by age. The due
+            // deliveries are read organisation by organisation (round robin), hence the organisation in their index.
+            sql: """
+                CREATE INDEX audit_events_by_time ON audit_events(organization_id, occurred_at, seq);
+                CREATE INDEX audit_events_by_action ON audit_events(organization_id, action, occurred_at, seq);
+                DROP INDEX audit_events_by_member;
+                CREATE INDEX audit_events_by_member ON audit_events(organization_id, member_phone, occurred_at, seq);
+                CREATE INDEX sessions_by_close ON sessions(COALESCE(ended_at, expires_at));
+                DROP INDEX webhook_deliveries_due;
+                CREATE INDEX webhook_deliveries_due ON webhook_deliveries(state, organization_id, next_attempt_at);
+                CREATE INDEX webhook_deliveries_by_age ON webhook_deliveries(created_at);
+                """
+        ),
     ]
 }
 

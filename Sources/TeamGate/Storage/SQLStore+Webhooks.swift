@@ -52,15 +52,7 @@ extension SQLStore: WebhookStore, IdempotencyStore {
         let system = backend.system
         let (now, due) = try await backend.read { db in
             let now = try Self.sharedNow(db, system: system) ?? date.millisecondsSince1970
-            let rows = try db.rows(
-                """
-                SELECT d.*, w.url AS hook_url, w.events AS hook_events, w.secret AS hook_secret, w.created_at AS hook_created_at
-                FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
-                WHERE d.state = 'pending' AND d.next_attempt_at <= ? AND w.deleted_at IS NULL
-                ORDER BY d.next_attempt_at LIMIT ?
-                """,
-                [now, limit]
-            )
+            let rows = try db.rows(Self.roundRobinDue(system: system), [now, now, now, limit, limit])
             return (now, rows.map { row in
                 let delivery = WebhookDelivery(row: row)
                 let events: String = row["hook_events"]
@@ -155,9 +147,58 @@ extension SQLStore: WebhookStore, IdempotencyStore {
 }
 
 extension SQLStore {
+    /// Due deliveries taken in turns by organisation: each one's oldest, then each one's second, and so on, so one
+    /// organisation's backlog cannot fill every claim. The organisations with due deliveries are found by skipping
+    /// from one to the next along `webhook_deliveries_due` (a seek each), and each gives at most `limit` of its
+    /// oldest due: the read is bounded by organisations × limit, not by the size of anybody's backlog.
+    /// Arguments: now three times, then the per-organisation and total limits.
+    static func roundRobinDue(system: String) -> String {
+        let nextOrganization = """
+            SELECT n.organization_id FROM webhook_deliveries n
+            WHERE n.state = 'pending' AND n.next_attempt_at <= ? AND n.organization_id > busy.organization_id
+            ORDER BY n.organization_id LIMIT 1
+            """
+        let oldestDue = """
+            SELECT x.id FROM webhook_deliveries x
+            WHERE x.state = 'pending' AND x.organization_id = busy.organization_id AND x.next_attempt_at <= ?
+            ORDER BY x.next_attempt_at LIMIT ?
+            """
+        // SQLite has no LATERAL, and PostgreSQL would run a correlated IN once per row of the table: one join each.
+        let perOrganization =
+            system == "postgresql"
+            ? "busy CROSS JOIN LATERAL (\(oldestDue)) picked JOIN webhook_deliveries d ON d.id = picked.id"
+            : "busy JOIN webhook_deliveries d ON d.id IN (\(oldestDue))"
+        return """
+            WITH RECURSIVE busy(organization_id) AS (
+                SELECT (
+                    SELECT f.organization_id FROM webhook_deliveries f WHERE f.state = 'pending' AND f.next_attempt_at <= ?
+                    ORDER BY f.organization_id LIMIT 1)
+                UNION ALL
+                SELECT (\(nextOrganization)) FROM busy WHERE busy.organization_id IS NOT NULL
+            )
+            SELECT * FROM (
+                SELECT d.*, w.url AS hook_url, w.events AS hook_events, w.secret AS hook_secret, w.created_at AS hook_created_at,
+                    ROW_NUMBER() OVER (PARTITION BY d.organization_id ORDER BY d.next_attempt_at, d.id) AS turn
+                FROM \(perOrganization) JOIN webhooks w ON w.id = d.webhook_id
+                WHERE w.deleted_at IS NULL
+            ) taken
+            ORDER BY turn, next_attempt_at, id LIMIT ?
+            """
+    }
+
     /// PostgreSQL's clock, in milliseconds since 1970, on PostgreSQL; nil on SQLite (one process, one clock).
     static func sharedNow(_ db: any SQLConnection, system: String) throws -> Int64? {
         guard system == "postgresql" else { return nil }
         return try db.row("SELECT CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT) AS now", [])?["now"]
+    }
+}
+
+extension SQLUnitOfWork {
+    func lockedWebhookCount(organizationID: String) throws -> Int {
+        // A no-op write takes the organisation's row lock on PostgreSQL (SQLite has one writer anyway): a creation on
+        // another instance waits for this commit, then its count sees this webhook.
+        try db.execute("UPDATE organizations SET name = name WHERE id = ?", [organizationID])
+        let row = try db.row("SELECT COUNT(*) AS hooks FROM webhooks WHERE organization_id = ? AND deleted_at IS NULL", [organizationID])
+        return Int(row.map { $0["hooks"] as Int64 } ?? 0)
     }
 }

@@ -7,7 +7,8 @@ public protocol WebhookStore: Sendable {
     func deliveries(webhookID: String, organizationID: String, limit: Int) async throws -> [WebhookDelivery]?
     /// The newest `limit` deliveries of each of the organisation's webhooks, by webhook id, in one read.
     func recentDeliveries(organizationID: String, limit: Int) async throws -> [String: [WebhookDelivery]]
-    /// Pending deliveries due at `date`, with their webhook, oldest first, each claimed for `lease`
+    /// Pending deliveries due at `date`, with their webhook, taken in turns by organisation (each one's oldest, then
+    /// each one's second, …) so one organisation's backlog does not delay the others', each claimed for `lease`
     /// seconds: another instance (or poll) does not get it again unless the attempt goes unrecorded.
     func claimDueDeliveries(at date: Date, limit: Int, lease: TimeInterval) async throws -> [(WebhookDelivery, Webhook)]
     /// Records an attempt made at `date`; a failed one is tried again `retryIn` seconds later (nil: never again).

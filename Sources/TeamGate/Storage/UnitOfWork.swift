@@ -89,6 +89,9 @@ public protocol UnitOfWork {
     /// Queues one delivery of `message` for each of the organisation's webhooks that subscribe to its event.
     func enqueueWebhook(_ message: WebhookMessage) throws
     func insertWebhook(_ webhook: Webhook) throws
+    /// How many webhooks the organisation has, holding its row until the commit: creations on other instances wait
+    /// for this one, so they count each other's.
+    func lockedWebhookCount(organizationID: String) throws -> Int
     /// Deletes a live webhook and fails its queued deliveries with `dropReason` as their last error; false when
     /// there is none.
     func deleteWebhook(id: String, organizationID: String, at date: Date, dropReason: String) throws -> Bool
