@@ -83,7 +83,7 @@ extension TeamGateConfiguration {
             help: "Sign-in codes one client address may ask for per 15 minutes, all numbers together"),
         .int("wrongCodesPerAddress", \.wrongCodesPerAddress, 1...100_000,
             help: "Wrong sign-in codes one client address may try per hour, all numbers together"),
-        .int("unknownCredentialsPerMinute", \.unknownCredentialsPerMinute, 1...1_000_000,
+        .int("unknownCredentialsPerMinute", \.unknownCredentialsPerMinute, 1...1_000_000_000,
             help: "Unknown API keys and session tokens one client address may present per minute"),
         .double("webhookRetrySeconds", \.webhookRetrySeconds, minimum: 0, minimumAllowed: false, maximum: 86_400,
             help: "Seconds before a failed webhook delivery's first retry; each later wait doubles"),
