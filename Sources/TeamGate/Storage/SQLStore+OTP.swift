@@ -3,12 +3,7 @@ import GRDB
 
 extension SQLStore: OTPStore {
     public func pruneOTPChallenges(expiredBefore date: Date, limit: Int) async throws -> Int {
-        try await writer.write { db in
-            try db.rows(
-                "DELETE FROM otp_challenges WHERE id IN (SELECT id FROM otp_challenges WHERE expires_at < ? LIMIT ?) RETURNING id",
-                [date.millisecondsSince1970, limit]
-            ).count
-        }
+        try await deleteBatch(from: "otp_challenges", where: "expires_at < ?", before: date, limit: limit)
     }
 }
 

@@ -19,18 +19,19 @@ extension SQLStore: RetentionStore {
 
     public func pruneClosedSessions(closedBefore date: Date, limit: Int) async throws -> Int {
         // Written exactly as `sessions_by_close` is, so both databases read that index.
-        try await writer.write { db in
-            try db.rows(
-                "DELETE FROM sessions WHERE id IN (SELECT id FROM sessions WHERE COALESCE(ended_at, expires_at) < ? LIMIT ?) RETURNING id",
-                [date.millisecondsSince1970, limit]
-            ).count
-        }
+        try await deleteBatch(from: "sessions", where: "COALESCE(ended_at, expires_at) < ?", before: date, limit: limit)
     }
 
     public func pruneWebhookDeliveries(createdBefore date: Date, limit: Int) async throws -> Int {
+        try await deleteBatch(from: "webhook_deliveries", where: "created_at < ?", before: date, limit: limit)
+    }
+
+    /// Deletes up to `limit` rows of `table` (keyed by `id`) that `condition` on `date` picks; returns how many.
+    /// One short statement each, so housekeeping never holds the writer long.
+    func deleteBatch(from table: String, where condition: String, before date: Date, limit: Int) async throws -> Int {
         try await writer.write { db in
             try db.rows(
-                "DELETE FROM webhook_deliveries WHERE id IN (SELECT id FROM webhook_deliveries WHERE created_at < ? LIMIT ?) RETURNING id",
+                "DELETE FROM \(table) WHERE id IN (SELECT id FROM \(table) WHERE \(condition) LIMIT ?) RETURNING id",
                 [date.millisecondsSince1970, limit]
             ).count
         }
