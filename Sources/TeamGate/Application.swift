@@ -23,6 +23,8 @@ public struct TeamGateServices: Sendable {
     public let idempotency: IdempotentReplays
     /// Where connected devices hear that their session ended.
     public let sessionEvents: SessionEventHub
+    /// TeamGate as the OpenID Connect provider of the organisations' apps.
+    public let oidc: OIDCProvider
     public let clock: WallClock
 
     public init(
@@ -34,6 +36,8 @@ public struct TeamGateServices: Sendable {
         webhooksPerOrganization: Int = 20,
         unknownCredentialsPerMinute: Int = 100,
         consolePolicy: ConsolePolicy = ConsolePolicy(),
+        issuer: String = "http://127.0.0.1:8080",
+        oidcPolicy: OIDCProvider.Policy = OIDCProvider.Policy(),
         logger: Logger = Logger(label: "teamgate")
     ) {
         let sessionEvents = SessionEventHub()
@@ -56,6 +60,9 @@ public struct TeamGateServices: Sendable {
             store: store, transactions: transactions, clock: clock, targets: webhookTargets, perOrganization: webhooksPerOrganization)
         self.health = ServerHealth(store: store, clock: clock)
         self.idempotency = IdempotentReplays(store: store, clock: clock)
+        self.oidc = OIDCProvider(
+            issuer: issuer, store: store, transactions: transactions, clock: clock, policy: oidcPolicy, targets: webhookTargets,
+            unknownTokensPerMinute: unknownCredentialsPerMinute)
     }
 
     /// Opens the configured database and code sender. `otpSender` replaces the configured one (embedding, tests).
@@ -88,7 +95,8 @@ public struct TeamGateServices: Sendable {
             store: store, otpSender: sender, clock: clock, policy: policy,
             webhookTargets: WebhookTargets(allowedHosts: configuration.webhookAllowedHosts),
             webhooksPerOrganization: configuration.webhooksPerOrganization,
-            unknownCredentialsPerMinute: configuration.unknownCredentialsPerMinute, consolePolicy: ConsolePolicy(configuration), logger: logger)
+            unknownCredentialsPerMinute: configuration.unknownCredentialsPerMinute, consolePolicy: ConsolePolicy(configuration),
+            issuer: configuration.issuer, logger: logger)
     }
 }
 
@@ -134,6 +142,11 @@ public func buildRouter(
     ConsoleController(services: services, bodyLimit: configuration.bodyLimit, trustedProxies: configuration.trustedProxies)
         .addRoutes(to: router, table: table)
     try DocsController().addRoutes(to: routes)
+    OIDCController(oidc: services.oidc, bodyLimit: configuration.bodyLimit).addRoutes(to: routes)
+    OIDCSignInController(
+        oidc: services.oidc, signIn: services.signIn, clock: services.clock, bodyLimit: configuration.bodyLimit,
+        address: ConsoleAddress(trustedProxies: configuration.trustedProxies)
+    ).addRoutes(to: routes)
     try MemberAppController().addRoutes(to: routes)
 
     let admin = router.group()
@@ -152,6 +165,7 @@ public func buildRouter(
     WebhooksController(webhooks: services.webhooks, bodyLimit: bodyLimit).addRoutes(to: adminRoutes)
     RevocationsController(logout: services.logout).addRoutes(to: adminRoutes)
     APIKeysController(directory: services.directory).addRoutes(to: adminRoutes)
+    OIDCClientsController(oidc: services.oidc, bodyLimit: bodyLimit).addRoutes(to: adminRoutes)
     return router
 }
 
@@ -174,6 +188,9 @@ public func buildApplication(
                 store: services.store, clock: services.clock, logger: logger, targets: services.webhooks.targets,
                 retryBase: configuration.webhookRetrySeconds),
             CodeSender(signIn: services.signIn, logger: logger),
+            BackChannelLogouts(
+                store: services.store, provider: services.oidc, clock: services.clock, logger: logger, targets: services.webhooks.targets,
+                retryBase: configuration.webhookRetrySeconds),
             Housekeeping(
                 store: services.store, clock: services.clock, logger: logger,
                 retention: HistoryRetention(

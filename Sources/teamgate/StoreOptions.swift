@@ -19,12 +19,15 @@ struct StoreOptions: ParsableArguments {
     }
 
     /// Opens the database the flags name, else `TEAMGATE_DATABASE`, else the default, as `serve` would.
-    func openServices() async throws -> TeamGateServices {
-        var flags: [String: String] = [:]
+    /// `alsoReading` names further settings of the table the command honours (given as flags in `extraFlags`, or by
+    /// their variables), as `oidc-clients add` honours the server's `--webhook-allowed-hosts`.
+    func openServices(alsoReading keys: [String] = [], extraFlags: [String: String] = [:]) async throws -> TeamGateServices {
+        var flags = extraFlags
         flags["database"] = database
         flags["postgresPoolSize"] = postgresPoolSize
+        let settings = TeamGateConfiguration.databaseSettings + TeamGateConfiguration.settings.filter { keys.contains($0.key) }
         let configuration = try readConfiguration { () throws(ConfigurationError) in
-            try TeamGateConfiguration(reader: TeamGateConfiguration.reader(flags: flags), settings: TeamGateConfiguration.databaseSettings)
+            try TeamGateConfiguration(reader: TeamGateConfiguration.reader(flags: flags), settings: settings)
         }
         // The commands print what they did; their log says only what went wrong (not, say, that the index loaded).
         var logger = Logger(label: "teamgate")

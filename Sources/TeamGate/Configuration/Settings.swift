@@ -8,6 +8,17 @@ extension TeamGateConfiguration {
         Setting("host", .string, \.host, help: "Address to listen on", shown: { .value($0) }) { $0 },
         .int("port", \.port, 0...65535, help: "Port to listen on"),
         Setting(
+            "publicURL", .string, \.publicURL,
+            help: "Where browsers and apps reach TeamGate (`https://login.example.com`): the OpenID Connect issuer and the base of every "
+                + "absolute URL TeamGate writes",
+            shown: { _ in .note("`http://HOST:PORT`") }
+        ) { text throws(Setting.Requirement) in
+            guard let url = URL(string: text), ["http", "https"].contains(url.scheme?.lowercased() ?? ""), !(url.host ?? "").isEmpty,
+                url.query == nil, url.fragment == nil
+            else { throw Setting.Requirement("must be an absolute http or https URL without a query") }
+            return text
+        },
+        Setting(
             "database", .secret, \.database,
             help: "SQLite file, or `postgres://user[:password]@host[:port]/database` for instances sharing one PostgreSQL; "
                 + "`?sslmode=require` encrypts the connection, `?sslmode=verify-full` also checks the server's certificate "

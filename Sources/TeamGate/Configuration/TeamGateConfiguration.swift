@@ -20,6 +20,8 @@ public struct TeamGateConfiguration: Sendable {
 
     public var host = "127.0.0.1"
     public var port = 8080
+    /// Where browsers and apps reach TeamGate: the OpenID Connect issuer. Nil: `http://HOST:PORT`.
+    public var publicURL: String?
     /// A SQLite file path, or `postgres://user[:password]@host[:port]/database[?sslmode=…]`.
     public var database = "./teamgate.sqlite"
     public var postgresPoolSize = 32
@@ -59,6 +61,12 @@ public struct TeamGateConfiguration: Sendable {
 
     public var databaseLocation: DatabaseLocation {
         PostgresURL(database).map(DatabaseLocation.postgres) ?? .sqlite(path: database)
+    }
+
+    /// The OpenID Connect issuer and the base of every absolute URL TeamGate writes, without a trailing slash.
+    public var issuer: String {
+        guard let publicURL else { return "http://\(host):\(port)" }
+        return publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
     }
 
     public init() {}

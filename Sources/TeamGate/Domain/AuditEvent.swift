@@ -90,4 +90,6 @@ public enum AuditAction: String, Sendable, Codable, CaseIterable {
     case teamLoggedOut = "team.logged_out"
     case webhookCreated = "webhook.created"
     case webhookDeleted = "webhook.deleted"
+    case appRegistered = "app.registered"
+    case appRemoved = "app.removed"
 }

@@ -16,6 +16,8 @@ public enum Principal: Sendable, Equatable {
     /// The operator at the command line, with the shell's full trust; `label` names them in the audit
     /// (`cli`, `demo`).
     case commandLine(label: String)
+    /// An app signed in through TeamGate (an OpenID Connect client), acting on its own sign-ins.
+    case app(clientID: String)
     /// TeamGate itself (housekeeping).
     case system
 
@@ -25,6 +27,7 @@ public enum Principal: Sendable, Equatable {
         case .apiKey(let key): key.actorLabel
         case .consoleAdmin(let member), .member(let member): "member:\(member.id)"
         case .commandLine(let label): label
+        case .app(let clientID): "app:\(clientID)"
         case .system: "system"
         }
     }

@@ -87,6 +87,8 @@ public struct EndedSession: Sendable, Equatable {
     public let memberID: String
     public let reason: SessionEndReason
     public let revocationID: String?
+    /// The SSO session an app session was opened under; nil for a device's own session.
+    public var parentID: String? = nil
 }
 
 /// A member's sessions at a glance, for the console's team page.

@@ -40,6 +40,8 @@ public enum TeamGateError: Error, Equatable, Sendable {
     case sessionNotFound
     /// The organisation has no webhook with this id.
     case webhookNotFound
+    /// The organisation has no app (OpenID Connect client) with this id.
+    case appNotFound
     /// The organisation already has the most webhooks it may have (`--webhooks-per-organization`).
     case webhookLimitReached(limit: Int)
     /// The organisation made no revocation with this id.
@@ -82,6 +84,8 @@ public enum Permission: Sendable, Equatable {
 public enum OwnerSetting: Sendable, Equatable {
     case apiKeys
     case webhooks
+    /// The apps that sign members in through TeamGate (OpenID Connect clients).
+    case apps
     /// Ending every session of the team at once, other admins' included.
     case wholeTeamLogout
 }

@@ -122,6 +122,8 @@ extension APIError {
             self.init(.notFound, "Team member not found")
         case .webhookNotFound:
             self.init(.notFound, "Webhook not found")
+        case .appNotFound:
+            self.init(.notFound, "App not found")
         // The request is sound; the organisation's state refuses it until a webhook is deleted.
         case .webhookLimitReached(let limit):
             self.init(.conflict, "This organisation already has \(limit) webhooks, the most it may have. Delete one before adding another.")
@@ -186,6 +188,7 @@ extension Permission {
         case .ownerOnly(.apiKeys): "Only the Owner manages API keys. Ask your Owner for a key if you need one."
         case .ownerOnly(.webhooks): "Only the Owner manages webhooks: they send members' names and numbers to another service."
         case .ownerOnly(.wholeTeamLogout): "Only the Owner signs the whole team out at once."
+        case .ownerOnly(.apps): "Only the Owner registers and removes the apps that sign members in through TeamGate."
         case .otherOrganization: "That belongs to another organisation."
         }
     }

@@ -82,6 +82,10 @@ public enum TeamGateMetrics {
         counter("webhook_deliveries", "Webhook delivery attempts, by outcome", [("outcome", outcome)]).increment()
     }
 
+    static func logoutDelivery(outcome: String) {
+        counter("backchannel_logouts", "Back-channel logout attempts to apps, by outcome", [("outcome", outcome)]).increment()
+    }
+
     private static let groupCommitSize = registry.makeValueHistogram(
         descriptor: MetricNameDescriptor(
             namespace: "teamgate", metricName: "group_commit", unitName: "writes",

@@ -1,7 +1,7 @@
 import Foundation
 
 /// An end of sessions as a service asks for it: which sessions, why, asked from where, under which revocation.
-/// Every end goes through `SessionEnds.end`, so none forgets its audit event or its webhook.
+/// Every end goes through `SessionEnds.end`, so none forgets its audit event, its webhook or its apps' back-channel logouts.
 struct SessionEnd: Sendable {
     let selection: SessionSelection
     let reason: SessionEndReason
@@ -65,6 +65,9 @@ enum SessionEnds {
             try enqueueWebhooks(end, ended: ended, in: work)
         }
         try work.appendAudits(audits)
+        // Apps signed in through an ended session hear of it through the outbox, committed with the end itself.
+        let appSessions = results.joined().filter { $0.parentID != nil }.map(\.sessionID)
+        if !appSessions.isEmpty, let at = ends.first?.at { try work.enqueueBackChannelLogouts(appSessionIDs: appSessions, at: at) }
         return results
     }
 

@@ -28,6 +28,9 @@ enum TeamRules {
             }
         case .member(let member):
             member.id == target.id ? nil : .ownSessionOnly
+        // An app acts on the sign-ins made through it, never on a member.
+        case .app:
+            .ownSessionOnly
         case .commandLine, .system:
             nil
         }
@@ -45,7 +48,7 @@ enum TeamRules {
             key.organizationID == organizationID ? nil : .otherOrganization
         case .consoleAdmin(let admin):
             if admin.organizationID != organizationID { .otherOrganization } else { admin.isOwner ? nil : .ownerOnly(setting) }
-        case .member:
+        case .member, .app:
             .ownerOnly(setting)
         case .commandLine, .system:
             nil

@@ -51,7 +51,7 @@ extension SQLStore {
         let now = Date().millisecondsSince1970
         // Counted from the covering index of live sessions: a fraction of a second at three million.
         let live = try await backend.read { db in
-            try db.row("SELECT COUNT(*) AS live FROM sessions WHERE ended_at IS NULL AND expires_at > ? AND kind = 'device'", [now])
+            try db.row("SELECT COUNT(*) AS live FROM sessions WHERE ended_at IS NULL AND expires_at > ? AND kind IN ('device', 'app')", [now])
                 .map { $0["live"] as Int64 } ?? 0
         }
         index.reserve(sessions: Int(live))
@@ -76,7 +76,7 @@ extension SQLStore {
         try await backend.read { [self] db in
             var count = 0
             try db.forEachRawRow(
-                "SELECT token_hash, id, member_id, expires_at FROM sessions WHERE ended_at IS NULL AND expires_at > ? AND kind = 'device'",
+                "SELECT token_hash, id, member_id, expires_at FROM sessions WHERE ended_at IS NULL AND expires_at > ? AND kind IN ('device', 'app')",
                 [now]
             ) { row in
                 let expiresAt = try row.int64(3)

@@ -211,6 +211,88 @@ extension SQLStore {
                 CREATE INDEX webhook_deliveries_by_age ON webhook_deliveries(created_at);
                 """
         ),
+        Migration(
+            name: "v10: OpenID Connect apps, codes, tokens and back-channel logouts",
+            // An app's sign-in is a session of kind 'app', child of the browser's SSO session: every end of the SSO
+            // session or the member ends it too, and the session index refuses its tokens from the commit on. Tokens
+            // are immutable rows bound to it. Logout deliveries are the outbox: queued in the transaction that ends
+            // the session, one per (app, sid).
+            sql: """
+                ALTER TABLE sessions ADD COLUMN parent_id TEXT;
+                CREATE INDEX sessions_by_parent ON sessions(parent_id) WHERE parent_id IS NOT NULL;
+                CREATE TABLE oidc_clients (
+                    id TEXT PRIMARY KEY,
+                    organization_id TEXT NOT NULL REFERENCES organizations(id),
+                    name TEXT NOT NULL,
+                    secret_hash BLOB,
+                    redirect_uris TEXT NOT NULL,
+                    post_logout_redirect_uris TEXT NOT NULL,
+                    backchannel_logout_uri TEXT,
+                    created_at INTEGER NOT NULL,
+                    removed_at INTEGER
+                );
+                CREATE INDEX oidc_clients_by_organization ON oidc_clients(organization_id, created_at);
+                CREATE TABLE oidc_signing_keys (
+                    id TEXT PRIMARY KEY,
+                    private_key TEXT NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    retired_at INTEGER
+                );
+                CREATE TABLE oidc_codes (
+                    code_hash BLOB PRIMARY KEY,
+                    client_id TEXT NOT NULL,
+                    sso_session_id TEXT NOT NULL,
+                    member_id TEXT NOT NULL,
+                    organization_id TEXT NOT NULL,
+                    redirect_uri TEXT NOT NULL,
+                    scope TEXT NOT NULL,
+                    nonce TEXT,
+                    code_challenge TEXT,
+                    auth_time INTEGER NOT NULL,
+                    expires_at INTEGER NOT NULL,
+                    used_at INTEGER,
+                    grant_session_id TEXT
+                );
+                CREATE INDEX oidc_codes_by_expiry ON oidc_codes(expires_at);
+                CREATE TABLE oidc_grants (
+                    session_id TEXT PRIMARY KEY,
+                    client_id TEXT NOT NULL,
+                    sso_session_id TEXT NOT NULL,
+                    member_id TEXT NOT NULL,
+                    scope TEXT NOT NULL,
+                    auth_time INTEGER NOT NULL
+                );
+                CREATE TABLE oidc_tokens (
+                    token_hash BLOB PRIMARY KEY,
+                    kind TEXT NOT NULL,
+                    grant_session_id TEXT NOT NULL,
+                    grant_token_hash BLOB NOT NULL,
+                    sso_session_id TEXT NOT NULL,
+                    client_id TEXT NOT NULL,
+                    member_id TEXT NOT NULL,
+                    scope TEXT NOT NULL,
+                    auth_time INTEGER NOT NULL,
+                    issued_at INTEGER NOT NULL,
+                    expires_at INTEGER NOT NULL
+                );
+                CREATE INDEX oidc_tokens_by_expiry ON oidc_tokens(expires_at);
+                CREATE TABLE logout_deliveries (
+                    id TEXT PRIMARY KEY,
+                    client_id TEXT NOT NULL,
+                    sid TEXT NOT NULL,
+                    sub TEXT NOT NULL,
+                    uri TEXT NOT NULL,
+                    state TEXT NOT NULL,
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    next_attempt_at INTEGER NOT NULL,
+                    last_status INTEGER,
+                    last_error TEXT,
+                    created_at INTEGER NOT NULL
+                );
+                CREATE UNIQUE INDEX logout_deliveries_once ON logout_deliveries(client_id, sid);
+                CREATE INDEX logout_deliveries_due ON logout_deliveries(state, next_attempt_at);
+                """
+        ),
     ]
 }
 

@@ -22,7 +22,8 @@ extension SQLUnitOfWork {
                     UPDATE sessions SET ended_at = ending.ended_at, end_reason = ?, revocation_id = ending.revocation_id, end_epoch = ?
                     FROM ending
                     WHERE \(shape.match) AND sessions.ended_at IS NULL AND sessions.expires_at > ending.ended_at
-                    RETURNING sessions.token_hash, sessions.id, sessions.member_id, sessions.organization_id, sessions.revocation_id
+                    RETURNING sessions.token_hash, sessions.id, sessions.member_id, sessions.organization_id, sessions.revocation_id,
+                        sessions.parent_id
                     """,
                     arguments + [reason.rawValue, epoch])
                 // SQLite's RETURNING cannot name the joined list, so each row finds its end by what it matched.
@@ -30,7 +31,7 @@ extension SQLUnitOfWork {
                 for row in rows {
                     let ended = EndedSession(
                         tokenHash: row["token_hash"], sessionID: row["id"], memberID: row["member_id"], reason: reason,
-                        revocationID: row["revocation_id"])
+                        revocationID: row["revocation_id"], parentID: row["parent_id"])
                     let organizationID: String = row["organization_id"]
                     guard let position = positionOf[shape.key(of: ended, organizationID: organizationID)] else { continue }
                     results[position].append(ended)
@@ -38,7 +39,48 @@ extension SQLUnitOfWork {
                 }
             }
         }
+        // A member's or an organisation's end already took their app sessions; one session's end takes its children.
+        var parents: [(position: Int, parent: EndedSession)] = []
+        for (position, end) in ends.enumerated() {
+            switch end.selection {
+            case .session, .token: parents += results[position].filter { $0.parentID == nil }.map { (position, $0) }
+            case .member, .organization: break
+            }
+        }
+        for (position, children) in try endChildren(of: parents, in: ends, reason: reason, epoch: epoch) {
+            results[position] += children
+            changes.ended += children
+        }
         return results
+    }
+
+    /// Ends the app sessions opened under the sessions just ended, with their parent's revocation and time.
+    private func endChildren(of parents: [(position: Int, parent: EndedSession)], in ends: [SessionsToEnd], reason: SessionEndReason, epoch: Int64?)
+        throws -> [(Int, [EndedSession])]
+    {
+        var found: [Int: [EndedSession]] = [:]
+        for chunk in MultiRow.chunks(parents) {
+            var arguments: SQLArguments = []
+            for (position, parent) in chunk { arguments += [parent.sessionID, parent.revocationID, ends[position].at.millisecondsSince1970] }
+            let rows = try db.rows(
+                """
+                WITH ending(parent, revocation_id, ended_at) AS (VALUES \(MultiRow.placeholders(rows: chunk.count, columns: 3)))
+                UPDATE sessions SET ended_at = ending.ended_at, end_reason = ?, revocation_id = ending.revocation_id, end_epoch = ?
+                FROM ending
+                WHERE sessions.parent_id = ending.parent AND sessions.ended_at IS NULL AND sessions.expires_at > ending.ended_at
+                RETURNING sessions.token_hash, sessions.id, sessions.member_id, sessions.revocation_id, sessions.parent_id
+                """,
+                arguments + [reason.rawValue, epoch])
+            let positionOf = Dictionary(chunk.map { ($0.parent.sessionID, $0.position) }, uniquingKeysWith: { first, _ in first })
+            for row in rows {
+                let child = EndedSession(
+                    tokenHash: row["token_hash"], sessionID: row["id"], memberID: row["member_id"], reason: reason,
+                    revocationID: row["revocation_id"], parentID: row["parent_id"])
+                guard let parentID = child.parentID, let position = positionOf[parentID] else { continue }
+                found[position, default: []].append(child)
+            }
+        }
+        return found.map { ($0.key, $0.value) }
     }
 
     func members(ids: Set<String>) throws -> [TeamMember] {

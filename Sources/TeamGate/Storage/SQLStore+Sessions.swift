@@ -57,7 +57,7 @@ extension SQLStore: SessionStore {
                 """
                 SELECT s.*, m.removed_at AS member_removed_at, o.name AS organization_name FROM sessions s
                 JOIN members m ON m.id = s.member_id JOIN organizations o ON o.id = s.organization_id
-                WHERE s.token_hash = ? AND s.kind = 'device'
+                WHERE s.token_hash = ? AND s.kind IN ('device', 'app')
                 """,
                 [tokenHash]
             )

@@ -6,7 +6,7 @@ import ServiceLifecycle
 /// suite; services see only these protocols. As a `Service`, the store runs its background work in the
 /// server's service group and closes last (`SQLStore.run`).
 public typealias TeamGateStore = Service & TransactionStore & OrganizationStore & APIKeyStore & MemberStore & SessionStore & OTPStore & AuditStore
-    & WebhookStore & IdempotencyStore & BulkSeedStore & ConsoleSessionStore & RetentionStore
+    & WebhookStore & IdempotencyStore & BulkSeedStore & ConsoleSessionStore & RetentionStore & OIDCStore
 
 /// What a bulk seed made: the numbers of the members and their session tokens, for load tests.
 public struct SeededLoad: Sendable {

@@ -36,7 +36,7 @@ public enum SessionSelection: Sendable, Hashable {
 /// Storage decides nothing here; every rule, message and payload is the caller's. Reads see the
 /// transaction's own writes and are ordered with every other write, so a check made here still holds
 /// when the transaction commits.
-public protocol UnitOfWork {
+public protocol UnitOfWork: OIDCUnitOfWork {
     func insertOrganization(_ organization: Organization) throws
     func insertAPIKey(_ newKey: NewAPIKey) throws
     /// The key by id, if it exists and is not revoked.

@@ -1,0 +1,175 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// The browser side of the OpenID Connect provider: the authorization endpoint with TeamGate's sign-in page, and
+/// RP-initiated logout. The browser's TeamGate session (one per browser, shared by every app) is a session like
+/// any other, in the `tg_sso` cookie: HttpOnly, SameSite=Lax (the sign-in arrives by a cross-site redirect),
+/// Secure when the issuer is https.
+struct OIDCSignInController {
+    static let cookieName = "tg_sso"
+    let oidc: OIDCProvider
+    let signIn: SignIn
+    let clock: WallClock
+    let bodyLimit: Int
+    let address: ConsoleAddress
+
+    var secure: Bool { oidc.issuer.lowercased().hasPrefix("https://") }
+
+    func addRoutes(to routes: Routes<TeamGateRequestContext>) {
+        routes.on(.get, "/oidc/authorize") { request, context in
+            try await authorize(AuthorizationRequest(parameters: Self.query(request)), request: request, context: context)
+        }
+        routes.on(.post, "/oidc/authorize", use: signInStep)
+        routes.on(.get, "/oidc/logout") { request, context in try await logout(Self.query(request), request: request, context: context) }
+        routes.on(.post, "/oidc/logout") { request, context in
+            guard address.isSameOrigin(request, peer: context.remoteAddress) else { return SignInPage.refusal("This form came from another site.").render(status: .forbidden) }
+            return try await logout(FormBody.parse(try await JSONObjectBody.readBytes(request, limit: bodyLimit)), request: request, context: context)
+        }
+    }
+
+    /// Straight back to the app with a code while the browser's TeamGate session lives; the sign-in page otherwise.
+    func authorize(_ authorization: AuthorizationRequest, request: Request, context: TeamGateRequestContext) async throws -> Response {
+        let client: OIDCClient
+        do {
+            client = try await oidc.check(authorization)
+        } catch let refusal as AuthorizationRefusal {
+            return Self.answer(refusal)
+        }
+        if let live = try await cookieSession(request, context: context), let back = try await oidc.approve(authorization, client: client, session: live) {
+            return Self.redirect(back)
+        }
+        if authorization.parameters["prompt"] == "none" { return Self.redirect(oidc.loginRequired(authorization)) }
+        return SignInPage.phoneStep(app: client.name, parameters: authorization.parameters).render()
+    }
+
+    /// The sign-in page's two steps: a code for the number (the same limits and the same answer for strangers as
+    /// `POST /auth/otp`), then the code for a TeamGate session in the app's organisation, and back to the app.
+    @Sendable func signInStep(_ request: Request, context: TeamGateRequestContext) async throws -> Response {
+        guard address.isSameOrigin(request, peer: context.remoteAddress) else { return SignInPage.refusal("This form came from another site.").render(status: .forbidden) }
+        let form = FormBody.parse(try await JSONObjectBody.readBytes(request, limit: bodyLimit))
+        let authorization = AuthorizationRequest(parameters: form)
+        let client: OIDCClient
+        do {
+            client = try await oidc.check(authorization)
+        } catch let refusal as AuthorizationRefusal {
+            return Self.answer(refusal)
+        }
+        let text = form["phone"] ?? ""
+        guard let phone = PhoneNumber(validating: text) else {
+            return SignInPage.phoneStep(
+                app: client.name, parameters: authorization.parameters, phone: text, message: "That is not a phone number with its country code."
+            ).render(status: .badRequest)
+        }
+        let target = Self.origin(of: authorization.redirectURI)
+        if form["step"] != "sign-in" {
+            do {
+                try signIn.requestCode(phone: phone, clientAddress: context.clientIP)
+            } catch let error as TeamGateError {
+                return SignInPage.phoneStep(app: client.name, parameters: authorization.parameters, phone: text, message: APIError(error).message.text)
+                    .render(status: .tooManyRequests)
+            }
+            return SignInPage.codeStep(app: client.name, parameters: authorization.parameters, phone: phone.e164, formTarget: target).render()
+        }
+        let signedIn: SignIn.SignedIn
+        do {
+            signedIn = try await signIn.signIn(
+                phone: phone, code: form["code"] ?? "", deviceName: "Browser (TeamGate sign-in)", organizationID: client.organizationID,
+                userAgent: request.headers[.userAgent].map { String($0.prefix(300)) }, ipAddress: context.clientIP)
+        } catch TeamGateError.notATeamMember {
+            return SignInPage.phoneStep(
+                app: client.name, parameters: authorization.parameters, message: "That number is not on the team that uses \(client.name).")
+                .render(status: .forbidden)
+        } catch let error as TeamGateError {
+            return SignInPage.codeStep(
+                app: client.name, parameters: authorization.parameters, phone: phone.e164, message: APIError(error).message.text, formTarget: target
+            ).render(status: .unauthorized)
+        }
+        let live = LiveSession(
+            sessionID: signedIn.session.id, expiresAt: signedIn.session.expiresAt, member: signedIn.member,
+            organizationName: signedIn.organization.name)
+        let cookie = "\(Self.cookieName)=\(signedIn.token); \(cookieAttributes); Max-Age=\(max(0, Int(live.expiresAt.timeIntervalSince(clock.now()))))"
+        guard let back = try await oidc.approve(authorization, client: client, session: live) else {
+            return SignInPage.refusal("Your TeamGate session ended before the app could be told. Sign in again.").render(status: .forbidden, setCookie: cookie)
+        }
+        var response = Self.redirect(back)
+        response.headers[.setCookie] = cookie
+        return response
+    }
+
+    /// RP-initiated logout: with an `id_token_hint` the session it names ends at once; without one, the browser's own
+    /// session ends once the member confirms (a form of this page).
+    func logout(_ parameters: [String: String], request: Request, context: TeamGateRequestContext) async throws -> Response {
+        let hint = parameters["id_token_hint"].flatMap { $0.isEmpty ? nil : $0 }
+        let cookie = try await cookieSession(request, context: context)
+        if hint == nil, cookie != nil, parameters["confirm"] != "yes" {
+            let kept = parameters.filter { ["post_logout_redirect_uri", "client_id", "state"].contains($0.key) }
+            return SignInPage.confirmSignOut(parameters: kept).render()
+        }
+        let outcome: EndSessionOutcome
+        do {
+            outcome = try await oidc.endSession(
+                idTokenHint: hint, clientID: parameters["client_id"], postLogoutRedirectURI: parameters["post_logout_redirect_uri"],
+                state: parameters["state"], cookieSession: cookie, clientAddress: context.clientIP)
+        } catch TeamGateError.validation(let problems) {
+            return SignInPage.refusal(problems.joined(separator: "; ")).render(status: .badRequest)
+        }
+        let cleared = "\(Self.cookieName)=; \(cookieAttributes); Max-Age=0"
+        switch outcome {
+        case .redirect(let location):
+            var response = Self.redirect(location)
+            response.headers[.setCookie] = cleared
+            return response
+        case .signedOut:
+            return SignInPage.signedOut().render(setCookie: cleared)
+        }
+    }
+
+    private var cookieAttributes: String { "Path=/; HttpOnly; SameSite=Lax" + (secure ? "; Secure" : "") }
+
+    /// The browser's live TeamGate session, from its cookie; nil when it has none or it ended.
+    private func cookieSession(_ request: Request, context: TeamGateRequestContext) async throws -> LiveSession? {
+        guard let token = Self.cookie(Self.cookieName, in: request), token.hasPrefix("tgs_") else { return nil }
+        do {
+            return try await signIn.currentSession(token: token, clientAddress: context.clientIP)
+        } catch TeamGateError.sessionUnknown, TeamGateError.sessionEnded {
+            return nil
+        }
+    }
+
+    static func cookie(_ name: String, in request: Request) -> String? {
+        for header in request.headers[values: .cookie] {
+            for part in header.split(separator: ";") {
+                let pair = part.split(separator: "=", maxSplits: 1)
+                if pair.count == 2, pair[0].trimmingCharacters(in: .whitespaces) == name {
+                    let value = pair[1].trimmingCharacters(in: .whitespaces)
+                    return value.isEmpty ? nil : value
+                }
+            }
+        }
+        return nil
+    }
+
+    static func query(_ request: Request) -> [String: String] {
+        var parameters: [String: String] = [:]
+        for (name, value) in request.uri.queryParameters { parameters[String(name)] = String(value) }
+        return parameters
+    }
+
+    static func answer(_ refusal: AuthorizationRefusal) -> Response {
+        switch refusal {
+        case .page(let text): SignInPage.refusal(text).render(status: .badRequest)
+        case .redirect(let location): redirect(location)
+        }
+    }
+
+    static func redirect(_ location: String) -> Response {
+        Response(status: .found, headers: [.location: location, .cacheControl: "no-store"])
+    }
+
+    /// `scheme://host[:port]` of a URI, for the page's form-action.
+    static func origin(of uri: String) -> String? {
+        guard let url = URL(string: uri), let scheme = url.scheme, let host = url.host else { return nil }
+        return "\(scheme)://\(host)" + (url.port.map { ":\($0)" } ?? "")
+    }
+}
