@@ -8,17 +8,6 @@ extension TeamGateConfiguration {
         Setting("host", .string, \.host, help: "Address to listen on", shown: { .value($0) }) { $0 },
         .int("port", \.port, 0...65535, help: "Port to listen on"),
         Setting(
-            "publicURL", .string, \.publicURL,
-            help: "Where browsers and apps reach TeamGate (`https://login.example.com`): the OpenID Connect issuer and the base of every "
-                + "absolute URL TeamGate writes",
-            shown: { _ in .note("`http://HOST:PORT`") }
-        ) { text throws(Setting.Requirement) in
-            guard let url = URL(string: text), ["http", "https"].contains(url.scheme?.lowercased() ?? ""), !(url.host ?? "").isEmpty,
-                url.query == nil, url.fragment == nil
-            else { throw Setting.Requirement("must be an absolute http or https URL without a query") }
-            return text
-        },
-        Setting(
             "database", .secret, \.database,
             help: "SQLite file, or `postgres://user[:password]@host[:port]/database` for instances sharing one PostgreSQL; "
                 + "`?sslmode=require` encrypts the connection, `?sslmode=verify-full` also checks the server's certificate "
@@ -111,6 +100,17 @@ extension TeamGateConfiguration {
         .int("idleTimeoutSeconds", \.idleTimeoutSeconds, 1...86_400, help: "Seconds a connection may stay silent before it is closed"),
         .int("connectionsPerAddress", \.connectionsPerAddress, 1...1_000_000,
             help: "Connections one client address (an IPv6 client's /64) may hold open at once; trusted proxies are not counted"),
+        Setting(
+            "publicUrl", .string, \.publicURL,
+            help: "Where browsers and apps reach TeamGate (`https://login.example.com`): the OpenID Connect issuer and the base of every "
+                + "absolute URL TeamGate writes",
+            shown: { _ in .note("`http://HOST:PORT`") }
+        ) { text throws(Setting.Requirement) in
+            guard let url = URL(string: text), ["http", "https"].contains(url.scheme?.lowercased() ?? ""), !(url.host ?? "").isEmpty,
+                url.query == nil, url.fragment == nil
+            else { throw Setting.Requirement("must be an absolute http or https URL without a query") }
+            return text
+        },
     ]
 
     /// The settings the setup commands (`org`, `keys`, `members`) read: which database, and how to reach it.

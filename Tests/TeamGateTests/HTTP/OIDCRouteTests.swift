@@ -35,11 +35,17 @@ struct OIDCRouteTests {
             ("response_type", "code"), ("client_id", clientID), ("redirect_uri", redirect), ("scope", "openid profile phone offline_access"),
             ("state", "st-1"), ("nonce", "n-1"), ("code_challenge", OIDCProvider.s256(verifier)), ("code_challenge_method", "S256"),
         ]
+        let previous = environment.outbox.latestCode(for: phone)
         let page = try await client.execute(uri: "/oidc/authorize?" + form(parameters), method: .get)
         #expect(page.status == .ok && page.text.contains("Phone number") && page.text.contains("Get a code"))
         let asked = try await client.post("/oidc/authorize", body: form(parameters + [("step", "code"), ("phone", phone.e164)]), contentType: "application/x-www-form-urlencoded")
         #expect(asked.status == .ok && asked.text.contains(">Code</label>"))
-        let code = try await environment.code(for: phone)
+        // The code sent after this request: an earlier sign-in's code may still be the outbox's latest for a moment.
+        var code = try await environment.code(for: phone)
+        for _ in 0..<250 where code == previous {
+            try await Task.sleep(for: .milliseconds(20))
+            code = try await environment.code(for: phone)
+        }
         let signedIn = try await client.post(
             "/oidc/authorize", body: form(parameters + [("step", "sign-in"), ("phone", phone.e164), ("code", code)]),
             contentType: "application/x-www-form-urlencoded")
@@ -84,12 +90,12 @@ struct OIDCRouteTests {
         }
     }
 
-    @Test("code flow: tokens work until the admin's logout, then introspection, userinfo and refresh refuse at once, and a logout is queued")
+    @Test("code flow: tokens work until the admin's logout, then introspection, userinfo and refresh refuse at once")
     func tokensDieWithTheLogout() async throws {
-        let environment = try TestEnvironment.allowingLoopbackWebhooks()
+        let environment = try TestEnvironment()
         let services = try await environment.openServices()
         let team = try await SeededTeam.make(services)
-        let app = try await Self.app(services, team, backchannel: "http://127.0.0.1:9/logout?from=teamgate")
+        let app = try await Self.app(services, team)
         try await environment.withLiveServer(services) { client in
             let (code, cookie) = try await Self.signIn(client, environment, phone: team.meera.phone, clientID: app.client.id)
             let tokens = try await Self.exchange(client, code: code, app: app)
@@ -117,7 +123,6 @@ struct OIDCRouteTests {
                 "/oidc/token", body: Self.form([("grant_type", "refresh_token"), ("refresh_token", refresh), ("client_id", app.client.id), ("client_secret", app.secret ?? "")]),
                 contentType: "application/x-www-form-urlencoded")
             #expect(refreshed.status == .badRequest && refreshed.json["error"] as? String == "invalid_grant")
-            #expect(try await services.store.pendingLogoutDeliveryCount() >= 0)
             let afterLogout = try await client.execute(
                 uri: "/oidc/authorize?" + Self.form([("response_type", "code"), ("client_id", app.client.id), ("redirect_uri", Self.redirect), ("scope", "openid")]),
                 method: .get, headers: [.cookie: cookie])
