@@ -49,6 +49,12 @@ public struct Housekeeping: Service {
             } catch {
                 logger.error("Pruning history past its retention failed", metadata: ["error": "\(error)"])
             }
+            do {
+                let pruned = try await pruneOIDCOnce()
+                if pruned > 0 { logger.info("Ended expired app sign-ins and pruned expired codes, tokens and logout deliveries", metadata: ["rows": "\(pruned)"]) }
+            } catch {
+                logger.error("Pruning the OpenID Connect tables failed", metadata: ["error": "\(error)"])
+            }
             let forgotten = store.forgetExpiredSessions(at: clock.now())
             if forgotten > 0 { logger.info("Forgot expired sessions", metadata: ["sessions": "\(forgotten)"]) }
             // Memory freed since the last pass (a burst of sockets, a load) goes back to the system.
@@ -78,6 +84,30 @@ public struct Housekeeping: Service {
             if deleted < Self.batch { break }
         }
         return (codes, records)
+    }
+
+    /// App sign-ins that expired are ended, so their apps get a back-channel logout (within one pass of the expiry);
+    /// codes and tokens go an hour after they expired, logout deliveries with the webhook deliveries' retention.
+    public func pruneOIDCOnce() async throws -> Int {
+        let now = clock.now()
+        var total = 0
+        while !Task.isCancelled {
+            let ended = try await store.endExpiredAppSessions(at: now, limit: Self.batch)
+            total += ended
+            if ended < Self.batch { break }
+        }
+        while !Task.isCancelled {
+            let deleted = try await store.pruneOIDC(expiredBefore: now.addingTimeInterval(-Retention.expiredCodes), limit: Self.batch)
+            total += deleted
+            if deleted < Self.batch { break }
+        }
+        let cutoff = now.addingTimeInterval(-TimeInterval(retention.webhookDeliveryDays) * 86_400)
+        while !Task.isCancelled {
+            let deleted = try await store.pruneLogoutDeliveries(createdBefore: cutoff, limit: Self.batch)
+            total += deleted
+            if deleted < Self.batch { break }
+        }
+        return total
     }
 
     /// What one pass over the history deleted.

@@ -216,7 +216,7 @@ extension SQLStore {
             // An app's sign-in is a session of kind 'app', child of the browser's SSO session: every end of the SSO
             // session or the member ends it too, and the session index refuses its tokens from the commit on. Tokens
             // are immutable rows bound to it. Logout deliveries are the outbox: queued in the transaction that ends
-            // the session, one per (app, sid).
+            // the session, one pending per (app, sid): an app signed in again under the same sid is told again.
             sql: """
                 ALTER TABLE sessions ADD COLUMN parent_id TEXT;
                 CREATE INDEX sessions_by_parent ON sessions(parent_id) WHERE parent_id IS NOT NULL;
@@ -289,7 +289,7 @@ extension SQLStore {
                     last_error TEXT,
                     created_at INTEGER NOT NULL
                 );
-                CREATE UNIQUE INDEX logout_deliveries_once ON logout_deliveries(client_id, sid);
+                CREATE UNIQUE INDEX logout_deliveries_once ON logout_deliveries(client_id, sid) WHERE state = 'pending';
                 CREATE INDEX logout_deliveries_due ON logout_deliveries(state, next_attempt_at);
                 """
         ),

@@ -99,6 +99,27 @@ extension SQLStore: OIDCStore {
     }
 }
 
+extension SQLStore {
+    public func pruneLogoutDeliveries(createdBefore date: Date, limit: Int) async throws -> Int {
+        try await deleteBatch(from: "logout_deliveries", where: "created_at < ?", before: date, limit: limit)
+    }
+
+    public func endExpiredAppSessions(at date: Date, limit: Int) async throws -> Int {
+        try await writer.write { db in
+            let ended = try db.rows(
+                """
+                UPDATE sessions SET ended_at = expires_at, end_reason = 'expired' WHERE id IN (
+                    SELECT id FROM sessions WHERE parent_id IS NOT NULL AND ended_at IS NULL AND expires_at <= ? LIMIT ?)
+                RETURNING id
+                """,
+                [date.millisecondsSince1970, limit]
+            ).map { $0["id"] as String }
+            try SQLUnitOfWork(db: db).enqueueBackChannelLogouts(appSessionIDs: ended, at: date)
+            return ended.count
+        }
+    }
+}
+
 extension SQLUnitOfWork {
     func insertOIDCClient(_ client: OIDCClient) throws {
         try db.execute(

@@ -18,8 +18,13 @@ public protocol OIDCStore: Sendable {
     func releaseLogoutClaim(id: String, dueIn: TimeInterval, at date: Date) async throws
     /// Logout deliveries not yet delivered nor given up (for `/metrics` and tests).
     func pendingLogoutDeliveryCount() async throws -> Int
-    /// Deletes up to `limit` codes and tokens that expired before `date`; returns how many.
+    /// Deletes up to `limit` codes and up to `limit` tokens that expired before `date`; returns how many.
     func pruneOIDC(expiredBefore date: Date, limit: Int) async throws -> Int
+    /// Deletes up to `limit` logout deliveries queued before `date`, whatever became of them; returns how many.
+    func pruneLogoutDeliveries(createdBefore date: Date, limit: Int) async throws -> Int
+    /// Ends up to `limit` app sessions that expired by `date` and queues their apps' back-channel logouts: expiry is
+    /// an end too, though nothing else writes it. Returns how many.
+    func endExpiredAppSessions(at date: Date, limit: Int) async throws -> Int
 }
 
 /// A signing key as the database keeps it: its id (`kid`) and its private key in PEM.
@@ -47,6 +52,6 @@ public protocol OIDCUnitOfWork {
         throws
     func insertOIDCToken(_ token: OIDCToken) throws
     /// Queues one back-channel logout for each app with a back-channel URI that the ended app sessions were signed
-    /// in to, once per (app, sid) ever.
+    /// in to; one pending delivery per (app, sid) at a time.
     func enqueueBackChannelLogouts(appSessionIDs: [String], at date: Date) throws
 }

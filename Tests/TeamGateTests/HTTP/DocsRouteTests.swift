@@ -20,7 +20,7 @@ struct DocsRouteTests {
                     "/team-member/logout", "/auth/otp", "/auth/login", "/me", "/me/sessions", "/auth/logout", "/health", "/ready", "/metrics", "/team", "/team/member", "/team/members",
                     "/team-member", "/team-member/role", "/roles", "/team-member/sessions", "/team-member/sessions/end", "/team-member/unlock",
                     "/team/logout-all", "/audit-events", "/webhooks", "/webhooks/{id}", "/webhooks/{id}/deliveries", "/revocations/{id}",
-                    "/api-keys",
+                    "/api-keys", "/oidc/clients", "/oidc/clients/{clientId}",
                 ])
             let logout = try #require(paths["/team-member/logout"]?["post"] as? [String: Any])
             #expect(logout["operationId"] as? String == "logout-team-member")

@@ -10,7 +10,7 @@ struct OIDCClientsController {
     func addRoutes(to routes: Routes<AdminRequestContext>) {
         routes.on(.post, "/oidc/clients", use: create)
         routes.on(.get, "/oidc/clients", use: list)
-        routes.on(.delete, "/oidc/clients/{id}", use: remove)
+        routes.on(.delete, "/oidc/clients/{clientId}", use: remove)
     }
 
     /// An app as the API, the CLI and the console show it; the secret only in the answer that made it.
@@ -61,7 +61,7 @@ struct OIDCClientsController {
     }
 
     @Sendable func remove(_ request: Request, context: AdminRequestContext) async throws -> Reply {
-        try await oidc.remove(appID: context.parameters.get("id") ?? "", organizationID: context.organizationID, origin: context.origin)
+        try await oidc.remove(appID: context.parameters.get("clientId") ?? "", organizationID: context.organizationID, origin: context.origin)
         return try .json(.ok, TeamController.Success())
     }
 

@@ -150,10 +150,9 @@ struct OIDCSignInController {
         return nil
     }
 
+    /// The query as a form decodes it: `+` is a space (Authlib sends `scope=openid+profile`).
     static func query(_ request: Request) -> [String: String] {
-        var parameters: [String: String] = [:]
-        for (name, value) in request.uri.queryParameters { parameters[String(name)] = String(value) }
-        return parameters
+        FormBody.parse(Data((request.uri.query ?? "").utf8))
     }
 
     static func answer(_ refusal: AuthorizationRefusal) -> Response {

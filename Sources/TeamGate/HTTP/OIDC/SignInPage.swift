@@ -29,7 +29,8 @@ struct SignInPage {
         var headers: HTTPFields = [
             .contentType: "text/html; charset=utf-8",
             .contentSecurityPolicy: DocsController.pagePolicy.replacingOccurrences(of: "form-action 'self'", with: formAction),
-            .cacheControl: "no-store", HTTPField.Name("X-Frame-Options")!: "DENY", HTTPField.Name("Referrer-Policy")!: "no-referrer",
+            .cacheControl: "no-store", HTTPField.Name("X-Frame-Options")!: "DENY", // same-origin, not no-referrer: with no-referrer Chromium posts the page's forms with `Origin: null`.
+            HTTPField.Name("Referrer-Policy")!: "same-origin",
         ]
         if let setCookie { headers[.setCookie] = setCookie }
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: page)))
