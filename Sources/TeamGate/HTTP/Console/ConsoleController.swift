@@ -4,7 +4,7 @@ import Hummingbird
 import NIOCore
 
 /// `/console`: the admin's place in the browser. Sign-in by code, then the team, a member's sessions,
-/// Settings → Developer Documentation (API keys), the audit log and webhooks. It drives the same
+/// Settings → Developer Documentation (API keys), the audit log, webhooks and Settings → Apps. It drives the same
 /// services as the API; every change is audited with the admin as actor.
 ///
 /// Each kind of route is a group with its middleware: the sign-in forms (same origin), the pages of a
@@ -46,6 +46,8 @@ struct ConsoleController: Sendable {
         read.on(.get, "/console/audit", use: ConsoleAuditPages(services: services).audit)
         read.on(.get, "/console/settings/developer", use: settings.developer)
         read.on(.get, "/console/webhooks", use: settings.webhooks)
+        let apps = ConsoleAppsPages(services: services, freshCode: ConsoleFreshCode(services: services))
+        read.on(.get, "/console/apps", use: apps.apps)
 
         let forms = signedIn(whenSignedOut: .refuse)
             .add(middleware: ConsoleFormMiddleware(bodyLimit: bodyLimit, address: address))
@@ -59,6 +61,8 @@ struct ConsoleController: Sendable {
         change.on(.post, "/console/keys/{id}/revoke", use: settings.revokeKey)
         change.on(.post, "/console/webhooks", use: settings.createWebhook)
         change.on(.post, "/console/webhooks/{id}/delete", use: settings.deleteWebhook)
+        change.on(.post, "/console/apps", use: apps.register)
+        change.on(.post, "/console/apps/{id}/remove", use: apps.remove)
     }
 
     @Sendable func logOut(_ request: Request, context: ConsoleFormContext) async throws -> Response {
