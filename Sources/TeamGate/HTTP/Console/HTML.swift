@@ -40,7 +40,11 @@ enum FormBody {
         var fields: [String: String] = [:]
         for pair in String(decoding: data, as: UTF8.self).split(separator: "&") {
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            let decode = { (text: Substring) in String(text).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? "" }
+            // Most fields (tokens, codes) need no decoding: only those with `+` or `%` pay for it.
+            let decode = { (text: Substring) in
+                text.contains(where: { $0 == "+" || $0 == "%" })
+                    ? String(text).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? "" : String(text)
+            }
             guard let name = parts.first.map(decode), !name.isEmpty else { continue }
             fields[name] = parts.count > 1 ? decode(parts[1]) : ""
         }

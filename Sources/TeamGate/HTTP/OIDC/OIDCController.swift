@@ -10,7 +10,7 @@ struct OIDCController {
     let bodyLimit: Int
 
     func addRoutes(to routes: Routes<TeamGateRequestContext>) {
-        routes.on(.get, "/.well-known/openid-configuration") { _, _ in try Self.json(.ok, discovery(), cache: "public, max-age=300") }
+        routes.on(.get, "/.well-known/openid-configuration") { _, _ in Self.json(.ok, discovery(), cache: "public, max-age=300") }
         routes.on(.get, "/oidc/jwks") { _, _ in try Self.json(.ok, try await oidc.jwks(), cache: "public, max-age=60") }
         routes.on(.post, "/oidc/token", use: token)
         routes.on(.get, "/oidc/userinfo", use: userInfo)
@@ -62,12 +62,12 @@ struct OIDCController {
 
     @Sendable func userInfo(_ request: Request, context: TeamGateRequestContext) async throws -> Response {
         guard let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") else {
-            return try Self.bearerRefusal(OAuthError(code: "invalid_request", description: "Authorization: Bearer <access token> is required", status: 401))
+            return Self.bearerRefusal(OAuthError(code: "invalid_request", description: "Authorization: Bearer <access token> is required", status: 401))
         }
         do {
-            return try Self.json(.ok, try await oidc.userInfo(accessToken: String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces), clientAddress: context.clientIP))
+            return Self.json(.ok, try await oidc.userInfo(accessToken: String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces), clientAddress: context.clientIP))
         } catch let error as OAuthError {
-            return try Self.bearerRefusal(error)
+            return Self.bearerRefusal(error)
         }
     }
 
@@ -76,7 +76,7 @@ struct OIDCController {
             let form = try await Self.form(request, limit: bodyLimit)
             let credentials = try Self.credentials(request, form: form)
             guard let token = form["token"], !token.isEmpty else { throw OAuthError.invalidRequest("token is required") }
-            return try Self.json(.ok, try await oidc.introspect(token: token, credentials: credentials, clientAddress: context.clientIP))
+            return Self.json(.ok, try await oidc.introspect(token: token, credentials: credentials, clientAddress: context.clientIP))
         }
     }
 
@@ -95,14 +95,14 @@ struct OIDCController {
         do {
             return try await work()
         } catch let error as OAuthError {
-            var response = try Self.json(HTTPResponse.Status(code: error.status), ["error": error.code, "error_description": error.description])
+            var response = Self.json(HTTPResponse.Status(code: error.status), ["error": .string(error.code), "error_description": .string(error.description)])
             if error.status == 401 { response.headers[.wwwAuthenticate] = "Basic realm=\"TeamGate\"" }
             return response
         }
     }
 
-    private static func bearerRefusal(_ error: OAuthError) throws -> Response {
-        var response = try json(.unauthorized, ["error": error.code, "error_description": error.description])
+    private static func bearerRefusal(_ error: OAuthError) -> Response {
+        var response = json(.unauthorized, ["error": .string(error.code), "error_description": .string(error.description)])
         response.headers[.wwwAuthenticate] = "Bearer error=\"\(error.code)\", error_description=\"\(error.description)\""
         return response
     }
@@ -128,6 +128,13 @@ struct OIDCController {
         guard let clientID = form["client_id"], !clientID.isEmpty else { throw OAuthError.invalidClient }
         if let secret = form["client_secret"] { return .secret(clientID: clientID, secret: secret) }
         return .publicClient(clientID: clientID)
+    }
+
+    /// Claims, written by hand (`JSONClaim.text`): the hot path of introspection and userinfo.
+    static func json(_ status: HTTPResponse.Status, _ claims: [String: JSONClaim], cache: String = "no-store") -> Response {
+        var headers: HTTPFields = [.contentType: "application/json; charset=utf-8", .cacheControl: cache]
+        if cache == "no-store" { headers[HTTPField.Name("Pragma")!] = "no-cache" }
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: JSONClaim.text(claims))))
     }
 
     static func json(_ status: HTTPResponse.Status, _ value: some Encodable, cache: String = "no-store") throws -> Response {

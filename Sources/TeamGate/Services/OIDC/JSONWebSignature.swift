@@ -8,7 +8,7 @@ enum JSONWebSignature {
     /// `header.payload.signature`, each part base64url without padding.
     static func sign(claims: [String: JSONClaim], type: String, key: SigningKey) throws -> String {
         let header: [String: JSONClaim] = ["alg": .string("RS256"), "typ": .string(type), "kid": .string(key.id)]
-        let input = try base64URL(JSONClaim.encode(header)) + "." + base64URL(JSONClaim.encode(claims))
+        let input = base64URL(JSONClaim.encode(header)) + "." + base64URL(JSONClaim.encode(claims))
         let signature = try key.privateKey.signature(for: SHA256.hash(data: Data(input.utf8)), padding: .insecurePKCS1v1_5)
         return input + "." + base64URL(signature.rawRepresentation)
     }
@@ -67,10 +67,30 @@ public enum JSONClaim: Sendable, Equatable, Encodable {
         }
     }
 
-    static func encode(_ object: [String: JSONClaim]) throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return try encoder.encode(object)
+    static func encode(_ object: [String: JSONClaim]) -> Data {
+        Data(text(object).utf8)
+    }
+
+    /// The object as JSON text, keys sorted, written by hand: introspection answers with it on every API call an app
+    /// makes, and JSONEncoder costs more than the check itself (as for `GET /me`).
+    static func text(_ object: [String: JSONClaim]) -> String {
+        var out = "{"
+        for (index, key) in object.keys.sorted().enumerated() {
+            if index > 0 { out += "," }
+            out += JSONText.string(key) + ":"
+            object[key]?.write(to: &out)
+        }
+        return out + "}"
+    }
+
+    private func write(to out: inout String) {
+        switch self {
+        case .string(let value): out += JSONText.string(value)
+        case .int(let value): out += String(value)
+        case .bool(let value): out += value ? "true" : "false"
+        case .strings(let values): out += "[" + values.map(JSONText.string).joined(separator: ",") + "]"
+        case .object(let value): out += Self.text(value)
+        }
     }
 }
 
