@@ -40,14 +40,15 @@ enum FormBody {
         var fields: [String: String] = [:]
         for pair in String(decoding: data, as: UTF8.self).split(separator: "&") {
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            // Most fields (tokens, codes) need no decoding: only those with `+` or `%` pay for it.
-            let decode = { (text: Substring) in
-                text.contains(where: { $0 == "+" || $0 == "%" })
-                    ? String(text).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? "" : String(text)
-            }
             guard let name = parts.first.map(decode), !name.isEmpty else { continue }
             fields[name] = parts.count > 1 ? decode(parts[1]) : ""
         }
         return fields
+    }
+
+    /// One form-encoded component. Most (tokens, codes) need no decoding: only those with `+` or `%` pay for it.
+    static func decode(_ text: Substring) -> String {
+        text.utf8.contains(where: { $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: "%") })
+            ? String(text).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? "" : String(text)
     }
 }
