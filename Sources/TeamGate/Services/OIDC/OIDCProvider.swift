@@ -122,9 +122,11 @@ public struct OIDCProvider: Sendable {
         return nil
     }
 
-    /// The app by id, from a cache a second old at most (every token, introspection and revocation call names it).
-    func client(id: String) async throws -> OIDCClient? {
+    /// The app by id, from a cache a second old at most (every token, introspection and revocation call names it);
+    /// a read of the database counts against the address's allowance for unknown credentials.
+    func client(id: String, clientAddress: String?) async throws -> OIDCClient? {
         if let cached = clients.client(id, at: clock.ticks()) { return cached }
+        try unknownTokens.admitLookup(from: clientAddress, at: clock.ticks())
         let client = try await store.oidcClient(id: id)
         if let client { clients.remember(client, at: clock.ticks()) }
         return client
@@ -136,8 +138,7 @@ public struct OIDCProvider: Sendable {
         switch credentials {
         case .secret(let clientID, _), .publicClient(let clientID): id = clientID
         }
-        try unknownTokens.admitLookup(from: clientAddress, at: clock.ticks())
-        guard let client = try await client(id: id) else {
+        guard let client = try await client(id: id, clientAddress: clientAddress) else {
             unknownTokens.recordUnknown(from: clientAddress, at: clock.ticks())
             throw OAuthError.invalidClient
         }
