@@ -8,28 +8,6 @@ struct OIDCClientsCommand: AsyncParsableCommand {
         commandName: "oidc-clients", abstract: "Apps that sign members in through TeamGate (OpenID Connect clients).",
         subcommands: [Add.self, List.self, Remove.self])
 
-    struct AppOutput: Encodable {
-        let clientId: String
-        var clientSecret: String?
-        let name: String
-        let redirectUris: [String]
-        let postLogoutRedirectUris: [String]
-        let backchannelLogoutUri: String?
-        let `public`: Bool
-        let createdAt: Date
-
-        init(_ client: OIDCClient, secret: String? = nil) {
-            clientId = client.id
-            clientSecret = secret
-            name = client.name
-            redirectUris = client.redirectURIs
-            postLogoutRedirectUris = client.postLogoutRedirectURIs
-            backchannelLogoutUri = client.backchannelLogoutURI
-            `public` = client.isPublic
-            createdAt = client.createdAt
-        }
-    }
-
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Register an app; its secret is printed once.")
         @OptionGroup var options: StoreOptions
@@ -50,7 +28,7 @@ struct OIDCClientsCommand: AsyncParsableCommand {
                     name: name, redirectURIs: redirectUri, postLogoutRedirectURIs: postLogoutRedirectUri, backchannelLogoutURI: backchannelLogoutUri,
                     isPublic: `public`),
                 organizationID: try await options.organizationID(org, in: services), origin: .cli)
-            if options.json { return try options.printJSON(AppOutput(registered.client, secret: registered.secret)) }
+            if options.json { return try options.printJSON(OIDCClient.Description(registered.client, secret: registered.secret)) }
             print("App \(registered.client.id) registered for \(registered.client.name)")
             if let secret = registered.secret { print("Client secret (shown once, keep it in the app's configuration): \(secret)") }
         }
@@ -64,7 +42,7 @@ struct OIDCClientsCommand: AsyncParsableCommand {
         func run() async throws {
             let services = try await options.openServices()
             let apps = try await services.oidc.apps(organizationID: try await options.organizationID(org, in: services), origin: .cli)
-            if options.json { return try options.printJSON(apps.map { AppOutput($0) }) }
+            if options.json { return try options.printJSON(apps.map { OIDCClient.Description($0) }) }
             for app in apps {
                 print("\(app.id)  \(app.name)  \(app.isPublic ? "public" : "confidential")  \(app.redirectURIs.joined(separator: " "))")
             }

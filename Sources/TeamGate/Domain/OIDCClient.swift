@@ -17,6 +17,29 @@ public struct OIDCClient: Sendable, Equatable {
 
     public var isPublic: Bool { secretHash == nil }
 
+    /// An app as the API, the CLI and the console show it; the secret only in the answer that made it.
+    public struct Description: Encodable, Sendable {
+        public let clientId: String
+        public var clientSecret: String?
+        public let name: String
+        public let redirectUris: [String]
+        public let postLogoutRedirectUris: [String]
+        public let backchannelLogoutUri: String?
+        public let `public`: Bool
+        public let createdAt: Date
+
+        public init(_ client: OIDCClient, secret: String? = nil) {
+            clientId = client.id
+            clientSecret = secret
+            name = client.name
+            redirectUris = client.redirectURIs
+            postLogoutRedirectUris = client.postLogoutRedirectURIs
+            backchannelLogoutUri = client.backchannelLogoutURI
+            `public` = client.isPublic
+            createdAt = client.createdAt
+        }
+    }
+
     public init(
         id: String, organizationID: String, name: String, secretHash: Data?, redirectURIs: [String], postLogoutRedirectURIs: [String],
         backchannelLogoutURI: String?, createdAt: Date

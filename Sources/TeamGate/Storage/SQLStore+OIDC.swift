@@ -217,16 +217,18 @@ extension SQLUnitOfWork {
 
     func enqueueBackChannelLogouts(appSessionIDs: [String], at date: Date) throws {
         for chunk in MultiRow.chunks(appSessionIDs) {
-            // The delivery's id is made from the grant's session id: unique, and the same on a retried batch.
+            // The delivery's id is made from the grant's session id: unique, and the same on a retried batch. It is due at
+            // once (0), whatever the clocks: where instances share PostgreSQL its clock decides what is due, and this
+            // instance's clock may be ahead of it.
             try db.execute(
                 """
                 INSERT INTO logout_deliveries (id, client_id, sid, sub, uri, state, attempts, next_attempt_at, created_at)
-                SELECT 'bcl_' || g.session_id, g.client_id, g.sso_session_id, g.member_id, c.backchannel_logout_uri, 'pending', 0, ?, ?
+                SELECT 'bcl_' || g.session_id, g.client_id, g.sso_session_id, g.member_id, c.backchannel_logout_uri, 'pending', 0, 0, ?
                 FROM oidc_grants g JOIN oidc_clients c ON c.id = g.client_id
                 WHERE g.session_id IN (\(MultiRow.values("?", count: chunk.count))) AND c.backchannel_logout_uri IS NOT NULL
                 ON CONFLICT DO NOTHING
                 """,
-                [date.millisecondsSince1970, date.millisecondsSince1970] + chunk.map { $0 as (any DatabaseValueConvertible)? })
+                [date.millisecondsSince1970] + chunk.map { $0 as (any DatabaseValueConvertible)? })
         }
     }
 }

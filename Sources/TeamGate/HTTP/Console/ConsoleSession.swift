@@ -49,8 +49,14 @@ final class ConsoleAdmin: Sendable {
 
     /// The console cookie of the request's scheme: over HTTPS only the `__Host-` one counts.
     static func token(in request: Request, secure: Bool) -> String? {
-        let name = cookieName(secure: secure)
-        for header in request.headers[values: .cookie] {
+        request.cookie(named: cookieName(secure: secure))
+    }
+}
+
+extension Request {
+    /// The value of the cookie `name`, nil when absent or empty.
+    func cookie(named name: String) -> String? {
+        for header in headers[values: .cookie] {
             for part in header.split(separator: ";") {
                 let pair = part.split(separator: "=", maxSplits: 1)
                 if pair.count == 2, pair[0].trimmingCharacters(in: .whitespaces) == name {

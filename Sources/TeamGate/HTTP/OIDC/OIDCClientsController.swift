@@ -13,31 +13,8 @@ struct OIDCClientsController {
         routes.on(.delete, "/oidc/clients/{clientId}", use: remove)
     }
 
-    /// An app as the API, the CLI and the console show it; the secret only in the answer that made it.
-    struct AppBody: Encodable {
-        let clientId: String
-        var clientSecret: String?
-        let name: String
-        let redirectUris: [String]
-        let postLogoutRedirectUris: [String]
-        let backchannelLogoutUri: String?
-        let `public`: Bool
-        let createdAt: Date
-
-        init(_ client: OIDCClient, secret: String? = nil) {
-            clientId = client.id
-            clientSecret = secret
-            name = client.name
-            redirectUris = client.redirectURIs
-            postLogoutRedirectUris = client.postLogoutRedirectURIs
-            backchannelLogoutUri = client.backchannelLogoutURI
-            `public` = client.isPublic
-            createdAt = client.createdAt
-        }
-    }
-
     struct AppList: Encodable {
-        let data: [AppBody]
+        let data: [OIDCClient.Description]
     }
 
     @Sendable func create(_ request: Request, context: AdminRequestContext) async throws -> Reply {
@@ -53,11 +30,11 @@ struct OIDCClientsController {
             OIDCClientRequest(
                 name: name, redirectURIs: redirectURIs, postLogoutRedirectURIs: postLogout, backchannelLogoutURI: backchannel, isPublic: isPublic),
             organizationID: context.organizationID, origin: context.origin)
-        return try .json(.created, AppBody(registered.client, secret: registered.secret))
+        return try .json(.created, OIDCClient.Description(registered.client, secret: registered.secret))
     }
 
     @Sendable func list(_ request: Request, context: AdminRequestContext) async throws -> Reply {
-        try .json(.ok, AppList(data: try await oidc.apps(organizationID: context.organizationID, origin: context.origin).map { AppBody($0) }))
+        try .json(.ok, AppList(data: try await oidc.apps(organizationID: context.organizationID, origin: context.origin).map { OIDCClient.Description($0) }))
     }
 
     @Sendable func remove(_ request: Request, context: AdminRequestContext) async throws -> Reply {

@@ -129,25 +129,12 @@ struct OIDCSignInController {
 
     /// The browser's live TeamGate session, from its cookie; nil when it has none or it ended.
     private func cookieSession(_ request: Request, context: TeamGateRequestContext) async throws -> LiveSession? {
-        guard let token = Self.cookie(Self.cookieName, in: request), token.hasPrefix("tgs_") else { return nil }
+        guard let token = request.cookie(named: Self.cookieName), token.hasPrefix("tgs_") else { return nil }
         do {
             return try await signIn.currentSession(token: token, clientAddress: context.clientIP)
         } catch TeamGateError.sessionUnknown, TeamGateError.sessionEnded {
             return nil
         }
-    }
-
-    static func cookie(_ name: String, in request: Request) -> String? {
-        for header in request.headers[values: .cookie] {
-            for part in header.split(separator: ";") {
-                let pair = part.split(separator: "=", maxSplits: 1)
-                if pair.count == 2, pair[0].trimmingCharacters(in: .whitespaces) == name {
-                    let value = pair[1].trimmingCharacters(in: .whitespaces)
-                    return value.isEmpty ? nil : value
-                }
-            }
-        }
-        return nil
     }
 
     /// The query as a form decodes it: `+` is a space (Authlib sends `scope=openid+profile`).
