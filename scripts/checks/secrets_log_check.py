@@ -8,38 +8,53 @@ and a plain `GET /me/events?token=` for the ended and for a made-up token; logou
 and a delivery of it answered 204 by the gateway; the console: a code by `POST /console/otp`,
 `POST /console/login`, a page read with the `tg_console` cookie, a key made with the session's CSRF
 token and used on the API, a form with a wrong CSRF token refused, a sign-out; a wrong key, a made-up
-token. Each step's answer is checked, so a run that did not happen cannot pass.
+token; and OpenID Connect: an app registered with the CLI (`oidc-clients add`, its back-channel logout URI on a
+local receiver, so the server runs with `--webhook-allowed-hosts 127.0.0.1`) and one by `POST /oidc/clients`; the
+code flow through TeamGate's sign-in page with plain HTTP (`GET /oidc/authorize` with PKCE S256, the code asked for
+on the page and taken from the gateway, a wrong code first, then a 302 back to the app with code, state and iss and
+the `tg_sso` cookie); `POST /oidc/token` (client_secret_basic), `GET /oidc/userinfo`, `POST /oidc/introspect`, a
+refresh, a wrong client secret (401), `POST /oidc/revoke`; the `tg_sso` cookie's straight-back code, used twice
+(400 invalid_grant); RP-initiated logout with the ID token (`GET /oidc/logout?id_token_hint=`, back to the
+post-logout URI); a second sign-in to the API's app, then the admin's logout, whose back-channel logout token the
+receiver captures. Each step's answer is checked, so a run that did not happen cannot pass.
 
-Every secret used — API keys (org create, keys create, the console's), session tokens (API and console
-cookie), console CSRF tokens, sign-in codes, webhook signing secrets, the code gateway's secret, a
-wrong key, the PostgreSQL password — is then looked for in the server's log, and in what the CLI wrote
-to stderr, as it is, URL-encoded, and hex-encoded whole or any 16 bytes of it (PostgreSQL's driver logs
-rows as hex at trace level, a long row as its first and last 32 bytes): none may appear. So that a
+Every secret used — API keys (org create, keys create, the console's), session tokens (API, console cookie,
+`tg_sso` cookie), console CSRF tokens, sign-in codes, webhook signing secrets, the code gateway's secret, a wrong
+key, OIDC client secrets (CLI and API) and a wrong one, authorization codes, PKCE verifiers, OIDC access and
+refresh tokens, ID tokens and logout tokens (whole), each base64 line (16 characters or more) of the OIDC signing
+key's private PEM as the database holds it (read after the run: sqlite3, or psql), the PostgreSQL password — is
+then looked for in the server's log, and in what the CLI wrote to stderr, as it is, URL-encoded, and hex-encoded
+whole or any 16 bytes of it (PostgreSQL's driver logs rows as hex at trace level, a long row as its first and last
+32 bytes): none may appear. So that a
 silent log cannot pass, each run also requires trace-level lines in the log and a line caused by a
 request of the run (the gateway refuses one number's code, and the server logs that a code could not
-be sent). TeamGate logs no line per request (it has no request-logging middleware), so the log of a
-run holds no request path or header to look in.
+be sent). TeamGate's access log writes one line per request with its method, route pattern (`/webhooks/{id}/deliveries`,
+never the path or its query string), status, duration and client address, and no header, so a secret can reach
+the log only by another way.
 
 The PostgreSQL run uses TEAMGATE_TEST_POSTGRES (an administrator's URL) when set, else a throwaway
 cluster (scripts/postgres-throwaway). Such clusters trust loopback, so the password is passed in the
 URL but never checked by PostgreSQL. TEAMGATE_BINARY names the server binary."""
 
+import base64
 import hashlib
 import json
 import os
 import re
 import secrets as random
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
 import urllib.parse
 from types import SimpleNamespace
 
-from harness import Gateway, Server, Tally, ThrowawayPostgres, bearer, cli, psql, wait_for
+from harness import Gateway, Receiver, Server, Tally, ThrowawayPostgres, answer, bearer, cli, psql, wait_for
 from wsclient import Refused, WebSocket
 
 OWNER, AGENTS, REFUSED = "+919800000001", ["+919800000002", "+919800000003"], "+919800000004"
+OIDC_MEMBER = "+919800000005"  # signs in to the OpenID Connect apps
 
 tally = Tally("secrets-log-check")
 check = tally.check
@@ -61,14 +76,32 @@ def exercise(label, database, folder, gateway):
 
     created = cli("org", "create", "--name", "Acme", "--owner-phone", OWNER, "--json", database=database, stderr=stderr)
     key = secret("API key (org create)", json.loads(created)["apiKey"])
-    for index, phone in enumerate(AGENTS + [REFUSED]):
+    for index, phone in enumerate(AGENTS + [REFUSED, OIDC_MEMBER]):
         cli("members", "add", "--name", f"Agent {index}", "--phone", phone, database=database, stderr=stderr)
     made = cli("keys", "create", "--name", "cli key", "--json", database=database, stderr=stderr)
     cli_key = secret("API key (keys create)", json.loads(made)["apiKey"])
     gateway_secret = secret("code gateway secret", "gw-" + random.token_hex(16))
 
+    # The apps' side of OpenID Connect: a local receiver of back-channel logouts (form bodies, `logout_token=<JWT>`);
+    # the redirect URIs are on it too, though a browser's redirect is never followed here.
+    logout_tokens = []
+
+    def receive_logout(handler):
+        logout_tokens.extend(urllib.parse.parse_qs(handler.body.decode(errors="replace")).get("logout_token", []))
+        answer(204)(handler)
+
+    backchannel = Receiver(receive_logout)
+    cli_redirect, cli_post_logout, api_redirect = backchannel.url("/callback/cli"), backchannel.url("/signed-out"), backchannel.url("/callback/api")
+    registered = cli("oidc-clients", "add", "--name", "CLI app", "--redirect-uri", cli_redirect, "--post-logout-redirect-uri", cli_post_logout,
+                     "--backchannel-logout-uri", backchannel.url("/backchannel/cli"), "--webhook-allowed-hosts", "127.0.0.1", "--json",
+                     database=database, stderr=stderr)
+    cli_app = json.loads(registered)
+    secret("OIDC client secret (CLI)", cli_app.get("clientSecret"))
+    step("the CLI registers an app (its client id and secret)", cli_app.get("clientId") and cli_app.get("clientSecret"), cli_app)
+
     server = Server(["--log-level", "trace", "--otp-sender", "webhook:" + gateway.url(), "--otp-webhook-secret", gateway_secret,
-                     # The webhook below goes to the local gateway, which only an allowed host may be.
+                     # The webhook below goes to the local gateway, and the apps' back-channel logouts to a local
+                     # receiver: only an allowed host may be either.
                      "--webhook-allowed-hosts", "127.0.0.1"], database=database, name=label, folder=folder)
     port = server.port
     call = server.call
@@ -154,6 +187,147 @@ def exercise(label, database, folder, gateway):
         status = call("POST", "/console/logout", jar, form={"csrf": csrf}).status
         step("the console signs out", status == 303, status)
 
+        # OpenID Connect: two apps (the CLI's, registered before the server started, and one made over the API), the
+        # code flow through TeamGate's sign-in page, the token endpoint, userinfo, introspection, refresh, revocation,
+        # a used code refused, RP-initiated and back-channel logouts.
+        reply = call("POST", "/oidc/clients", {"x-public-key": key},
+                     {"name": "API app", "redirectUris": [api_redirect], "backchannelLogoutUri": backchannel.url("/backchannel/api")})
+        status, api_app = reply.status, reply.value
+        step("an app is registered over the API (201, with its secret)", status == 201 and isinstance(api_app, dict) and api_app.get("clientSecret"),
+             f"{status} {api_app}")
+        api_app = api_app if isinstance(api_app, dict) else {}
+        secret("OIDC client secret (API)", api_app.get("clientSecret"))
+
+        def basic(client_id, client_secret):
+            pair = f"{urllib.parse.quote(client_id, safe='')}:{urllib.parse.quote(client_secret, safe='')}"
+            return {"Authorization": "Basic " + base64.b64encode(pair.encode()).decode()}
+
+        def authorization(app, redirect_uri, label):
+            verifier = secret("PKCE verifier", random.token_urlsafe(48))
+            challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+            return verifier, {"response_type": "code", "client_id": app.get("clientId", ""), "redirect_uri": redirect_uri,
+                              "scope": "openid profile phone offline_access", "state": f"state-{label}-" + random.token_hex(6),
+                              "nonce": "nonce-" + random.token_hex(8), "code_challenge": challenge, "code_challenge_method": "S256"}
+
+        def code_from(reply, parameters, what):
+            """The code of a 302 back to the app (checked: its redirect_uri, state and iss)."""
+            location = reply.headers.get("location") or ""
+            query = urllib.parse.parse_qs(urllib.parse.urlsplit(location).query)
+            good = (reply.status == 302 and location.startswith(parameters["redirect_uri"] + "?")
+                    and query.get("state") == [parameters["state"]] and query.get("iss") and query.get("code"))
+            step(what, good, f"{reply.status} {location[:120]}")
+            return secret("authorization code", query["code"][0] if good else None)
+
+        def browser_sign_in(app, redirect_uri, phone, label, wrong_first):
+            """The sign-in page, step by step, with plain HTTP. Returns (parameters, verifier, code, tg_sso token)."""
+            verifier, parameters = authorization(app, redirect_uri, label)
+            reply = call("GET", "/oidc/authorize?" + urllib.parse.urlencode(parameters))
+            page = reply.value if isinstance(reply.value, str) else ""
+            step(f"{label}: GET /oidc/authorize shows the sign-in page (200)", reply.status == 200 and 'name="phone"' in page, reply.status)
+            reply = call("POST", "/oidc/authorize", form={**parameters, "step": "code", "phone": phone})
+            page = reply.value if isinstance(reply.value, str) else ""
+            code = secret("sign-in code (OIDC page)", gateway.wait_code(phone))
+            step(f"{label}: the page asks for the code (200, the Code field) and the gateway gets it",
+                 reply.status == 200 and 'name="code"' in page and code, f"{reply.status}, code {code}")
+            if wrong_first:
+                wrong = "000000" if code != "000000" else "111111"
+                reply = call("POST", "/oidc/authorize", form={**parameters, "step": "sign-in", "phone": phone, "code": wrong})
+                step(f"{label}: a wrong code on the page is refused (401, no cookie)", reply.status == 401 and not reply.headers.get("set-cookie"),
+                     reply.status)
+            reply = call("POST", "/oidc/authorize", form={**parameters, "step": "sign-in", "phone": phone, "code": code or ""})
+            cookie = re.match(r"tg_sso=(tgs_[^;]*)", reply.headers.get("set-cookie") or "")
+            step(f"{label}: the tg_sso cookie is set", cookie, reply.headers.get("set-cookie"))
+            sso = secret("tg_sso session token (cookie)", cookie.group(1) if cookie else None)
+            return parameters, verifier, code_from(reply, parameters, f"{label}: signed in, 302 back to the app with code, state and iss"), sso
+
+        def exchange(app, parameters, verifier, code, label):
+            reply = call("POST", "/oidc/token", basic(app.get("clientId", ""), app.get("clientSecret", "")),
+                         form={"grant_type": "authorization_code", "code": code or "none", "redirect_uri": parameters["redirect_uri"],
+                               "code_verifier": verifier})
+            tokens = reply.value if isinstance(reply.value, dict) else {}
+            step(f"{label}: the code is exchanged (200: access, refresh and ID tokens)",
+                 reply.status == 200 and all(tokens.get(k) for k in ("access_token", "refresh_token", "id_token")), f"{reply.status} {reply.value}")
+            secret("OIDC access token", tokens.get("access_token"))
+            secret("OIDC refresh token", tokens.get("refresh_token"))
+            secret("ID token", tokens.get("id_token"))
+            return tokens
+
+        def introspect(app, token):
+            reply = call("POST", "/oidc/introspect", basic(app["clientId"], app["clientSecret"]), form={"token": token or "none"})
+            return reply.status, reply.value.get("active") if isinstance(reply.value, dict) else None
+
+        # The CLI's app: a sign-in on the page (a wrong code first), its tokens used, refreshed, revoked.
+        cli_app = cli_app or {}
+        parameters, verifier, code, sso = browser_sign_in(cli_app, cli_redirect, OIDC_MEMBER, "CLI app", wrong_first=True)
+        tokens = exchange(cli_app, parameters, verifier, code, "CLI app")
+        id_token = tokens.get("id_token")
+        reply = call("GET", "/oidc/userinfo", bearer(tokens.get("access_token", "none")))
+        step("GET /oidc/userinfo with the access token (200, the member's phone)",
+             reply.status == 200 and isinstance(reply.value, dict) and reply.value.get("phone_number") == OIDC_MEMBER, f"{reply.status} {reply.value}")
+        step("POST /oidc/introspect: the access token is active", introspect(cli_app, tokens.get("access_token")) == (200, True))
+        reply = call("POST", "/oidc/token", basic(cli_app.get("clientId", ""), cli_app.get("clientSecret", "")),
+                     form={"grant_type": "refresh_token", "refresh_token": tokens.get("refresh_token") or "none"})
+        refreshed = reply.value if isinstance(reply.value, dict) else {}
+        step("a refresh gives a new access token (200)",
+             reply.status == 200 and refreshed.get("access_token") and refreshed.get("access_token") != tokens.get("access_token"),
+             f"{reply.status} {reply.value}")
+        secret("OIDC access token (refreshed)", refreshed.get("access_token"))
+        secret("OIDC refresh token (refreshed)", refreshed.get("refresh_token"))
+        secret("ID token (refreshed)", refreshed.get("id_token"))
+        step("POST /oidc/introspect: the refreshed access token is active", introspect(cli_app, refreshed.get("access_token")) == (200, True))
+        wrong_secret = secret("wrong client secret", (cli_app.get("clientSecret") or "x" * 8)[:-4] + "abcd")
+        reply = call("POST", "/oidc/introspect", basic(cli_app.get("clientId", ""), wrong_secret), form={"token": refreshed.get("access_token") or "none"})
+        step("a wrong client secret is refused (401 invalid_client)",
+             reply.status == 401 and isinstance(reply.value, dict) and reply.value.get("error") == "invalid_client", f"{reply.status} {reply.value}")
+        reply = call("POST", "/oidc/revoke", basic(cli_app.get("clientId", ""), cli_app.get("clientSecret", "")),
+                     form={"token": refreshed.get("refresh_token") or tokens.get("refresh_token") or "none"})
+        step("POST /oidc/revoke (200)", reply.status == 200, f"{reply.status} {reply.value}")
+        step("after the revocation the access token is not active", introspect(cli_app, refreshed.get("access_token")) == (200, False))
+
+        # The browser still signed in (its tg_sso cookie): straight back to the app with a code, which is used twice.
+        verifier, parameters = authorization(cli_app, cli_redirect, "cookie")
+        reply = call("GET", "/oidc/authorize?" + urllib.parse.urlencode(parameters), {"Cookie": f"tg_sso={sso}"})
+        code = code_from(reply, parameters, "with the tg_sso cookie, GET /oidc/authorize goes straight back with a code (302)")
+        again = exchange(cli_app, parameters, verifier, code, "the cookie's code")
+        reply = call("POST", "/oidc/token", basic(cli_app.get("clientId", ""), cli_app.get("clientSecret", "")),
+                     form={"grant_type": "authorization_code", "code": code or "none", "redirect_uri": cli_redirect, "code_verifier": verifier})
+        step("the same code used again is refused (400 invalid_grant)",
+             reply.status == 400 and isinstance(reply.value, dict) and reply.value.get("error") == "invalid_grant", f"{reply.status} {reply.value}")
+        step("the used code's tokens are revoked with it", introspect(cli_app, again.get("access_token")) == (200, False))
+
+        # RP-initiated logout with the ID token: the browser's session ends, and back to the app's post-logout URI.
+        logout_state = "bye-" + random.token_hex(6)
+        reply = call("GET", "/oidc/logout?" + urllib.parse.urlencode(
+            {"id_token_hint": id_token or "none", "post_logout_redirect_uri": cli_post_logout, "state": logout_state}))
+        location = reply.headers.get("location") or ""
+        step("GET /oidc/logout?id_token_hint= ends the session and goes back to the post-logout URI (302, its state)",
+             reply.status == 302 and location.startswith(cli_post_logout) and logout_state in location, f"{reply.status} {location}")
+        reply = call("GET", "/oidc/authorize?" + urllib.parse.urlencode(authorization(cli_app, cli_redirect, "ended")[1]), {"Cookie": f"tg_sso={sso}"})
+        step("the ended tg_sso cookie gets the sign-in page again (200)", reply.status == 200, reply.status)
+
+        # A second sign-in (another browser, the API's app), then the admin's logout: a back-channel logout to the app.
+        parameters, verifier, code, _ = browser_sign_in(api_app, api_redirect, OIDC_MEMBER, "API app", wrong_first=False)
+        second = exchange(api_app, parameters, verifier, code, "API app")
+        step("the API app's access token is active", introspect(api_app, second.get("access_token")) == (200, True))
+        reply = call("POST", "/team-member/logout", {"x-public-key": key}, {"userPhoneNumber": OIDC_MEMBER, "reason": "log check"})
+        step("the admin logs the member out (201)", reply.status == 201, f"{reply.status} {reply.value}")
+
+        def logout_for_api_app():
+            for token in logout_tokens:
+                try:
+                    payload = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))
+                except (ValueError, IndexError):
+                    continue
+                if payload.get("aud") == api_app.get("clientId") and "http://schemas.openid.net/event/backchannel-logout" in payload.get("events", {}):
+                    return token
+            return None
+
+        step("a back-channel logout token reached the API app's receiver", wait_for(logout_for_api_app, 10, step=0.1), logout_tokens)
+        step("the API app's access token is no longer active", introspect(api_app, second.get("access_token")) == (200, False))
+        reply = call("GET", "/oidc/logout?" + urllib.parse.urlencode({"id_token_hint": second.get("id_token") or "none"}))
+        step("GET /oidc/logout with the second ID token, its session already ended: the signed-out page (200)", reply.status == 200, reply.status)
+
+
         # The gateway fails this one number: the server logs it, a line a request of this run caused.
         gateway.refuse.add(REFUSED)
         step("a code for the number the gateway refuses is promised (202)", call("POST", "/auth/otp", body={"phoneNumber": REFUSED}).status == 202)
@@ -169,7 +343,24 @@ def exercise(label, database, folder, gateway):
         wait_for(lambda: "A sign-in code could not be sent" in server.log(), 5, step=0.1)
     finally:
         server.terminate()
+        backchannel.stop()
+        for token in logout_tokens:
+            secret("logout token", token)
+    key_lines = signing_key_lines(database)
+    step("the OIDC signing key is read from the database", key_lines, "no oidc_signing_keys row")
+    secrets += [("OIDC signing key (a line of its PEM)", line) for line in key_lines]
     return secrets, server.log(), "".join(stderr), failed
+
+
+def signing_key_lines(database):
+    """The base64 lines of every OIDC signing key's private PEM, as the database holds them (SQLite, or PostgreSQL)."""
+    query = "SELECT private_key FROM oidc_signing_keys"
+    if database.startswith("postgres"):
+        text = psql(database, "\\pset format unaligned", "\\pset tuples_only on", query).stdout
+    else:
+        text = subprocess.run(["sqlite3", database, query], capture_output=True, text=True, check=True).stdout
+    # Short lines (a PEM's last) could turn up by chance; 16 characters or more cannot.
+    return [line.strip() for line in text.splitlines() if len(line.strip()) >= 16 and not line.startswith("-----")]
 
 
 HEX_WINDOW = 16  # bytes: NIO prints a long buffer as its first and last 32 bytes, so a secret may show only in part
