@@ -172,6 +172,11 @@ def connections_are_capped_per_address():
             for _ in range(5):
                 sock = socket.create_connection(("127.0.0.1", server.port), timeout=5, source_address=("127.0.0.41", 0))
                 held.append(sock)
+                # Answered, so counted: a connection the kernel accepted may reach the server's count after a later
+                # one (channels start on several event loops), and the sixth would then take its place.
+                sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+                if not sock.recv(64).startswith(b"HTTP/1.1 200"):
+                    raise RuntimeError("one of the first five connections was not served")
             extra = socket.create_connection(("127.0.0.1", server.port), timeout=5, source_address=("127.0.0.41", 0))
             held.append(extra)
             extra.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
