@@ -23,7 +23,7 @@ public struct BackChannelLogouts: Service {
 
     public init(
         store: any TeamGateStore, provider: OIDCProvider, clock: WallClock = .system, logger: Logger, targets: WebhookTargets = WebhookTargets(),
-        retryBase: TimeInterval = 2, maxAttempts: Int = 8, pollInterval: Duration = .milliseconds(100), maxInFlight: Int = 64,
+        retryBase: TimeInterval = 2, maxAttempts: Int = 8, pollInterval: Duration = .milliseconds(200), maxInFlight: Int = 64,
         maxInFlightPerReceiver: Int = 8, deadline: Duration = .seconds(5)
     ) {
         self.store = store
@@ -46,6 +46,9 @@ public struct BackChannelLogouts: Service {
     private func dispatch() async {
         let lanes = DeliveryLanes()
         await withDiscardingTaskGroup { group in
+            // After a failed poll (the database unreachable) the next waits longer, doubling up to 5 s: polls that each
+            // hold a connection attempt for the whole database deadline would crowd out the requests' own reads.
+            var wait = pollInterval
             while !Task.isCancelled && !Task.isShuttingDownGracefully {
                 let free = maxInFlight - lanes.total
                 if free > 0 {
@@ -63,12 +66,14 @@ public struct BackChannelLogouts: Service {
                                 try await store.releaseLogoutClaim(id: delivery.id, dueIn: 0.2, at: clock.now())
                             }
                         }
+                        wait = pollInterval
                     } catch {
                         logger.error("Back-channel logout dispatch failed", metadata: ["error": "\(error)"])
+                        wait = min(wait * 2, .seconds(5))
                     }
                 }
                 do {
-                    try await Sleep.for(pollInterval)
+                    try await Sleep.for(wait)
                 } catch {
                     break  // cancelled: the service is stopping
                 }
