@@ -32,7 +32,7 @@ struct OIDCSignInController {
     func authorize(_ authorization: AuthorizationRequest, request: Request, context: TeamGateRequestContext) async throws -> Response {
         let client: OIDCClient
         do {
-            client = try await oidc.check(authorization)
+            client = try await oidc.check(authorization, clientAddress: context.clientIP)
         } catch let refusal as AuthorizationRefusal {
             return Self.answer(refusal)
         }
@@ -51,7 +51,7 @@ struct OIDCSignInController {
         let authorization = AuthorizationRequest(parameters: form)
         let client: OIDCClient
         do {
-            client = try await oidc.check(authorization)
+            client = try await oidc.check(authorization, clientAddress: context.clientIP)
         } catch let refusal as AuthorizationRefusal {
             return Self.answer(refusal)
         }

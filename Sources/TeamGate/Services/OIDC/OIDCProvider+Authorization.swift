@@ -31,8 +31,11 @@ public enum AuthorizationRefusal: Error, Equatable, Sendable {
 extension OIDCProvider {
     /// The app that makes the request, once every rule of the request holds: a known app, a registered redirect URI
     /// (exactly), the code flow, `openid`, and PKCE S256 when sent (always, for a public app).
-    public func check(_ request: AuthorizationRequest) async throws -> OIDCClient {
-        guard let client = try await store.oidcClient(id: request.clientID) else {
+    /// The app is read through the provider's cache; an unknown id counts against `clientAddress`'s allowance for
+    /// unknown credentials, so a flood of made-up ids is answered from memory, not by the database.
+    public func check(_ request: AuthorizationRequest, clientAddress: String?) async throws -> OIDCClient {
+        guard let client = try await client(id: request.clientID, clientAddress: clientAddress) else {
+            unknownTokens.recordUnknown(from: clientAddress, at: clock.ticks())
             throw AuthorizationRefusal.page("This sign-in link names an app that is not registered with TeamGate.")
         }
         guard client.redirectURIs.contains(request.redirectURI) else {
