@@ -294,13 +294,15 @@ class Server(Endpoint):
 
     def __init__(self, args=(), *, database=None, demo=False, name="", folder=None, port=None, env=None,
                  ready="/health", timeout=30, host=None, prefix=()):
-        super().__init__(port or free_port())
+        # Without a port, the first start binds port 0 and reads the port it got from the server's own line: a
+        # port chosen here and bound there can be taken in between (other checks run on this machine too).
+        # Restarts keep it.
+        super().__init__(port or 0)
         # Another address to listen on and be reached at, and a command to run the server under (a network
         # namespace's `ip netns exec NAME`).
         self.host = host
         self.prefix = list(prefix)
-        if host:
-            self.base_url = f"http://{host}:{self.port}"
+        self.set_port(self.port)
         self.own_folder = folder is None
         self.folder = folder or tempfile.mkdtemp(prefix="teamgate-check-")
         self.database = database or os.path.join(self.folder, "teamgate.sqlite")
@@ -321,12 +323,31 @@ class Server(Endpoint):
         return [*self.prefix, binary(), "serve", *(["--demo"] if self.demo else []), "--database", self.database, "--port", str(self.port),
                 *(["--host", self.host] if self.host else []), *self.args]
 
+    def set_port(self, port):
+        self.port = port
+        self.base_url = f"http://{self.host or '127.0.0.1'}:{port}"
+
+    def bound_port(self, log_offset):
+        """The port in the line the server prints once it listens, if it has printed it since `log_offset`."""
+        found = re.search(r"(?:listening on|demo is running on) http://\S*:(\d+)$", self.log()[log_offset:], re.M)
+        return int(found.group(1)) if found else None
+
     def start(self):
+        log_offset = len(self.log())
         with open(self.log_path, "a") as log:
             launched = time.monotonic()
             self.process = subprocess.Popen(self.command, stdout=log, stderr=subprocess.STDOUT, cwd=self.folder, env=self.env)
         label = f"server {self.name}" if self.name else "the server"
-        if not wait_for(lambda: self.process.poll() is not None or self.answers(self.ready), self.timeout, step=0.01) \
+
+        def up():
+            if self.port == 0:
+                port = self.bound_port(log_offset)
+                if port is None:
+                    return False
+                self.set_port(port)
+            return self.answers(self.ready)
+
+        if not wait_for(lambda: self.process.poll() is not None or up(), self.timeout, step=0.01) \
                 or self.process.poll() is not None:
             code = self.process.poll()
             self.kill()

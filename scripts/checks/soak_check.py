@@ -70,13 +70,11 @@ import argparse
 import hashlib
 import http.client
 import itertools
-import json
 import os
 import random
 import select
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -87,7 +85,7 @@ import traceback
 from datetime import datetime
 
 from harness import bound_call as harness_bound_call
-from harness import Failure, Gateway, Receiver, Response, Server, Tally, answer, bearer, call, member_tokens, seed, wait_for
+from harness import Failure, Gateway, Receiver, Server, Tally, answer, bearer, call, member_tokens, seed, wait_for
 from wsclient import Refused, WebSocket
 
 MEMBERS = 3000
@@ -637,27 +635,6 @@ def content_mb(database):
     return pages * size / 2**20
 
 
-def free_port_both():
-    """A port free on IPv6 and IPv4 at once (a dual-stack socket on ::), for a server on `--host ::`."""
-    with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
-        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
-        s.bind(("::", 0))
-        return s.getsockname()[1]
-
-
-def start_on_a_free_port(args, database, folder, v6, tries=3):
-    """Starts the server; when its port was taken in the moment between choosing it and binding it (other
-    checks run on this machine too), again on another."""
-    for attempt in range(tries):
-        server = Server(args, database=database, folder=folder, ready="/ready", port=free_port_both() if v6 else None)
-        try:
-            return server.start()
-        except Failure as failure:
-            if "Address already in use" not in str(failure) or attempt == tries - 1:
-                raise
-            print(f"note: port {server.port} was taken before the server bound it; another")
-
-
 def table_rows(database):
     """Rows per table of the stopped server's SQLite file (read only)."""
     with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
@@ -744,7 +721,7 @@ def main():
                 "--rate-limit-per-second", "0", "--webhook-allowed-hosts", "127.0.0.1"]
         if v6:
             args += ["--host", "::"]
-        server = start_on_a_free_port(args, database, folder, v6)
+        server = Server(args, database=database, folder=folder, ready="/ready").start()
         if v6:  # the spray's path, tried once: a bound socket to ::1
             probe = bound_call("::1", server.port, "GET", "/health", source=random_v6(), timeout=5)
             if probe.status != 200:
