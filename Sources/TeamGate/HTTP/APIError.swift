@@ -45,6 +45,21 @@ struct APIError: Error, Sendable {
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
     }
 
+    /// The same answer, after which `channel` reads nothing more, so the connection ends once it is written.
+    func response(closingInputOf channel: any Channel) -> Response {
+        var headers = self.headers
+        headers[.contentType] = "application/json; charset=utf-8"
+        headers[.connection] = "close"
+        let buffer = ByteBuffer(string: body)
+        return Response(
+            status: status, headers: headers,
+            body: .init(contentLength: buffer.readableBytes) { writer in
+                try await writer.write(buffer)
+                channel.close(mode: .input, promise: nil)
+                try await writer.finish(nil)
+            })
+    }
+
     /// The body with NestJS's key order (`statusCode`, `message`, `error`, then extras), which JSONEncoder does not keep.
     var body: String {
         var json = #"{"statusCode":\#(status.code),"message":"#

@@ -15,7 +15,11 @@ struct ErrorMiddleware: RouterMiddleware {
         } catch let error as HTTPError {
             return map(error, request: request, context: context).response()
         } catch {
-            if let answer = APIError(mapping: error) { return answer.response() }
+            if let answer = APIError(mapping: error) {
+                // A body that did not arrive in time is still arriving: once answered, the connection closes, rather
+                // than Hummingbird reading the trickle to its end before the next request.
+                return answer.status == .requestTimeout ? answer.response(closingInputOf: context.channel) : answer.response()
+            }
             context.logger.error("Unhandled error", metadata: ["error": "\(String(reflecting: error))"])
             return APIError(.internalServerError, "Internal server error", extra: ["requestId": context.id]).response()
         }

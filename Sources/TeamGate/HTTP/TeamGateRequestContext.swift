@@ -13,14 +13,16 @@ public struct TeamGateRequestContext: RequestContext, RemoteAddressRequestContex
     /// reference lives in `webSocketSlot`, which `SessionEventsController` empties once the socket starts.
     public var webSocket: WebSocketHandlerReference<Self> { webSocketSlot.reference }
     let webSocketSlot: WebSocketSlot
-    /// The connection, for a refused WebSocket upgrade's answer (`UpgradeRefusals`).
-    let channelID: ObjectIdentifier
+    /// The connection: for a refused WebSocket upgrade's answer (`UpgradeRefusals`), and to close one whose body
+    /// came too slowly (`ErrorMiddleware`).
+    let channel: any Channel
+    var channelID: ObjectIdentifier { ObjectIdentifier(channel) }
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.remoteAddress = source.channel.remoteAddress
         self.webSocketSlot = WebSocketSlot()
-        self.channelID = ObjectIdentifier(source.channel)
+        self.channel = source.channel
         self.clientIP = remoteAddress?.ipAddress
     }
 

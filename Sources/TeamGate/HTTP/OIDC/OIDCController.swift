@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import Synchronization
 
 /// The OpenID Connect provider's machine endpoints: discovery, the JWKS, the token endpoint, userinfo, introspection
 /// (RFC 7662) and revocation (RFC 7009). Refusals are OAuth's own JSON (`error`, `error_description`), never cached.
@@ -76,7 +77,7 @@ struct OIDCController {
             let form = try await Self.form(request, limit: bodyLimit)
             let credentials = try Self.credentials(request, form: form)
             guard let token = form["token"], !token.isEmpty else { throw OAuthError.invalidRequest("token is required") }
-            return Self.json(.ok, try await oidc.introspect(token: token, credentials: credentials, clientAddress: context.clientIP))
+            return Self.json(.ok, text: try await oidc.introspect(token: token, credentials: credentials, clientAddress: context.clientIP))
         }
     }
 
@@ -122,11 +123,15 @@ struct OIDCController {
         if let header = request.headers[.authorization], header.utf8.count > 6,
             header.utf8.prefix(6).lazy.map({ $0 | 0x20 }).elementsEqual("basic ".utf8)
         {
+            guard form["client_secret"] == nil else { throw OAuthError.invalidClient }
+            if let known = BasicCredentials.shared.decoded(header) { return known }
             let encoded = Substring(header.utf8.dropFirst(6).drop(while: { $0 == UInt8(ascii: " ") }))
-            guard form["client_secret"] == nil, let decoded = Data(base64Encoded: String(encoded.trimmingSuffix(" "))),
+            guard let decoded = Data(base64Encoded: String(encoded.trimmingSuffix(" "))),
                 let text = String(validating: decoded, as: UTF8.self), let colon = text.firstIndex(of: ":")
             else { throw OAuthError.invalidClient }
-            return .secret(clientID: FormBody.decode(text[..<colon]), secret: FormBody.decode(text[text.index(after: colon)...]))
+            let credentials = ClientCredentials.secret(clientID: FormBody.decode(text[..<colon]), secret: FormBody.decode(text[text.index(after: colon)...]))
+            BasicCredentials.shared.remember(header, credentials)
+            return credentials
         }
         guard let clientID = form["client_id"], !clientID.isEmpty else { throw OAuthError.invalidClient }
         if let secret = form["client_secret"] { return .secret(clientID: clientID, secret: secret) }
@@ -135,17 +140,42 @@ struct OIDCController {
 
     /// Claims, written by hand (`JSONClaim.text`): the hot path of introspection and userinfo.
     static func json(_ status: HTTPResponse.Status, _ claims: [String: JSONClaim], cache: String = "no-store") -> Response {
-        var headers: HTTPFields = [.contentType: "application/json; charset=utf-8", .cacheControl: cache]
-        if cache == "no-store" { headers[HTTPField.Name("Pragma")!] = "no-cache" }
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: JSONClaim.text(claims))))
+        json(status, text: JSONClaim.text(claims), cache: cache)
     }
+
+    static func json(_ status: HTTPResponse.Status, text: String, cache: String = "no-store") -> Response {
+        var headers: HTTPFields = [.contentType: "application/json; charset=utf-8", .cacheControl: cache]
+        if cache == "no-store" { headers[Self.pragma] = "no-cache" }
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    static let pragma = HTTPField.Name("Pragma")!
 
     static func json(_ status: HTTPResponse.Status, _ value: some Encodable, cache: String = "no-store") throws -> Response {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         var headers: HTTPFields = [.contentType: "application/json; charset=utf-8", .cacheControl: cache]
-        if cache == "no-store" { headers[HTTPField.Name("Pragma")!] = "no-cache" }
+        if cache == "no-store" { headers[Self.pragma] = "no-cache" }
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(value))))
+    }
+}
+
+/// `client_secret_basic` headers already decoded, by the header's exact text: an app sends the same one on every call
+/// (decoding it cost every introspection a twentieth of its time, measured with perf). Whether the secret is right is
+/// still checked on every call; this only skips the base64. Kept in memory only, as the request itself is.
+final class BasicCredentials: Sendable {
+    static let shared = BasicCredentials()
+    /// Beyond this many headers the memo starts again empty (made-up headers cannot grow it without bound).
+    static let capacity = 1_000
+    private let headers = Mutex<[String: ClientCredentials]>([:])
+
+    func decoded(_ header: String) -> ClientCredentials? { headers.withLock { $0[header] } }
+
+    func remember(_ header: String, _ credentials: ClientCredentials) {
+        headers.withLock { headers in
+            if headers.count >= Self.capacity { headers.removeAll(keepingCapacity: true) }
+            headers[header] = credentials
+        }
     }
 }
 

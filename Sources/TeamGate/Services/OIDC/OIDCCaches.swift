@@ -2,19 +2,49 @@ import Foundation
 import Synchronization
 
 /// Access and refresh tokens already read, by hash. A token row never changes once written (whether it works is its
-/// expiry and its app session's liveness, both checked on every use), so a cached row is never stale.
+/// expiry and its app session's liveness, both checked on every use), so a cached row is never stale; nor is its
+/// introspection answer, every claim of which the row fixes: written once here, not on every app's API call.
 final class OIDCTokenCache: Sendable {
+    /// A reference: a lookup copies one pointer out of the table, not every field of the row.
+    final class Entry: Sendable {
+        let token: OIDCToken
+        /// RFC 7662's answer while the token works.
+        let introspection: String
+
+        init(token: OIDCToken, introspection: String) {
+            self.token = token
+            self.introspection = introspection
+        }
+    }
+
     /// Beyond this many rows the cache starts again empty: rows are read back on their next use.
     static let capacity = 200_000
-    private let rows = Mutex<[Data: OIDCToken]>([:])
+    let issuer: String
+    private let rows = Mutex<[Data: Entry]>([:])
 
-    func token(_ hash: Data) -> OIDCToken? { rows.withLock { $0[hash] } }
+    init(issuer: String) {
+        self.issuer = issuer
+    }
 
-    func remember(_ token: OIDCToken) {
+    func entry(_ hash: Data) -> Entry? { rows.withLock { $0[hash] } }
+
+    @discardableResult
+    func remember(_ token: OIDCToken) -> Entry {
+        let entry = Entry(token: token, introspection: Self.introspection(of: token, issuer: issuer))
         rows.withLock { rows in
             if rows.count >= Self.capacity { rows.removeAll(keepingCapacity: true) }
-            rows[token.tokenHash] = token
+            rows[token.tokenHash] = entry
         }
+        return entry
+    }
+
+    static func introspection(of record: OIDCToken, issuer: String) -> String {
+        JSONClaim.text([
+            "active": .bool(true), "scope": .string(record.scope), "client_id": .string(record.clientID), "sub": .string(record.memberID),
+            "aud": .string(record.clientID), "iss": .string(issuer), "sid": .string(record.ssoSessionID),
+            "exp": .int(Int64(record.expiresAt.timeIntervalSince1970)), "iat": .int(Int64(record.issuedAt.timeIntervalSince1970)),
+            "token_type": .string(record.kind == .access ? "Bearer" : "refresh_token"),
+        ])
     }
 }
 

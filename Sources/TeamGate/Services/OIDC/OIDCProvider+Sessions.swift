@@ -22,17 +22,12 @@ extension OIDCProvider {
     /// RFC 7662: whether a token works now, and for whom, to an app of the same organisation; `active: false`
     /// for anything else, an ended session's tokens included. Answered from the session index: no disk read for a
     /// token already seen.
-    public func introspect(token: String, credentials: ClientCredentials, clientAddress: String?) async throws -> [String: JSONClaim] {
+    public func introspect(token: String, credentials: ClientCredentials, clientAddress: String?) async throws -> String {
         let client = try await authenticate(credentials, clientAddress: clientAddress)
-        guard let record = try await tokenRecord(token, clientAddress: clientAddress),
-            let live = try await liveGrant(of: record, clientAddress: clientAddress), live.member.organizationID == client.organizationID
-        else { return ["active": .bool(false)] }
-        return [
-            "active": .bool(true), "scope": .string(record.scope), "client_id": .string(record.clientID), "sub": .string(record.memberID),
-            "aud": .string(record.clientID), "iss": .string(issuer), "sid": .string(record.ssoSessionID),
-            "exp": .int(Int64(record.expiresAt.timeIntervalSince1970)), "iat": .int(Int64(record.issuedAt.timeIntervalSince1970)),
-            "token_type": .string(record.kind == .access ? "Bearer" : "refresh_token"),
-        ]
+        guard let entry = try await tokenEntry(token, clientAddress: clientAddress),
+            let live = try await liveGrant(of: entry.token, clientAddress: clientAddress), live.member.organizationID == client.organizationID
+        else { return #"{"active":false}"# }
+        return entry.introspection
     }
 
     /// RFC 7009: the app gives up one of its tokens, which ends the sign-in it belongs to (its access and refresh

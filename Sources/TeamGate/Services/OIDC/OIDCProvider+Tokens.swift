@@ -165,15 +165,18 @@ extension OIDCProvider {
 
     /// A token's row by the token, from the cache or the database; unknown tokens count against the address.
     func tokenRecord(_ token: String, clientAddress: String?) async throws -> OIDCToken? {
+        try await tokenEntry(token, clientAddress: clientAddress)?.token
+    }
+
+    func tokenEntry(_ token: String, clientAddress: String?) async throws -> OIDCTokenCache.Entry? {
         let hash = SecretToken.hash(token)
-        if let cached = tokens.token(hash) { return cached }
+        if let cached = tokens.entry(hash) { return cached }
         try unknownTokens.admitLookup(from: clientAddress, at: clock.ticks())
         guard let record = try await store.oidcToken(hash: hash) else {
             unknownTokens.recordUnknown(from: clientAddress, at: clock.ticks())
             return nil
         }
-        tokens.remember(record)
-        return record
+        return tokens.remember(record)
     }
 
     /// The app session a token rests on, when the token is unexpired and the session live: the session index's

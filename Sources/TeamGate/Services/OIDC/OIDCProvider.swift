@@ -46,7 +46,7 @@ public struct OIDCProvider: Sendable {
         self.policy = policy
         self.targets = targets
         self.keys = OIDCSigningKeys(store: store, transactions: transactions, clock: clock, retiredKeyPublished: policy.retiredKeyPublished)
-        self.tokens = OIDCTokenCache()
+        self.tokens = OIDCTokenCache(issuer: issuer)
         self.clients = OIDCClientCache()
         self.unknownTokens = UnknownCredentials(perMinute: unknownTokensPerMinute)
     }
