@@ -143,9 +143,13 @@ public func buildRouter(
         .addRoutes(to: router, table: table)
     try DocsController().addRoutes(to: routes)
     OIDCController(oidc: services.oidc, bodyLimit: configuration.bodyLimit).addRoutes(to: routes)
-    OIDCSignInController(
-        oidc: services.oidc, signIn: services.signIn, clock: services.clock, bodyLimit: configuration.bodyLimit,
-        address: ConsoleAddress(trustedProxies: configuration.trustedProxies)
+    let browser = BrowserSignIn(
+        signIn: services.signIn, clock: services.clock, cookie: BrowserSessionCookie(publicURL: configuration.issuer, domain: configuration.cookieDomain))
+    let address = ConsoleAddress(trustedProxies: configuration.trustedProxies)
+    OIDCSignInController(oidc: services.oidc, browser: browser, bodyLimit: configuration.bodyLimit, address: address).addRoutes(to: routes)
+    ForwardAuthController(
+        browser: browser, issuer: configuration.issuer, returnAddress: ReturnAddress(cookieDomain: configuration.cookieDomain, publicURL: configuration.issuer),
+        address: address, bodyLimit: configuration.bodyLimit
     ).addRoutes(to: routes)
     try MemberAppController().addRoutes(to: routes)
 

@@ -82,7 +82,7 @@ struct ConfigurationTests {
             "metrics": "false", "metricsToken": "scrape-secret", "traces": "otlp",
             "consoleIdleMinutes": "10", "consoleLifetimeHours": "2", "consoleFreshCodeMinutes": "0", "connectionsPerAddress": "64",
             "webhooksPerOrganization": "5", "auditRetentionDays": "30", "endedSessionRetentionDays": "7", "webhookDeliveryRetentionDays": "3",
-            "publicUrl": "https://login.example.com",
+            "publicUrl": "https://login.example.com", "cookieDomain": "example.com",
         ]
         #expect(Set(samples.keys) == Set(TeamGateConfiguration.settings.map(\.key)), "a new setting needs a sample here")
         let base = ["TEAMGATE_OTP_SENDER": "log"]

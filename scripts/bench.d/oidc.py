@@ -1,5 +1,5 @@
 """Prepares the bench's OpenID Connect routes: registers an app with the bench's key, then, for members signed in
-on the seeded devices (their session token as the browser's `tg_sso` cookie: the authorize endpoint redirects
+on the seeded devices (their session token as the browser's `teamgate_session` cookie: the authorize endpoint redirects
 straight back with a code), makes codes and exchanges some of them. Writes access.txt (access tokens, for the
 introspection and userinfo routes) and codes.txt (fresh codes, each exchanged once by the token route), and prints
 the app's client id and secret on one line.
@@ -60,7 +60,7 @@ def main():
                                     "scope": "openid profile phone", "code_challenge": challenge, "code_challenge_method": "S256"})
 
     def code(index):
-        status, headers, data = call(args.base, "GET", "/oidc/authorize?" + query, headers={"Cookie": f"tg_sso={devices[index % len(devices)]}"})
+        status, headers, data = call(args.base, "GET", "/oidc/authorize?" + query, headers={"Cookie": f"teamgate_session={devices[index % len(devices)]}"})
         location = headers.get("Location", "")
         codes = urllib.parse.parse_qs(urllib.parse.urlsplit(location).query).get("code")
         if status != 302 or not codes:

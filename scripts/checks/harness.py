@@ -531,9 +531,61 @@ class Gateway(Receiver):
 
 # --- a real browser --------------------------------------------------------------------------------
 
-def chromium(playwright):
-    """Debian's chromium (CHROMIUM names another), launched through Playwright."""
-    return playwright.chromium.launch(executable_path=os.environ.get("CHROMIUM", "/usr/bin/chromium"), args=["--no-sandbox"])
+class NginxProcess:
+    """Debian's nginx in the foreground, with `site` (an http-context file, such as one of deploy/'s) included in a
+    main file of its own under `folder`: its pid, temp folders and error log there, its access log at `access_log`."""
+
+    def __init__(self, folder, site, access_log):
+        self.folder = folder
+        with open(os.path.join(folder, "site.conf"), "w") as file:
+            file.write(site)
+        temp = {}
+        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
+            temp[kind] = os.path.join(folder, f"nginx-{kind}")
+            os.makedirs(temp[kind], exist_ok=True)
+            os.chmod(temp[kind], 0o777)
+        self.error_log = os.path.join(folder, "nginx-error.log")
+        self.main = os.path.join(folder, "nginx-main.conf")
+        with open(self.main, "w") as file:
+            file.write(f"""daemon off;
+worker_processes 1;
+pid {folder}/nginx.pid;
+error_log {self.error_log} warn;
+events {{ worker_connections 1024; }}
+http {{
+    log_format with_id '$remote_addr "$request" $status $request_id';
+    access_log {access_log} with_id;
+    client_body_temp_path {temp['client_body']};
+    proxy_temp_path {temp['proxy']};
+    fastcgi_temp_path {temp['fastcgi']};
+    uwsgi_temp_path {temp['uwsgi']};
+    scgi_temp_path {temp['scgi']};
+    include {folder}/site.conf;
+}}
+""")
+        self.process = None
+
+    def start(self, answers):
+        """Starts nginx once `nginx -t` accepts the files, and waits until `answers()` is true."""
+        tested = subprocess.run(["nginx", "-t", "-c", self.main, "-p", self.folder], capture_output=True, text=True)
+        if tested.returncode != 0:
+            raise Failure("nginx -t refused the configuration:\n" + tested.stderr)
+        # nginx writes its errors to the error log; stderr keeps what it says before it has one.
+        self.process = subprocess.Popen(["nginx", "-c", self.main, "-p", self.folder], stderr=subprocess.PIPE)
+        if not wait_for(lambda: self.process.poll() is not None or answers(), 10) or self.process.poll() is not None:
+            if self.process.poll() is not None:
+                raise Failure("nginx exited at once:\n" + self.process.stderr.read().decode(errors="replace"))
+            raise Failure("nginx did not answer within 10 s")
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+
+def chromium(playwright, args=()):
+    """Debian's chromium (CHROMIUM names another), launched through Playwright, with `args` besides --no-sandbox."""
+    return playwright.chromium.launch(executable_path=os.environ.get("CHROMIUM", "/usr/bin/chromium"), args=["--no-sandbox", *args])
 
 
 def console_sign_in(page, base, phone, gateway):

@@ -23,7 +23,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import urllib.parse
@@ -31,7 +30,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from harness import (ROOT, Endpoint, Failure, Gateway, Server, Tally, ThrowawayPostgres, bearer, cli, create_database, free_port,
+from harness import (ROOT, Endpoint, Failure, Gateway, NginxProcess, Server, Tally, ThrowawayPostgres, bearer, cli, create_database, free_port,
                      sign_in, wait_for)
 from wsclient import Refused, WebSocket
 
@@ -58,49 +57,13 @@ class Nginx(Endpoint):
         self.access_log = os.path.join(folder, "nginx-access.log")
         # The shipped file's own log line (no query string), written here instead of /var/log/nginx.
         config = config.replace("/var/log/nginx/access.log", self.access_log)
-        with open(os.path.join(folder, "teamgate.conf"), "w") as file:
-            file.write(config)
-        temp = {}
-        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
-            temp[kind] = os.path.join(folder, f"nginx-{kind}")
-            os.makedirs(temp[kind], exist_ok=True)
-            os.chmod(temp[kind], 0o777)
-        self.error_log = os.path.join(folder, "nginx-error.log")
-        self.main = os.path.join(folder, "nginx-main.conf")
-        with open(self.main, "w") as file:
-            file.write(f"""daemon off;
-worker_processes 1;
-pid {folder}/nginx.pid;
-error_log {self.error_log} warn;
-events {{ worker_connections 1024; }}
-http {{
-    log_format with_id '$remote_addr "$request" $status $request_id';
-    access_log {self.access_log} with_id;
-    client_body_temp_path {temp['client_body']};
-    proxy_temp_path {temp['proxy']};
-    fastcgi_temp_path {temp['fastcgi']};
-    uwsgi_temp_path {temp['uwsgi']};
-    scgi_temp_path {temp['scgi']};
-    include {folder}/teamgate.conf;
-}}
-""")
-        self.process = None
+        self.process = NginxProcess(folder, config, self.access_log)
 
     def start(self):
-        tested = subprocess.run(["nginx", "-t", "-c", self.main, "-p", self.folder], capture_output=True, text=True)
-        if tested.returncode != 0:
-            raise Failure("nginx -t refused the configuration:\n" + tested.stderr)
-        # nginx writes its errors to the error log; stderr keeps what it says before it has one.
-        self.process = subprocess.Popen(["nginx", "-c", self.main, "-p", self.folder], stderr=subprocess.PIPE)
-        if not wait_for(lambda: self.process.poll() is not None or self.answers("/health"), 10) or self.process.poll() is not None:
-            if self.process.poll() is not None:
-                raise Failure("nginx exited at once:\n" + self.process.stderr.read().decode(errors="replace"))
-            raise Failure("nginx did not answer /health within 10 s")
+        self.process.start(lambda: self.answers("/health"))
 
     def stop(self):
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
+        self.process.stop()
 
 
 def samples(server):
@@ -343,8 +306,8 @@ def main():
         tally.crashed(error)
         for server in servers:
             print(f"--- server {server.name}'s log ---\n{server.log_tail(30)}")
-        if nginx and os.path.exists(nginx.error_log):
-            print("--- nginx error log ---\n" + "".join(open(nginx.error_log).readlines()[-20:]))
+        if nginx and os.path.exists(nginx.process.error_log):
+            print("--- nginx error log ---\n" + "".join(open(nginx.process.error_log).readlines()[-20:]))
     finally:
         if nginx:
             nginx.stop()

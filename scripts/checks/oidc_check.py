@@ -4,7 +4,7 @@
    confidential client (registered with the CLI while the server is stopped) and as a public client (registered
    through the API): the discovery document's fields; the code flow with PKCE, its sign-in form driven with plain
    HTTP (the phone, the code the stand-in SMS gateway got, the redirect with code, state and iss, the HttpOnly
-   SameSite=Lax `tg_sso` cookie); the ID token's signature and claims (iss, aud, nonce, sid, sub = the member's id,
+   SameSite=Lax `teamgate_session` cookie); the ID token's signature and claims (iss, aud, nonce, sid, sub = the member's id,
    auth_time, name, phone_number); userinfo; introspection; refresh (client_secret_basic and client_secret_post);
    revocation (that app grant's tokens refused after; 200 also once the session has ended); a second authorize
    with the SSO cookie comes straight back. Refused: an unknown client, an unregistered redirect_uri, a removed
@@ -704,9 +704,9 @@ def authlib_part(s):
     back = sign_in_form(alice, flow.url, ALICE, gateway)
     check("Alice signs in (phone, Get a code, the gateway's code, Sign in): 302 to the redirect_uri with code, state and iss",
           flow.returned(back) and query_of(back.headers["Location"]).get("iss") == s.issuer, said(back))
-    cookies = alice.set_cookies("tg_sso")
+    cookies = alice.set_cookies("teamgate_session")
     attrs = [a.strip().lower() for a in (cookies[-1].split(";")[1:] if cookies else [])]
-    check("the sign-in sets the SSO cookie tg_sso, HttpOnly and SameSite=Lax", cookies and "httponly" in attrs and "samesite=lax" in attrs, cookies)
+    check("the sign-in sets the SSO cookie teamgate_session, HttpOnly and SameSite=Lax", cookies and "httponly" in attrs and "samesite=lax" in attrs, cookies)
     if not flow.returned(back):
         raise Failure("Alice could not sign in; the rest needs her session")
     token = flow.fetch(back)
@@ -1134,8 +1134,8 @@ def apache_part(s, shots):
                 if not sign_in_here("phone, Get a code, the gateway's code, Sign in: the protected page shows Diana's name and number (from the ID token)"):
                     raise Failure("Diana could not sign in through Apache")
                 shots.take(page, "oidc-apache-protected.png", "Apache's protected page, signed in through TeamGate")
-                sso = next((c for c in context.cookies() if c["name"] == "tg_sso"), None)
-                check("the browser holds tg_sso, HttpOnly, SameSite=Lax", sso and sso.get("httpOnly") and sso.get("sameSite") == "Lax", sso)
+                sso = next((c for c in context.cookies() if c["name"] == "teamgate_session"), None)
+                check("the browser holds teamgate_session, HttpOnly, SameSite=Lax", sso and sso.get("httpOnly") and sso.get("sameSite") == "Lax", sso)
 
                 # The admin's API logout: back-channel to mod_auth_openidc, then the page asks for a sign-in.
                 before = len(apache.backchannel_posts())

@@ -12,14 +12,14 @@ token; and OpenID Connect: an app registered with the CLI (`oidc-clients add`, i
 local receiver, so the server runs with `--webhook-allowed-hosts 127.0.0.1`) and one by `POST /oidc/clients`; the
 code flow through TeamGate's sign-in page with plain HTTP (`GET /oidc/authorize` with PKCE S256, the code asked for
 on the page and taken from the gateway, a wrong code first, then a 302 back to the app with code, state and iss and
-the `tg_sso` cookie); `POST /oidc/token` (client_secret_basic), `GET /oidc/userinfo`, `POST /oidc/introspect`, a
-refresh, a wrong client secret (401), `POST /oidc/revoke`; the `tg_sso` cookie's straight-back code, used twice
+the `teamgate_session` cookie); `POST /oidc/token` (client_secret_basic), `GET /oidc/userinfo`, `POST /oidc/introspect`, a
+refresh, a wrong client secret (401), `POST /oidc/revoke`; the `teamgate_session` cookie's straight-back code, used twice
 (400 invalid_grant); RP-initiated logout with the ID token (`GET /oidc/logout?id_token_hint=`, back to the
 post-logout URI); a second sign-in to the API's app, then the admin's logout, whose back-channel logout token the
 receiver captures. Each step's answer is checked, so a run that did not happen cannot pass.
 
 Every secret used — API keys (org create, keys create, the console's), session tokens (API, console cookie,
-`tg_sso` cookie), console CSRF tokens, sign-in codes, webhook signing secrets, the code gateway's secret, a wrong
+`teamgate_session` cookie), console CSRF tokens, sign-in codes, webhook signing secrets, the code gateway's secret, a wrong
 key, OIDC client secrets (CLI and API) and a wrong one, authorization codes, PKCE verifiers, OIDC access and
 refresh tokens, ID tokens and logout tokens (whole), each base64 line (16 characters or more) of the OIDC signing
 key's private PEM as the database holds it (read after the run: sqlite3, or psql), the PostgreSQL password — is
@@ -103,11 +103,11 @@ def exercise(label, database, folder, gateway):
                      # The webhook below goes to the local gateway, and the apps' back-channel logouts to a local
                      # receiver: only an allowed host may be either.
                      "--webhook-allowed-hosts", "127.0.0.1"], database=database, name=label, folder=folder)
-    port = server.port
     call = server.call
 
     try:
         server.start()
+        port = server.port
 
         tokens = []
         for phone in AGENTS:
@@ -219,7 +219,7 @@ def exercise(label, database, folder, gateway):
             return secret("authorization code", query["code"][0] if good else None)
 
         def browser_sign_in(app, redirect_uri, phone, label, wrong_first):
-            """The sign-in page, step by step, with plain HTTP. Returns (parameters, verifier, code, tg_sso token)."""
+            """The sign-in page, step by step, with plain HTTP. Returns (parameters, verifier, code, teamgate_session token)."""
             verifier, parameters = authorization(app, redirect_uri, label)
             reply = call("GET", "/oidc/authorize?" + urllib.parse.urlencode(parameters))
             page = reply.value if isinstance(reply.value, str) else ""
@@ -235,9 +235,9 @@ def exercise(label, database, folder, gateway):
                 step(f"{label}: a wrong code on the page is refused (401, no cookie)", reply.status == 401 and not reply.headers.get("set-cookie"),
                      reply.status)
             reply = call("POST", "/oidc/authorize", form={**parameters, "step": "sign-in", "phone": phone, "code": code or ""})
-            cookie = re.match(r"tg_sso=(tgs_[^;]*)", reply.headers.get("set-cookie") or "")
-            step(f"{label}: the tg_sso cookie is set", cookie, reply.headers.get("set-cookie"))
-            sso = secret("tg_sso session token (cookie)", cookie.group(1) if cookie else None)
+            cookie = re.match(r"teamgate_session=(tgs_[^;]*)", reply.headers.get("set-cookie") or "")
+            step(f"{label}: the teamgate_session cookie is set", cookie, reply.headers.get("set-cookie"))
+            sso = secret("teamgate_session session token (cookie)", cookie.group(1) if cookie else None)
             return parameters, verifier, code_from(reply, parameters, f"{label}: signed in, 302 back to the app with code, state and iss"), sso
 
         def exchange(app, parameters, verifier, code, label):
@@ -284,10 +284,10 @@ def exercise(label, database, folder, gateway):
         step("POST /oidc/revoke (200)", reply.status == 200, f"{reply.status} {reply.value}")
         step("after the revocation the access token is not active", introspect(cli_app, refreshed.get("access_token")) == (200, False))
 
-        # The browser still signed in (its tg_sso cookie): straight back to the app with a code, which is used twice.
+        # The browser still signed in (its teamgate_session cookie): straight back to the app with a code, which is used twice.
         verifier, parameters = authorization(cli_app, cli_redirect, "cookie")
-        reply = call("GET", "/oidc/authorize?" + urllib.parse.urlencode(parameters), {"Cookie": f"tg_sso={sso}"})
-        code = code_from(reply, parameters, "with the tg_sso cookie, GET /oidc/authorize goes straight back with a code (302)")
+        reply = call("GET", "/oidc/authorize?" + urllib.parse.urlencode(parameters), {"Cookie": f"teamgate_session={sso}"})
+        code = code_from(reply, parameters, "with the teamgate_session cookie, GET /oidc/authorize goes straight back with a code (302)")
         again = exchange(cli_app, parameters, verifier, code, "the cookie's code")
         reply = call("POST", "/oidc/token", basic(cli_app.get("clientId", ""), cli_app.get("clientSecret", "")),
                      form={"grant_type": "authorization_code", "code": code or "none", "redirect_uri": cli_redirect, "code_verifier": verifier})
@@ -302,8 +302,8 @@ def exercise(label, database, folder, gateway):
         location = reply.headers.get("location") or ""
         step("GET /oidc/logout?id_token_hint= ends the session and goes back to the post-logout URI (302, its state)",
              reply.status == 302 and location.startswith(cli_post_logout) and logout_state in location, f"{reply.status} {location}")
-        reply = call("GET", "/oidc/authorize?" + urllib.parse.urlencode(authorization(cli_app, cli_redirect, "ended")[1]), {"Cookie": f"tg_sso={sso}"})
-        step("the ended tg_sso cookie gets the sign-in page again (200)", reply.status == 200, reply.status)
+        reply = call("GET", "/oidc/authorize?" + urllib.parse.urlencode(authorization(cli_app, cli_redirect, "ended")[1]), {"Cookie": f"teamgate_session={sso}"})
+        step("the ended teamgate_session cookie gets the sign-in page again (200)", reply.status == 200, reply.status)
 
         # A second sign-in (another browser, the API's app), then the admin's logout: a back-channel logout to the app.
         parameters, verifier, code, _ = browser_sign_in(api_app, api_redirect, OIDC_MEMBER, "API app", wrong_first=False)

@@ -111,6 +111,18 @@ extension TeamGateConfiguration {
             else { throw Setting.Requirement("must be an absolute http or https URL without a query") }
             return text
         },
+        Setting(
+            "cookieDomain", .string, \.cookieDomain,
+            help: "The domain TeamGate's browser session cookie is shared with (`example.com`: every app under it behind forward auth), "
+                + "and where /sign-in may send the browser back to",
+            shown: { _ in .note("TeamGate's own host only") }
+        ) { text throws(Setting.Requirement) in
+            let domain = text.hasPrefix(".") ? String(text.dropFirst()).lowercased() : text.lowercased()
+            guard ReturnAddress.isHostName(domain), domain.contains(".") else {
+                throw Setting.Requirement("must be a domain name such as example.com (letters, digits, dots and hyphens)")
+            }
+            return domain
+        },
     ]
 
     /// The settings the setup commands (`org`, `keys`, `members`) read: which database, and how to reach it.

@@ -22,6 +22,9 @@ public struct TeamGateConfiguration: Sendable {
     public var port = 8080
     /// Where browsers and apps reach TeamGate: the OpenID Connect issuer. Nil: `http://HOST:PORT`.
     public var publicURL: String?
+    /// The domain the browser session cookie is set for (`Domain=`), lowercased, without a leading dot. Nil:
+    /// TeamGate's own host.
+    public var cookieDomain: String?
     /// A SQLite file path, or `postgres://user[:password]@host[:port]/database[?sslmode=…]`.
     public var database = "./teamgate.sqlite"
     public var postgresPoolSize = 32

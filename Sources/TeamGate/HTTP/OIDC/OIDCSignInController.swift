@@ -3,18 +3,13 @@ import HTTPTypes
 import Hummingbird
 
 /// The browser side of the OpenID Connect provider: the authorization endpoint with TeamGate's sign-in page, and
-/// RP-initiated logout. The browser's TeamGate session (one per browser, shared by every app) is a session like
-/// any other, in the `tg_sso` cookie: HttpOnly, SameSite=Lax (the sign-in arrives by a cross-site redirect),
-/// Secure when the issuer is https.
+/// RP-initiated logout. The browser's TeamGate session (one per browser, shared by every app and by forward auth)
+/// is `BrowserSessionCookie`.
 struct OIDCSignInController {
-    static let cookieName = "tg_sso"
     let oidc: OIDCProvider
-    let signIn: SignIn
-    let clock: WallClock
+    let browser: BrowserSignIn
     let bodyLimit: Int
     let address: ConsoleAddress
-
-    var secure: Bool { oidc.issuer.lowercased().hasPrefix("https://") }
 
     func addRoutes(to routes: Routes<TeamGateRequestContext>) {
         routes.on(.get, "/oidc/authorize") { request, context in
@@ -36,11 +31,11 @@ struct OIDCSignInController {
         } catch let refusal as AuthorizationRefusal {
             return Self.answer(refusal)
         }
-        if let live = try await cookieSession(request, context: context), let back = try await oidc.approve(authorization, client: client, session: live) {
+        if let live = try await browser.session(request, context: context), let back = try await oidc.approve(authorization, client: client, session: live) {
             return Self.redirect(back)
         }
         if authorization.parameters["prompt"] == "none" { return Self.redirect(oidc.loginRequired(authorization)) }
-        return SignInPage.phoneStep(app: client.name, parameters: authorization.parameters).render()
+        return SignInPage.phoneStep(Self.form(authorization, client: client)).render()
     }
 
     /// The sign-in page's two steps: a code for the number (the same limits and the same answer for strangers as
@@ -55,40 +50,12 @@ struct OIDCSignInController {
         } catch let refusal as AuthorizationRefusal {
             return Self.answer(refusal)
         }
-        let text = form["phone"] ?? ""
-        guard let phone = PhoneNumber(validating: text) else {
-            return SignInPage.phoneStep(
-                app: client.name, parameters: authorization.parameters, phone: text, message: "That is not a phone number with its country code."
-            ).render(status: .badRequest)
+        let live: LiveSession
+        let cookie: String
+        switch try await browser.step(form, form: Self.form(authorization, client: client), organizationID: client.organizationID, request: request, context: context) {
+        case .page(let page): return page
+        case .signedIn(let session, let setCookie): (live, cookie) = (session, setCookie)
         }
-        let target = Self.origin(of: authorization.redirectURI)
-        if form["step"] != "sign-in" {
-            do {
-                try signIn.requestCode(phone: phone, clientAddress: context.clientIP)
-            } catch let error as TeamGateError {
-                return SignInPage.phoneStep(app: client.name, parameters: authorization.parameters, phone: text, message: APIError(error).message.text)
-                    .render(status: .tooManyRequests)
-            }
-            return SignInPage.codeStep(app: client.name, parameters: authorization.parameters, phone: phone.e164, formTarget: target).render()
-        }
-        let signedIn: SignIn.SignedIn
-        do {
-            signedIn = try await signIn.signIn(
-                phone: phone, code: form["code"] ?? "", deviceName: "Browser (TeamGate sign-in)", organizationID: client.organizationID,
-                userAgent: request.headers[.userAgent].map { String($0.prefix(300)) }, ipAddress: context.clientIP)
-        } catch TeamGateError.notATeamMember {
-            return SignInPage.phoneStep(
-                app: client.name, parameters: authorization.parameters, message: "That number is not on the team that uses \(client.name).")
-                .render(status: .forbidden)
-        } catch let error as TeamGateError {
-            return SignInPage.codeStep(
-                app: client.name, parameters: authorization.parameters, phone: phone.e164, message: APIError(error).message.text, formTarget: target
-            ).render(status: .unauthorized)
-        }
-        let live = LiveSession(
-            sessionID: signedIn.session.id, expiresAt: signedIn.session.expiresAt, member: signedIn.member,
-            organizationName: signedIn.organization.name)
-        let cookie = "\(Self.cookieName)=\(signedIn.token); \(cookieAttributes); Max-Age=\(max(0, Int(live.expiresAt.timeIntervalSince(clock.now()))))"
         guard let back = try await oidc.approve(authorization, client: client, session: live) else {
             return SignInPage.refusal("Your TeamGate session ended before the app could be told. Sign in again.").render(status: .forbidden, setCookie: cookie)
         }
@@ -101,7 +68,7 @@ struct OIDCSignInController {
     /// session ends once the member confirms (a form of this page).
     func logout(_ parameters: [String: String], request: Request, context: TeamGateRequestContext) async throws -> Response {
         let hint = parameters["id_token_hint"].flatMap { $0.isEmpty ? nil : $0 }
-        let cookie = try await cookieSession(request, context: context)
+        let cookie = try await browser.session(request, context: context)
         if hint == nil, cookie != nil, parameters["confirm"] != "yes" {
             let kept = parameters.filter { ["post_logout_redirect_uri", "client_id", "state"].contains($0.key) }
             return SignInPage.confirmSignOut(parameters: kept).render()
@@ -114,7 +81,7 @@ struct OIDCSignInController {
         } catch TeamGateError.validation(let problems) {
             return SignInPage.refusal(problems.joined(separator: "; ")).render(status: .badRequest)
         }
-        let cleared = "\(Self.cookieName)=; \(cookieAttributes); Max-Age=0"
+        let cleared = browser.cookie.clearing
         switch outcome {
         case .redirect(let location):
             var response = Self.redirect(location)
@@ -125,16 +92,9 @@ struct OIDCSignInController {
         }
     }
 
-    private var cookieAttributes: String { "Path=/; HttpOnly; SameSite=Lax" + (secure ? "; Secure" : "") }
-
-    /// The browser's live TeamGate session, from its cookie; nil when it has none or it ended.
-    private func cookieSession(_ request: Request, context: TeamGateRequestContext) async throws -> LiveSession? {
-        guard let token = request.cookie(named: Self.cookieName), token.hasPrefix("tgs_") else { return nil }
-        do {
-            return try await signIn.currentSession(token: token, clientAddress: context.clientIP)
-        } catch TeamGateError.sessionUnknown, TeamGateError.sessionEnded {
-            return nil
-        }
+    /// The sign-in page as this app's: its name, its request in hidden fields, its redirect URI's origin as a form target.
+    static func form(_ authorization: AuthorizationRequest, client: OIDCClient) -> SignInPage.Form {
+        SignInPage.Form(app: client.name, action: "/oidc/authorize", parameters: authorization.parameters, formTarget: origin(of: authorization.redirectURI))
     }
 
     /// The query as a form decodes it: `+` is a space (Authlib sends `scope=openid+profile`).
