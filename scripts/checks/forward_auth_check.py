@@ -11,7 +11,9 @@ gets.
   sign-in, and so is the browser's next page load.
 - Open-redirect attempts (another site, //host, user info, a look-alike domain, javascript:, backslashes, encoded
   tricks) end on TeamGate's own /app; /sign-out ends the session.
-- The shipped Caddyfile and traefik.yml name /auth/verify and all five headers (Caddy is not in Debian).
+- Debian's Caddy runs the shipped Caddyfile in front of the same app: without a session the browser's request is sent
+  to sign-in (302, rd = its URL), with one the app gets the five headers, and after the admin's 201 the next request
+  is sent to sign-in again. traefik.yml (Traefik is not in Debian) is checked by its documented shape.
 
     python3 scripts/checks/forward_auth_check.py
 The hosts are mapped to 127.0.0.1 inside Chromium (--host-resolver-rules) and by the Host header for plain HTTP.
@@ -21,13 +23,14 @@ import http.client
 import json
 import os
 import re
+import subprocess
 import sys
 import tempfile
 import threading
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from harness import ROOT, Failure, Gateway, NginxProcess, Screenshots, Server, Tally, chromium, cli, free_port
+from harness import ROOT, Failure, Gateway, NginxProcess, Screenshots, Server, Tally, chromium, cli, free_port, sign_in, wait_for
 
 CONFIG = os.path.join(ROOT, "deploy", "forward-auth", "nginx.conf")
 OWNER = "+919811000001"
@@ -120,7 +123,8 @@ def main():
         nginx = NginxProcess(folder, site_config(port, server.port, app.port), os.path.join(folder, "nginx-access.log"))
         nginx.start(lambda: answers(port))
         with_browser(server, nginx, port, org, member, gateway, login, wiki, docs)
-        shipped_files_for_caddy_and_traefik()
+        behind_caddy(folder, server, app, org, gateway)
+        shipped_traefik_file()
     except Exception as error:
         tally.crashed(error)
     finally:
@@ -217,13 +221,56 @@ def signed_out(page, login, wiki, gateway):
           page.url.startswith(f"{login}/sign-in?") and "bye" in urllib.parse.unquote(page.url), page.url)
 
 
-def shipped_files_for_caddy_and_traefik():
-    caddy = open(os.path.join(ROOT, "deploy", "forward-auth", "Caddyfile")).read()
+def caddy_config(port, teamgate_port, app_port):
+    """The shipped Caddyfile with its hosts under example.test on plain http at `port`, its upstreams this check's."""
+    config = open(os.path.join(ROOT, "deploy", "forward-auth", "Caddyfile")).read()
+    if "teamgate:8080" not in config or "app:3000" not in config or "wiki.example.com {" not in config:
+        raise Failure("deploy/forward-auth/Caddyfile no longer has the `teamgate:8080`, `app:3000` and `wiki.example.com {` this check rewrites")
+    config = config.replace("teamgate:8080", f"127.0.0.1:{teamgate_port}").replace("app:3000", f"127.0.0.1:{app_port}")
+    config = re.sub(r"^(login|wiki)\.example\.com \{", rf"http://\1.example.test:{port} {{", config, flags=re.M)
+    return "{\n\tadmin off\n\tauto_https off\n}\n\n" + config
+
+
+def behind_caddy(folder, server, app, org, gateway):
+    port = free_port()
+    path = os.path.join(folder, "Caddyfile")
+    with open(path, "w") as file:
+        file.write(caddy_config(port, server.port, app.port))
+    log = open(os.path.join(folder, "caddy.log"), "w")
+    caddy = subprocess.Popen(["caddy", "run", "--config", path, "--adapter", "caddyfile"], stdout=log, stderr=subprocess.STDOUT,
+                             env={**os.environ, "HOME": folder, "XDG_DATA_HOME": folder, "XDG_CONFIG_HOME": folder})
+    try:
+        def up():
+            try:
+                return through(port, "login.example.test", "/health")[0] == 200
+            except OSError:
+                return False
+        if not wait_for(lambda: caddy.poll() is not None or up(), 15) or caddy.poll() is not None:
+            raise Failure("Caddy did not serve the shipped Caddyfile:\n" + open(os.path.join(folder, "caddy.log")).read()[-2000:])
+        asked = f"http://wiki.example.test:{port}/reports?q=1"
+        status, headers, _ = through(port, "wiki.example.test", "/reports?q=1")
+        rd = urllib.parse.parse_qs(urllib.parse.urlsplit(headers.get("location", "")).query).get("rd", [None])[0]
+        check("Caddy: without a session the browser gets TeamGate's 302 to sign-in, rd = exactly its URL",
+              status == 302 and headers.get("location", "").startswith("http://login.example.test:") and rd == asked,
+              f"{status} {headers.get('location')}")
+        device = sign_in(server, MEMBER, gateway, "caddy check")
+        status, _, body = through(port, "wiki.example.test", "/reports", cookie=device.token, headers={"Remote-User": "forged"})
+        seen = json.loads(re.search(rb"<pre id='seen'>(.*)</pre>", body).group(1)) if status == 200 else {}
+        check("Caddy: with a session the app gets all five Remote-* headers, the forged one replaced",
+              status == 200 and seen.get("Remote-Phone") == MEMBER and seen.get("Remote-Organization") == org["organizationId"]
+              and all(seen.get(h) for h in ("Remote-User", "Remote-Name", "Remote-Role")) and seen.get("Remote-User") != "forged", f"{status} {seen}")
+        reply = server.call("POST", "/team-member/logout", {"x-public-key": org["apiKey"]}, {"userPhoneNumber": MEMBER})
+        status, headers, _ = through(port, "wiki.example.test", "/reports", cookie=device.token)
+        check("Caddy: the very next request after the admin's 201 is sent to sign-in", reply.status == 201 and status == 302, f"{reply.status} then {status}")
+    finally:
+        caddy.terminate()
+        caddy.wait(timeout=10)
+        log.close()
+
+
+def shipped_traefik_file():
     traefik = open(os.path.join(ROOT, "deploy", "forward-auth", "traefik.yml")).read()
     headers = ["Remote-User", "Remote-Name", "Remote-Phone", "Remote-Role", "Remote-Organization"]
-    check("the Caddyfile asks /auth/verify in forward_auth and copies all five headers",
-          re.search(r"forward_auth\s+\S+\s*\{[^}]*uri /auth/verify", caddy) is not None
-          and re.search(r"copy_headers " + " ".join(headers), caddy) is not None, None)
     check("traefik.yml's ForwardAuth middleware asks /auth/verify and passes all five headers (authResponseHeaders)",
           re.search(r"forwardAuth:\s*\n\s+(#.*\n\s+)*address: \"http://[^\"]+/auth/verify\"", traefik) is not None
           and all(f"- {h}" in traefik for h in headers) and "trustForwardHeader: false" in traefik, None)
