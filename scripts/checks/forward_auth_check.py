@@ -26,11 +26,10 @@ import re
 import subprocess
 import sys
 import tempfile
-import threading
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
-from harness import ROOT, Failure, Gateway, NginxProcess, Screenshots, Server, Tally, chromium, cli, free_port, sign_in, wait_for
+from harness import ROOT, Failure, Gateway, NginxProcess, Screenshots, Server, Tally, chromium, cli, free_port, serve_locally, sign_in, wait_for
 
 CONFIG = os.path.join(ROOT, "deploy", "forward-auth", "nginx.conf")
 OWNER = "+919811000001"
@@ -57,10 +56,7 @@ class HeadersApp:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.port = self.server.server_address[1]
+        self.server, self.port = serve_locally(Handler)
 
 
 def site_config(port, teamgate_port, app_port):

@@ -446,6 +446,14 @@ def sign_in(endpoint, phone, gateway, device_name="check"):
 
 # --- local receivers -------------------------------------------------------------------------------
 
+def serve_locally(handler):
+    """Serves `handler` (a BaseHTTPRequestHandler class) on a free loopback port, in threads; (server, port)."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, server.server_address[1]
+
+
 class Receiver:
     """A local HTTP receiver on a free port: `respond(handler)` answers each POST (204 when None), with the
     request's bytes in handler.body and its JSON in handler.json; `hits` keeps arrival times (monotonic), `bodies` the JSON (None when
@@ -469,10 +477,7 @@ class Receiver:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.port = self.server.server_address[1]
+        self.server, self.port = serve_locally(Handler)
 
     def url(self, path="/hook"):
         return f"http://127.0.0.1:{self.port}{path}"
