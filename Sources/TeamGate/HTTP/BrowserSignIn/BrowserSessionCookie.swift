@@ -27,25 +27,9 @@ struct BrowserSessionCookie: Sendable {
     /// `Set-Cookie` that makes the browser forget it.
     var clearing: String { "\(Self.name)=; \(attributes); Max-Age=0" }
 
-    /// The session token the request's cookie carries, if it looks like one. Scanned as bytes: a proxy's
-    /// `/auth/verify` pays for this on every request of every app behind it.
+    /// The session token the request's cookie carries, if it looks like one.
     static func token(in request: Request) -> String? {
-        // HTTPTypes joins several Cookie fields with "; ".
-        guard let header = request.headers[.cookie] else { return nil }
-        let bytes = Array(header.utf8)
-        let wanted = Array("\(name)=tgs_".utf8)
-        var start = 0
-        while start + wanted.count <= bytes.count {
-            // A cookie starts the header or follows "; " (or ";" alone, as some clients write it).
-            if bytes[start..<(start + wanted.count)].elementsEqual(wanted) {
-                var end = start + wanted.count
-                while end < bytes.count, bytes[end] != UInt8(ascii: ";"), bytes[end] != UInt8(ascii: " ") { end += 1 }
-                return String(decoding: bytes[(start + wanted.count - 4)..<end], as: UTF8.self)
-            }
-            guard let separator = bytes[start...].firstIndex(of: UInt8(ascii: ";")) else { return nil }
-            start = separator + 1
-            while start < bytes.count, bytes[start] == UInt8(ascii: " ") { start += 1 }
-        }
-        return nil
+        guard let token = request.cookie(named: name), token.hasPrefix("tgs_") else { return nil }
+        return token
     }
 }

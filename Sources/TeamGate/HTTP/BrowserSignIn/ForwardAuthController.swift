@@ -22,7 +22,7 @@ struct ForwardAuthController {
     func addRoutes(to routes: Routes<TeamGateRequestContext>) {
         routes.on(.get, "/auth/verify", use: verify)
         routes.on(.get, "/sign-in") { request, context in
-            let parameters = OIDCSignInController.query(request)
+            let parameters = request.queryFields
             if try await browser.session(request, context: context) != nil { return Self.redirect(destination(parameters["rd"])) }
             return SignInPage.phoneStep(form(parameters["rd"])).render()
         }
@@ -34,7 +34,7 @@ struct ForwardAuthController {
     /// `?role=` names roles and the member's is not one of them; otherwise the way to the sign-in page, in the shape
     /// the asking proxy needs (`ForwardAuthRefusal`).
     @Sendable func verify(_ request: Request, context: TeamGateRequestContext) async throws -> Response {
-        if let token = BrowserSessionCookie.token(in: request) ?? Self.bearer(request) {
+        if let token = BrowserSessionCookie.token(in: request) ?? Credentials.sessionToken(in: request.headers) {
             do {
                 let live = try await browser.signIn.currentSession(token: token, clientAddress: context.clientIP)
                 let member = live.member
@@ -73,7 +73,7 @@ struct ForwardAuthController {
         if let live = try await browser.session(request, context: context) {
             try await browser.signIn.signOut(live, origin: RequestOrigin(actor: .member(live.member), clientIP: context.clientIP))
         }
-        let rd = OIDCSignInController.query(request)["rd"]
+        let rd = request.queryFields["rd"]
         var response = rd.map(returnAddress.allows) == true ? Self.redirect(rd ?? "/sign-in") : SignInPage.signedOut().render()
         response.headers[.setCookie] = browser.cookie.clearing
         return response
@@ -97,16 +97,9 @@ struct ForwardAuthController {
         Response(status: .found, headers: [.location: location, .cacheControl: "no-store"])
     }
 
-    static func bearer(_ request: Request) -> String? {
-        guard let header = request.headers[.authorization], header.utf8.count > 7,
-            header.utf8.prefix(7).lazy.map({ $0 | 0x20 }).elementsEqual("bearer ".utf8)
-        else { return nil }
-        return String(Substring(header.utf8.dropFirst(7)))
-    }
-
     /// `?role=Team Lead` (several: `?role=Owner,Admin`): the roles a location admits.
     static func roles(_ request: Request) -> [String]? {
-        guard request.uri.query != nil, let text = OIDCSignInController.query(request)["role"], !text.isEmpty else { return nil }
+        guard request.uri.query != nil, let text = request.queryFields["role"], !text.isEmpty else { return nil }
         return text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
     }
 }

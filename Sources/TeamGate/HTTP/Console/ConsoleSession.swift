@@ -54,18 +54,31 @@ final class ConsoleAdmin: Sendable {
 }
 
 extension Request {
-    /// The value of the cookie `name`, nil when absent or empty.
+    /// The value of the cookie `name`, nil when absent or empty. Scanned as bytes: a proxy's `/auth/verify` reads
+    /// the browser's session cookie on every request of every app behind it.
     func cookie(named name: String) -> String? {
-        for header in headers[values: .cookie] {
-            for part in header.split(separator: ";") {
-                let pair = part.split(separator: "=", maxSplits: 1)
-                if pair.count == 2, pair[0].trimmingCharacters(in: .whitespaces) == name {
-                    let value = pair[1].trimmingCharacters(in: .whitespaces)
-                    return value.isEmpty ? nil : value
-                }
+        // HTTPTypes joins several Cookie fields with "; ".
+        guard let header = headers[.cookie] else { return nil }
+        let bytes = Array(header.utf8)
+        let wanted = Array("\(name)=".utf8)
+        var start = 0
+        while start < bytes.count {
+            while start < bytes.count, bytes[start] == UInt8(ascii: " ") || bytes[start] == UInt8(ascii: "\t") { start += 1 }
+            var end = start
+            while end < bytes.count, bytes[end] != UInt8(ascii: ";") { end += 1 }
+            if end - start >= wanted.count, bytes[start..<(start + wanted.count)].elementsEqual(wanted) {
+                var valueEnd = end
+                while valueEnd > start + wanted.count, bytes[valueEnd - 1] == UInt8(ascii: " ") || bytes[valueEnd - 1] == UInt8(ascii: "\t") { valueEnd -= 1 }
+                return valueEnd > start + wanted.count ? String(decoding: bytes[(start + wanted.count)..<valueEnd], as: UTF8.self) : nil
             }
+            start = end + 1
         }
         return nil
+    }
+
+    /// The query as a form decodes it: `+` is a space (Authlib sends `scope=openid+profile`).
+    var queryFields: [String: String] {
+        FormBody.parse(Data((uri.query ?? "").utf8))
     }
 }
 

@@ -13,10 +13,10 @@ struct OIDCSignInController {
 
     func addRoutes(to routes: Routes<TeamGateRequestContext>) {
         routes.on(.get, "/oidc/authorize") { request, context in
-            try await authorize(AuthorizationRequest(parameters: Self.query(request)), request: request, context: context)
+            try await authorize(AuthorizationRequest(parameters: request.queryFields), request: request, context: context)
         }
         routes.on(.post, "/oidc/authorize", use: signInStep)
-        routes.on(.get, "/oidc/logout") { request, context in try await logout(Self.query(request), request: request, context: context) }
+        routes.on(.get, "/oidc/logout") { request, context in try await logout(request.queryFields, request: request, context: context) }
         routes.on(.post, "/oidc/logout") { request, context in
             guard address.isSameOrigin(request, peer: context.remoteAddress) else { return SignInPage.refusal("This form came from another site.").render(status: .forbidden) }
             return try await logout(FormBody.parse(try await JSONObjectBody.readBytes(request, limit: bodyLimit)), request: request, context: context)
@@ -95,11 +95,6 @@ struct OIDCSignInController {
     /// The sign-in page as this app's: its name, its request in hidden fields, its redirect URI's origin as a form target.
     static func form(_ authorization: AuthorizationRequest, client: OIDCClient) -> SignInPage.Form {
         SignInPage.Form(app: client.name, action: "/oidc/authorize", parameters: authorization.parameters, formTarget: origin(of: authorization.redirectURI))
-    }
-
-    /// The query as a form decodes it: `+` is a space (Authlib sends `scope=openid+profile`).
-    static func query(_ request: Request) -> [String: String] {
-        FormBody.parse(Data((request.uri.query ?? "").utf8))
     }
 
     static func answer(_ refusal: AuthorizationRefusal) -> Response {
