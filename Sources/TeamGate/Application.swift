@@ -25,6 +25,8 @@ public struct TeamGateServices: Sendable {
     public let sessionEvents: SessionEventHub
     /// TeamGate as the OpenID Connect provider of the organisations' apps.
     public let oidc: OIDCProvider
+    /// The company directories keeping their teams over SCIM.
+    public let provisioning: Provisioning
     public let clock: WallClock
 
     public init(
@@ -63,6 +65,8 @@ public struct TeamGateServices: Sendable {
         self.oidc = OIDCProvider(
             issuer: issuer, store: store, transactions: transactions, clock: clock, policy: oidcPolicy, targets: webhookTargets,
             unknownTokensPerMinute: unknownCredentialsPerMinute)
+        self.provisioning = Provisioning(
+            store: store, transactions: transactions, clock: clock, baseURL: String(issuer.hasSuffix("/") ? issuer.dropLast() : issuer[...]) + SCIMController.base)
     }
 
     /// Opens the configured database and code sender. `otpSender` replaces the configured one (embedding, tests).
@@ -153,10 +157,9 @@ public func buildRouter(
     ).addRoutes(to: routes)
     try MemberAppController().addRoutes(to: routes)
 
+    let limiter = RateLimiter(perSecond: configuration.rateLimitPerSecond, burst: configuration.rateLimitBurst, clock: services.clock)
     let admin = router.group()
-        .add(
-            middleware: RateLimitMiddleware(
-                limiter: RateLimiter(perSecond: configuration.rateLimitPerSecond, burst: configuration.rateLimitBurst, clock: services.clock)))
+        .add(middleware: RateLimitMiddleware(limiter: limiter))
         .add(middleware: APIKeyMiddleware(apiKeys: services.apiKeys))
         .group(context: AdminRequestContext.self)
         .add(middleware: IdempotencyMiddleware(replays: services.idempotency, bodyLimit: configuration.bodyLimit))
@@ -170,6 +173,13 @@ public func buildRouter(
     RevocationsController(logout: services.logout).addRoutes(to: adminRoutes)
     APIKeysController(directory: services.directory).addRoutes(to: adminRoutes)
     OIDCClientsController(oidc: services.oidc, bodyLimit: bodyLimit).addRoutes(to: adminRoutes)
+
+    // The directory's SCIM service: the same per-key rate, then the provisioning token through the same `APIKeys`.
+    let scim = router.group()
+        .add(middleware: RateLimitMiddleware(limiter: limiter))
+        .add(middleware: ProvisioningTokenMiddleware(apiKeys: services.apiKeys))
+        .group(context: SCIMRequestContext.self)
+    SCIMController(provisioning: services.provisioning, bodyLimit: bodyLimit).addRoutes(to: Routes(router: scim, table: table))
     return router
 }
 

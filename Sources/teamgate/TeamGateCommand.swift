@@ -9,7 +9,7 @@ struct TeamGateCommand: AsyncParsableCommand {
         abstract: "Controls who on a team is signed in: sessions, remote logout, API keys.",
         subcommands: [
             ServeCommand.self, OrgCommand.self, KeysCommand.self, MembersCommand.self, SettingsCommand.self, BackupCommand.self, RestoreCommand.self,
-            BenchCommand.self, OIDCClientsCommand.self, OIDCKeysCommand.self,
+            BenchCommand.self, OIDCClientsCommand.self, OIDCKeysCommand.self, SCIMTokensCommand.self,
         ]
     )
 

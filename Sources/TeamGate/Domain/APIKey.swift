@@ -1,7 +1,18 @@
 import Foundation
 
-/// An organisation's public API key as stored: its hash, never its secret.
+/// An organisation's public API key as stored: its hash, never its secret. A provisioning token (the company
+/// directory's SCIM credential) is an API key of another purpose: made, hashed, checked, limited and revoked the
+/// same way, and refused wherever the other purpose is asked for.
 public struct APIKey: Sendable, Equatable {
+    /// What a key opens: DoubleTick's public API, or the SCIM service (`/scim/v2`).
+    public enum Purpose: String, Sendable, CaseIterable {
+        case publicAPI = "api"
+        case provisioning = "scim"
+
+        /// How a secret of this purpose begins, so a person (and a secret scanner) tells them apart.
+        var secretPrefix: String { self == .publicAPI ? "key_" : "scim_" }
+    }
+
     public let id: String
     public let organizationID: String
     /// The first characters of the secret, enough for a person to tell keys apart (`key_AbC1`).
@@ -10,6 +21,7 @@ public struct APIKey: Sendable, Equatable {
     public let createdAt: Date
     public var lastUsedAt: Date?
     public var revokedAt: Date?
+    public let purpose: Purpose
 
     public init(
         id: String,
@@ -18,7 +30,8 @@ public struct APIKey: Sendable, Equatable {
         name: String,
         createdAt: Date,
         lastUsedAt: Date? = nil,
-        revokedAt: Date? = nil
+        revokedAt: Date? = nil,
+        purpose: Purpose = .publicAPI
     ) {
         self.id = id
         self.organizationID = organizationID
@@ -27,12 +40,13 @@ public struct APIKey: Sendable, Equatable {
         self.createdAt = createdAt
         self.lastUsedAt = lastUsedAt
         self.revokedAt = revokedAt
+        self.purpose = purpose
     }
 
     public var isRevoked: Bool { revokedAt != nil }
 
     /// How the audit names the key: by prefix, since the secret is never kept.
-    public var actorLabel: String { "api_key:\(prefix)" }
+    public var actorLabel: String { purpose == .publicAPI ? "api_key:\(prefix)" : "directory:\(prefix)" }
 }
 
 /// A key just made: the only moment its secret exists outside the caller's hands.

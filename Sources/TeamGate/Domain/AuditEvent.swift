@@ -92,4 +92,9 @@ public enum AuditAction: String, Sendable, Codable, CaseIterable {
     case webhookDeleted = "webhook.deleted"
     case appRegistered = "app.registered"
     case appRemoved = "app.removed"
+    case memberDeactivated = "member.deactivated"
+    case memberReactivated = "member.reactivated"
+    case memberUpdated = "member.updated"
+    case provisioningTokenCreated = "provisioning_token.created"
+    case provisioningTokenRevoked = "provisioning_token.revoked"
 }

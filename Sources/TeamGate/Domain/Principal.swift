@@ -18,13 +18,15 @@ public enum Principal: Sendable, Equatable {
     case commandLine(label: String)
     /// An app signed in through TeamGate (an OpenID Connect client), acting on its own sign-ins.
     case app(clientID: String)
+    /// The company's directory (Okta, Entra ID…) over SCIM, holding a provisioning token of the organisation.
+    case directory(APIKey)
     /// TeamGate itself (housekeeping).
     case system
 
     /// How the audit names the actor: a key by its prefix, a member by id; never a secret.
     public var auditLabel: String {
         switch self {
-        case .apiKey(let key): key.actorLabel
+        case .apiKey(let key), .directory(let key): key.actorLabel
         case .consoleAdmin(let member), .member(let member): "member:\(member.id)"
         case .commandLine(let label): label
         case .app(let clientID): "app:\(clientID)"

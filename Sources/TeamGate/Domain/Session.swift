@@ -58,6 +58,8 @@ public enum SessionEndReason: String, Sendable, Codable, CaseIterable {
     case orgLogout = "org_logout"
     case signedOut = "signed_out"
     case expired = "expired"
+    /// The company's directory deactivated the member (SCIM `active: false`).
+    case deprovisioned = "deprovisioned"
 
     /// The sentence a signed-out device shows its user.
     public var explanation: String {
@@ -68,6 +70,7 @@ public enum SessionEndReason: String, Sendable, Codable, CaseIterable {
         case .orgLogout: "Your team's admin signed everyone out. Sign in again."
         case .signedOut: "You signed out on this device."
         case .expired: "Your session expired. Sign in again."
+        case .deprovisioned: "Your company's directory deactivated your account. Ask your admin if this is unexpected."
         }
     }
 }

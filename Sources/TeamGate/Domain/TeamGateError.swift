@@ -64,6 +64,13 @@ public enum TeamGateError: Error, Equatable, Sendable {
     case idempotencyKeyReused
     /// A request with the same Idempotency-Key is still being handled.
     case idempotencyKeyInFlight
+    /// The organisation's directory already has a user with this `userName` (without regard to case).
+    case userNameTaken
+    /// The number belongs to a member whom another directory user already holds.
+    case memberAlreadyProvisioned
+    /// The Owner cannot be deactivated: it would shut the organisation out of its own keys.
+    case ownerCannotBeDeactivated
+    case provisioningTokenNotFound(idOrPrefix: String)
 }
 
 /// The rules of `TeamRules` that refuse an actor, each a fact the one mapping words.
@@ -86,6 +93,8 @@ public enum OwnerSetting: Sendable, Equatable {
     case webhooks
     /// The apps that sign members in through TeamGate (OpenID Connect clients).
     case apps
+    /// The company directory's SCIM provisioning tokens.
+    case provisioning
     /// Ending every session of the team at once, other admins' included.
     case wholeTeamLogout
 }

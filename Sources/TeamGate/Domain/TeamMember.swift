@@ -15,6 +15,9 @@ public struct TeamMember: Sendable, Equatable {
     public var reportingManagerID: String?
     /// Until when the member may not ask for codes or sign in (a temporary lockout).
     public var lockedUntil: Date?
+    /// Set while the company's directory has the member deactivated (SCIM `active: false`): still on the team,
+    /// shown and listed, but unable to sign in until reactivated.
+    public var deactivatedAt: Date?
 
     public init(
         id: String,
@@ -26,7 +29,8 @@ public struct TeamMember: Sendable, Equatable {
         createdAt: Date,
         removedAt: Date? = nil,
         reportingManagerID: String? = nil,
-        lockedUntil: Date? = nil
+        lockedUntil: Date? = nil,
+        deactivatedAt: Date? = nil
     ) {
         self.id = id
         self.organizationID = organizationID
@@ -38,10 +42,12 @@ public struct TeamMember: Sendable, Equatable {
         self.removedAt = removedAt
         self.reportingManagerID = reportingManagerID
         self.lockedUntil = lockedUntil
+        self.deactivatedAt = deactivatedAt
     }
 
     public var isOwner: Bool { role == .owner }
     public var isActive: Bool { removedAt == nil }
+    public var isDeactivated: Bool { deactivatedAt != nil }
 
     /// Whether a lockout is in force at `date`.
     public func isLocked(at date: Date) -> Bool {

@@ -25,6 +25,9 @@ public enum WebhookEvent: String, Sendable, Codable, CaseIterable {
     case sessionEnded = "session.ended"
     case teamMemberLocked = "team_member.locked"
     case teamMemberRemoved = "team_member.removed"
+    /// The company's directory deactivated the member: every session ended, sign-in refused until reactivated.
+    case teamMemberDeactivated = "team_member.deactivated"
+    case teamMemberReactivated = "team_member.reactivated"
 }
 
 /// One attempt-tracked message to one webhook.

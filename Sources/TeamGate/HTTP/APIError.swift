@@ -49,6 +49,12 @@ struct APIError: Error, Sendable {
     func response(closingInputOf channel: any Channel) -> Response {
         var headers = self.headers
         headers[.contentType] = "application/json; charset=utf-8"
+        return Self.response(status: status, headers: headers, body: body, closingInputOf: channel)
+    }
+
+    /// An answer after which `channel` reads nothing more.
+    static func response(status: HTTPResponse.Status, headers: HTTPFields, body: String, closingInputOf channel: any Channel) -> Response {
+        var headers = headers
         headers[.connection] = "close"
         let buffer = ByteBuffer(string: body)
         return Response(
@@ -171,6 +177,14 @@ extension APIError {
             self.init(.unprocessableContent, "This Idempotency-Key was already used with a different request.")
         case .idempotencyKeyInFlight:
             self.init(.conflict, "A request with this Idempotency-Key is still being handled; retry shortly.")
+        case .userNameTaken:
+            self.init(.conflict, "A directory user with this userName already exists.")
+        case .memberAlreadyProvisioned:
+            self.init(.conflict, "This phone number belongs to a member another directory user already holds.")
+        case .ownerCannotBeDeactivated:
+            self.init(.unprocessableContent, "The organisation owner cannot be deactivated.")
+        case .provisioningTokenNotFound(let idOrPrefix):
+            self.init(.notFound, "Provisioning token \(idOrPrefix) not found")
         }
     }
 }
@@ -204,6 +218,7 @@ extension Permission {
         case .ownerOnly(.webhooks): "Only the Owner manages webhooks: they send members' names and numbers to another service."
         case .ownerOnly(.wholeTeamLogout): "Only the Owner signs the whole team out at once."
         case .ownerOnly(.apps): "Only the Owner registers and removes the apps that sign members in through TeamGate."
+        case .ownerOnly(.provisioning): "Only the Owner manages provisioning tokens: they let a directory add, change and remove members."
         case .otherOrganization: "That belongs to another organisation."
         }
     }

@@ -18,7 +18,10 @@ enum Credentials {
     }
 
     /// A member's session token: `Authorization: Bearer <token>`.
-    static func sessionToken(in headers: HTTPFields) -> String? {
+    static func sessionToken(in headers: HTTPFields) -> String? { bearerToken(in: headers) }
+
+    /// A bearer token (RFC 6750): a member's session, the directory's provisioning token.
+    static func bearerToken(in headers: HTTPFields) -> String? {
         guard let authorization = headers[.authorization]?.trimmedOfWhitespace, hasPrefix(authorization, ignoringCase: "bearer ") else { return nil }
         let token = authorization.dropFirst("bearer ".count).trimmedOfWhitespace
         return token.isEmpty ? nil : token

@@ -2,9 +2,9 @@ import Hummingbird
 import Logging
 import Synchronization
 
-/// Turns every error into a JSON response in the NestJS shape: domain errors by their meaning,
-/// unknown paths as 404, a known path with another method as 405, and anything unexpected as a 500
-/// that shows the client only a request id (the details go to the log under the same id).
+/// Turns every error into a JSON response in the NestJS shape (in SCIM's Error shape under `/scim/v2`): domain
+/// errors by their meaning, unknown paths as 404, a known path with another method as 405, and anything unexpected
+/// as a 500 that shows the client only a request id (the details go to the log under the same id).
 struct ErrorMiddleware: RouterMiddleware {
     typealias Context = TeamGateRequestContext
     let routes: RouteTable
@@ -13,16 +13,27 @@ struct ErrorMiddleware: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch let error as HTTPError {
-            return map(error, request: request, context: context).response()
+            return answer(map(error, request: request, context: context), to: request, context: context)
+        } catch let failure as SCIMFailure {
+            return SCIMError(failure).response()
         } catch {
-            if let answer = APIError(mapping: error) {
-                // A body that did not arrive in time is still arriving: once answered, the connection closes, rather
-                // than Hummingbird reading the trickle to its end before the next request.
-                return answer.status == .requestTimeout ? answer.response(closingInputOf: context.channel) : answer.response()
-            }
+            if let answer = APIError(mapping: error) { return self.answer(answer, for: error, to: request, context: context) }
             context.logger.error("Unhandled error", metadata: ["error": "\(String(reflecting: error))"])
-            return APIError(.internalServerError, "Internal server error", extra: ["requestId": context.id]).response()
+            return answer(APIError(.internalServerError, "Internal server error", extra: ["requestId": context.id]), to: request, context: context)
         }
+    }
+
+    /// The answer in the shape of the protocol the path speaks.
+    private func answer(_ answer: APIError, for error: (any Error)? = nil, to request: Request, context: Context) -> Response {
+        // A body that did not arrive in time is still arriving: once answered, the connection closes, rather
+        // than Hummingbird reading the trickle to its end before the next request.
+        let closing = answer.status == .requestTimeout
+        guard SCIMError.covers(request.uri.path) else { return closing ? answer.response(closingInputOf: context.channel) : answer.response() }
+        let scim = SCIMError(answer, from: error)
+        guard closing else { return scim.response() }
+        var headers = scim.headers
+        headers[.contentType] = SCIMController.contentType
+        return APIError.response(status: scim.status, headers: headers, body: scim.body.text, closingInputOf: context.channel)
     }
 
     private func map(_ error: HTTPError, request: Request, context: Context) -> APIError {

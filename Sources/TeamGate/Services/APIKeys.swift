@@ -22,10 +22,13 @@ public struct APIKeys: Sendable {
     /// otherwise it is read on a read connection, so made-up keys never wait in line with writes. A key
     /// never seen valid counts against `clientAddress`'s allowance for unknown credentials, and past it
     /// is refused without a lookup.
-    public func authenticate(secret: String, clientAddress: String? = nil) async throws -> APIKey {
+    /// A key of the other purpose is refused like a wrong one: a provisioning token opens no API route, nor a
+    /// key the SCIM service.
+    public func authenticate(secret: String, clientAddress: String? = nil, purpose: APIKey.Purpose = .publicAPI) async throws -> APIKey {
         let now = clock.now()
         let secretHash = SecretToken.hash(secret)
         let key = try await lookUp(secretHash, at: now, clientAddress: clientAddress)
+        guard key.purpose == purpose else { throw TeamGateError.invalidAPIKey }
         if seenKeys.isUseDue(secretHash, at: now) {
             try await transactions.run { work in try work.recordAPIKeyUse(id: key.id, at: now) }
         }

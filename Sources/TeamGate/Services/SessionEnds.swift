@@ -28,15 +28,18 @@ extension SessionEndReason {
         case .orgLogout: .teamLoggedOut
         case .signedOut: .memberSignedOut
         case .expired: .sessionEnded
+        case .deprovisioned: .memberDeactivated
         }
     }
 
-    /// The event webhooks hear for an end for this reason.
-    var webhookEvent: WebhookEvent {
+    /// The events webhooks hear for an end for this reason: a deactivation is news about the member and about
+    /// their sessions both.
+    var webhookEvents: [WebhookEvent] {
         switch self {
-        case .adminLogout, .orgLogout: .teamMemberLoggedOut
-        case .memberRemoved: .teamMemberRemoved
-        case .sessionRevoked, .signedOut, .expired: .sessionEnded
+        case .adminLogout, .orgLogout: [.teamMemberLoggedOut]
+        case .memberRemoved: [.teamMemberRemoved]
+        case .sessionRevoked, .signedOut, .expired: [.sessionEnded]
+        case .deprovisioned: [.teamMemberDeactivated, .sessionEnded]
         }
     }
 }
@@ -89,7 +92,9 @@ enum SessionEnds {
             data["sessionsEnded"] = .int(count)
             data["revocationId"] = .optional(end.revocationID)
             data["endReason"] = .string(end.reason.rawValue)
-            try work.enqueueWebhook(WebhookMessage(organizationID: end.organizationID, event: end.reason.webhookEvent, data: data, at: end.at))
+            for event in end.reason.webhookEvents {
+                try work.enqueueWebhook(WebhookMessage(organizationID: end.organizationID, event: event, data: data, at: end.at))
+            }
         }
     }
 }

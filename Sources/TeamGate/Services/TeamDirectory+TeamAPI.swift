@@ -65,30 +65,43 @@ extension TeamDirectory {
         let revocationID = SecretToken.identifier(prefix: "rev_")
         return try await transactions.run { work in
             guard let member = try work.activeMember(organizationID: organizationID, phone: phone) else { throw TeamGateError.memberToChangeNotFound }
-            try TeamRules.authorize(origin.actor, over: member)
-            try TeamRules.checkRemovable(member)
-            try work.markRemoved(memberID: member.id, at: now)
-            let end = SessionEnd(
-                selection: .member(id: member.id), reason: .memberRemoved, organizationID: organizationID, member: member, origin: origin,
-                revocationID: revocationID, at: now)
-            let ended = try SessionEnds.end(end, in: work)
-            return EndedMemberSessions(member: member, sessionsEnded: ended.count, revocationID: revocationID)
+            return try Self.remove(member, origin: origin, revocationID: revocationID, at: now, in: work)
         }
+    }
+
+    /// The one recipe for taking a member off the team, by every door (the API, the console, the directory).
+    static func remove(_ member: TeamMember, origin: RequestOrigin, revocationID: String, at now: Date, in work: any UnitOfWork) throws -> EndedMemberSessions {
+        try TeamRules.authorize(origin.actor, over: member)
+        try TeamRules.checkRemovable(member)
+        try work.markRemoved(memberID: member.id, at: now)
+        let end = SessionEnd(
+            selection: .member(id: member.id), reason: .memberRemoved, organizationID: member.organizationID, member: member, origin: origin,
+            revocationID: revocationID, at: now)
+        let ended = try SessionEnds.end(end, in: work)
+        return EndedMemberSessions(member: member, sessionsEnded: ended.count, revocationID: revocationID)
     }
 
     public func changeRole(organizationID: String, phone: PhoneNumber, to role: Role, origin: RequestOrigin) async throws -> TeamMember {
         let now = clock.now()
         return try await transactions.run { work in
-            guard var member = try work.activeMember(organizationID: organizationID, phone: phone) else { throw TeamGateError.memberToChangeNotFound }
-            try TeamRules.authorize(origin.actor, over: member)
-            try TeamRules.checkRoleChange(of: member, to: role)
-            let previous = member.role
-            member.role = role
-            try work.updateRole(of: member)
-            try work.appendAudit(
-                .make(.memberRoleChanged, organizationID: organizationID, at: now, origin: origin, member: member, reason: "\(previous.name) → \(role.name)"))
-            return member
+            guard let member = try work.activeMember(organizationID: organizationID, phone: phone) else { throw TeamGateError.memberToChangeNotFound }
+            return try Self.changeRole(of: member, to: role, origin: origin, at: now, in: work)
         }
+    }
+
+    /// The one recipe for a role change, by every door (the API, the console, the directory's groups).
+    static func changeRole(of member: TeamMember, to role: Role, origin: RequestOrigin, at now: Date, in work: any UnitOfWork) throws -> TeamMember {
+        try TeamRules.authorize(origin.actor, over: member)
+        try TeamRules.checkRoleChange(of: member, to: role)
+        guard member.role != role else { return member }
+        var changed = member
+        changed.role = role
+        try work.updateRole(of: changed)
+        try work.appendAudit(
+            .make(
+                .memberRoleChanged, organizationID: member.organizationID, at: now, origin: origin, member: changed,
+                reason: "\(member.role.name) → \(role.name)"))
+        return changed
     }
 
     /// The organisation's active member with this id, if any.

@@ -1,5 +1,12 @@
 import Foundation
 
+extension APIKey.Purpose {
+    /// Who manages keys of this purpose (the Owner, in both cases), as `TeamRules` names it.
+    var ownerSetting: OwnerSetting { self == .publicAPI ? .apiKeys : .provisioning }
+    var createdAction: AuditAction { self == .publicAPI ? .apiKeyCreated : .provisioningTokenCreated }
+    var revokedAction: AuditAction { self == .publicAPI ? .apiKeyRevoked : .provisioningTokenRevoked }
+}
+
 /// Setting up organisations, their keys and their members (the CLI's and the demo's use cases).
 public struct TeamDirectory: Sendable {
     let store: any TeamGateStore
@@ -46,35 +53,41 @@ public struct TeamDirectory: Sendable {
         return organization
     }
 
-    public func createAPIKey(organizationID: String, name: MemberName, origin: RequestOrigin = .cli) async throws -> IssuedAPIKey {
-        try TeamRules.checkManages(.apiKeys, actor: origin.actor, organizationID: organizationID)
+    /// Makes a key of `purpose` (an API key, or a provisioning token for the directory); its secret is returned once.
+    public func createAPIKey(
+        organizationID: String, name: MemberName, purpose: APIKey.Purpose = .publicAPI, origin: RequestOrigin = .cli
+    ) async throws -> IssuedAPIKey {
+        try TeamRules.checkManages(purpose.ownerSetting, actor: origin.actor, organizationID: organizationID)
         _ = try await organization(id: organizationID)
         let now = clock.now()
-        let (newKey, issued) = Self.makeKey(organizationID: organizationID, name: name.text, at: now)
+        let (newKey, issued) = Self.makeKey(organizationID: organizationID, name: name.text, purpose: purpose, at: now)
         try await transactions.run { work in
             try work.insertAPIKey(newKey)
-            try work.appendAudit(.make(.apiKeyCreated, organizationID: organizationID, at: now, origin: origin, reason: newKey.key.prefix))
+            try work.appendAudit(.make(purpose.createdAction, organizationID: organizationID, at: now, origin: origin, reason: newKey.key.prefix))
         }
         return issued
     }
 
-    public func apiKeys(organizationID: String, origin: RequestOrigin = .cli) async throws -> [APIKey] {
-        try TeamRules.checkManages(.apiKeys, actor: origin.actor, organizationID: organizationID)
-        return try await store.apiKeys(organizationID: organizationID)
+    /// The organisation's keys of `purpose`, revoked ones included.
+    public func apiKeys(organizationID: String, purpose: APIKey.Purpose = .publicAPI, origin: RequestOrigin = .cli) async throws -> [APIKey] {
+        try TeamRules.checkManages(purpose.ownerSetting, actor: origin.actor, organizationID: organizationID)
+        return try await store.apiKeys(organizationID: organizationID).filter { $0.purpose == purpose }
     }
 
-    /// Revokes a key by id or prefix; requests made with it are refused from then on.
-    public func revokeAPIKey(organizationID: String, idOrPrefix: String, origin: RequestOrigin = .cli) async throws -> APIKey {
-        try TeamRules.checkManages(.apiKeys, actor: origin.actor, organizationID: organizationID)
+    /// Revokes a key of `purpose` by id or prefix; requests made with it are refused from then on.
+    public func revokeAPIKey(
+        organizationID: String, idOrPrefix: String, purpose: APIKey.Purpose = .publicAPI, origin: RequestOrigin = .cli
+    ) async throws -> APIKey {
+        try TeamRules.checkManages(purpose.ownerSetting, actor: origin.actor, organizationID: organizationID)
         let now = clock.now()
         let revoked = try await transactions.run { work in
-            guard var key = try work.apiKey(idOrPrefix: idOrPrefix, organizationID: organizationID) else {
-                throw TeamGateError.apiKeyNotFound(idOrPrefix: idOrPrefix)
+            guard var key = try work.apiKey(idOrPrefix: idOrPrefix, organizationID: organizationID), key.purpose == purpose else {
+                throw purpose == .publicAPI ? TeamGateError.apiKeyNotFound(idOrPrefix: idOrPrefix) : .provisioningTokenNotFound(idOrPrefix: idOrPrefix)
             }
             guard !key.isRevoked else { return key }
             try work.revokeAPIKey(id: key.id, at: now)
             key.revokedAt = now
-            try work.appendAudit(.make(.apiKeyRevoked, organizationID: organizationID, at: now, origin: origin, reason: key.prefix))
+            try work.appendAudit(.make(purpose.revokedAction, organizationID: organizationID, at: now, origin: origin, reason: key.prefix))
             return key
         }
         seenKeys.forget(keyID: revoked.id)
@@ -140,14 +153,15 @@ public struct TeamDirectory: Sendable {
         try await store.auditEvents(organizationID: organizationID, limit: limit)
     }
 
-    static func makeKey(organizationID: String, name: String, at date: Date) -> (NewAPIKey, IssuedAPIKey) {
-        let secret = SecretToken.make(prefix: "key_")
+    static func makeKey(organizationID: String, name: String, purpose: APIKey.Purpose = .publicAPI, at date: Date) -> (NewAPIKey, IssuedAPIKey) {
+        let secret = SecretToken.make(prefix: purpose.secretPrefix)
         let key = APIKey(
             id: SecretToken.identifier(prefix: "kid_"),
             organizationID: organizationID,
-            prefix: String(secret.prefix(12)),
+            prefix: String(secret.prefix(purpose.secretPrefix.count + 8)),
             name: name,
-            createdAt: date
+            createdAt: date,
+            purpose: purpose
         )
         return (NewAPIKey(key: key, secretHash: SecretToken.hash(secret)), IssuedAPIKey(key: key, secret: secret))
     }

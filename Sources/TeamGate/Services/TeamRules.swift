@@ -31,6 +31,9 @@ enum TeamRules {
         // An app acts on the sign-ins made through it, never on a member.
         case .app:
             .ownSessionOnly
+        // The directory speaks for the whole organisation's roster, as its key does for the API.
+        case .directory(let key):
+            key.organizationID == target.organizationID ? nil : .otherOrganization
         case .commandLine, .system:
             nil
         }
@@ -48,7 +51,7 @@ enum TeamRules {
             key.organizationID == organizationID ? nil : .otherOrganization
         case .consoleAdmin(let admin):
             if admin.organizationID != organizationID { .otherOrganization } else { admin.isOwner ? nil : .ownerOnly(setting) }
-        case .member, .app:
+        case .member, .app, .directory:
             .ownerOnly(setting)
         case .commandLine, .system:
             nil
@@ -78,6 +81,12 @@ enum TeamRules {
 
     static func checkRemovable(_ member: TeamMember) throws(TeamGateError) {
         if member.isOwner { throw TeamGateError.ownerCannotBeRemoved }
+    }
+
+    /// The Owner stays able to sign in, whatever a directory says: as with a lockout, deactivating them would shut
+    /// the organisation out of its own keys.
+    static func checkDeactivatable(_ member: TeamMember) throws(TeamGateError) {
+        if member.isOwner { throw TeamGateError.ownerCannotBeDeactivated }
     }
 
     static func checkRoleChange(of member: TeamMember, to role: Role) throws(TeamGateError) {

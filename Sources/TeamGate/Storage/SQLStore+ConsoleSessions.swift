@@ -9,7 +9,7 @@ extension SQLStore: ConsoleSessionStore {
                     """
                     SELECT s.id, s.member_id, s.created_at, s.expires_at, s.console_used_at, s.code_confirmed_at, o.name AS organization_name
                     FROM sessions s JOIN members m ON m.id = s.member_id JOIN organizations o ON o.id = s.organization_id
-                    WHERE s.token_hash = ? AND s.kind = 'console' AND s.ended_at IS NULL AND s.expires_at > ? AND m.removed_at IS NULL
+                    WHERE s.token_hash = ? AND s.kind = 'console' AND s.ended_at IS NULL AND s.expires_at > ? AND m.removed_at IS NULL AND m.deactivated_at IS NULL
                     """,
                     [tokenHash, date.millisecondsSince1970]),
                 let memberRow = try db.row("SELECT * FROM members WHERE id = ?", [row["member_id"] as String])

@@ -293,6 +293,26 @@ extension SQLStore {
                 CREATE INDEX logout_deliveries_due ON logout_deliveries(state, next_attempt_at);
                 """
         ),
+        Migration(
+            name: "v11: SCIM provisioning: tokens, directory users, deactivated members",
+            sql: """
+                ALTER TABLE api_keys ADD COLUMN purpose TEXT NOT NULL DEFAULT 'api';
+                ALTER TABLE members ADD COLUMN deactivated_at INTEGER;
+                CREATE TABLE scim_users (
+                    member_id TEXT PRIMARY KEY REFERENCES members(id),
+                    organization_id TEXT NOT NULL,
+                    user_name TEXT NOT NULL,
+                    user_name_key TEXT NOT NULL,
+                    external_id TEXT,
+                    attributes TEXT NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    updated_at INTEGER NOT NULL
+                );
+                CREATE UNIQUE INDEX scim_users_by_user_name ON scim_users(organization_id, user_name_key);
+                CREATE INDEX scim_users_by_external_id ON scim_users(organization_id, external_id);
+                CREATE INDEX scim_users_in_order ON scim_users(organization_id, created_at, member_id);
+                """
+        ),
     ]
 }
 

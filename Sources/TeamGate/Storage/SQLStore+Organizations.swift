@@ -65,7 +65,7 @@ extension SQLStore: OrganizationStore, APIKeyStore, MemberStore, AuditStore {
     public func activeMembers(phone: PhoneNumber) async throws -> [TeamMember] {
         try await backend.read { db in
             try db.rows(
-                "SELECT * FROM members WHERE phone = ? AND removed_at IS NULL ORDER BY created_at, id",
+                "SELECT * FROM members WHERE phone = ? AND removed_at IS NULL AND deactivated_at IS NULL ORDER BY created_at, id",
                 [phone.digits]
             ).map(TeamMember.init(row:))
         }

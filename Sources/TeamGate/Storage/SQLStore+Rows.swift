@@ -18,7 +18,8 @@ extension APIKey {
             name: row["name"],
             createdAt: Date(millisecondsSince1970: row["created_at"]),
             lastUsedAt: Date(millisecondsSince1970: row["last_used_at"] as Int64?),
-            revokedAt: Date(millisecondsSince1970: row["revoked_at"] as Int64?)
+            revokedAt: Date(millisecondsSince1970: row["revoked_at"] as Int64?),
+            purpose: APIKey.Purpose(rawValue: row["purpose"]) ?? .publicAPI
         )
     }
 }
@@ -35,7 +36,8 @@ extension TeamMember {
             createdAt: Date(millisecondsSince1970: row["created_at"]),
             removedAt: Date(millisecondsSince1970: row["removed_at"] as Int64?),
             reportingManagerID: row["reporting_manager_id"],
-            lockedUntil: Date(millisecondsSince1970: row["locked_until"] as Int64?)
+            lockedUntil: Date(millisecondsSince1970: row["locked_until"] as Int64?),
+            deactivatedAt: Date(millisecondsSince1970: row["deactivated_at"] as Int64?)
         )
     }
 }
@@ -106,12 +108,13 @@ extension TeamMember {
             try db.execute(
                 """
                 INSERT INTO members (id, organization_id, name, phone, email, role_id, created_at, removed_at,
-                    reporting_manager_id, locked_until)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    reporting_manager_id, locked_until, deactivated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
                 [
                     id, organizationID, name, phone.digits, email, role.rawValue, createdAt.millisecondsSince1970,
                     removedAt?.millisecondsSince1970, reportingManagerID, lockedUntil?.millisecondsSince1970,
+                    deactivatedAt?.millisecondsSince1970,
                 ]
             )
         } catch where db.isUniqueViolation(error) {
@@ -126,10 +129,10 @@ extension NewAPIKey {
     func insert(_ db: any SQLConnection) throws {
         try db.execute(
             """
-            INSERT INTO api_keys (id, organization_id, prefix, name, secret_hash, created_at, last_used_at, revoked_at)
-            VALUES (?, ?, ?, ?, ?, ?, NULL, NULL)
+            INSERT INTO api_keys (id, organization_id, prefix, name, secret_hash, created_at, last_used_at, revoked_at, purpose)
+            VALUES (?, ?, ?, ?, ?, ?, NULL, NULL, ?)
             """,
-            [key.id, key.organizationID, key.prefix, key.name, secretHash, key.createdAt.millisecondsSince1970]
+            [key.id, key.organizationID, key.prefix, key.name, secretHash, key.createdAt.millisecondsSince1970, key.purpose.rawValue]
         )
     }
 }

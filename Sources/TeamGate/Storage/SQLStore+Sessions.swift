@@ -55,7 +55,7 @@ extension SQLStore: SessionStore {
         guard
             let row = try db.row(
                 """
-                SELECT s.*, m.removed_at AS member_removed_at, o.name AS organization_name FROM sessions s
+                SELECT s.*, m.removed_at AS member_removed_at, m.deactivated_at AS member_deactivated_at, o.name AS organization_name FROM sessions s
                 JOIN members m ON m.id = s.member_id JOIN organizations o ON o.id = s.organization_id
                 WHERE s.token_hash = ? AND s.kind IN ('device', 'app')
                 """,
@@ -63,7 +63,7 @@ extension SQLStore: SessionStore {
             )
         else { return .unknown }
         let session = Session(row: row)
-        guard session.isLive(at: date), (row["member_removed_at"] as Int64?) == nil else { return .ended(session) }
+        guard session.isLive(at: date), (row["member_removed_at"] as Int64?) == nil, (row["member_deactivated_at"] as Int64?) == nil else { return .ended(session) }
         guard let memberRow = try db.row("SELECT * FROM members WHERE id = ?", [session.memberID]) else { return .unknown }
         return .live(
             LiveSession(

@@ -140,7 +140,7 @@ final class SQLUnitOfWork: UnitOfWork {
         return try db.row(
             """
             SELECT m.*, o.name AS organization_name FROM members m JOIN organizations o ON o.id = m.organization_id
-            WHERE m.id = ? AND m.removed_at IS NULL
+            WHERE m.id = ? AND m.removed_at IS NULL AND m.deactivated_at IS NULL
             """,
             [id]
         ).map { (TeamMember(row: $0), $0["organization_name"]) }
@@ -152,6 +152,8 @@ final class SQLUnitOfWork: UnitOfWork {
 
     func markRemoved(memberID: String, at date: Date) throws {
         try db.execute("UPDATE members SET removed_at = ? WHERE id = ?", [date.millisecondsSince1970, memberID])
+        // A removed member leaves the directory too: its userName is free again, and SCIM answers 404 for them.
+        try db.execute("DELETE FROM scim_users WHERE member_id = ?", [memberID])
     }
 
     func updateRole(of member: TeamMember) throws {

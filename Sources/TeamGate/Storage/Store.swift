@@ -6,7 +6,7 @@ import ServiceLifecycle
 /// suite; services see only these protocols. As a `Service`, the store runs its background work in the
 /// server's service group and closes last (`SQLStore.run`).
 public typealias TeamGateStore = Service & TransactionStore & OrganizationStore & APIKeyStore & MemberStore & SessionStore & OTPStore & AuditStore
-    & WebhookStore & IdempotencyStore & BulkSeedStore & ConsoleSessionStore & RetentionStore & OIDCStore
+    & WebhookStore & IdempotencyStore & BulkSeedStore & ConsoleSessionStore & RetentionStore & OIDCStore & ProvisioningStore
 
 /// What a bulk seed made: the numbers of the members and their session tokens, for load tests.
 public struct SeededLoad: Sendable {
@@ -45,7 +45,7 @@ public protocol MemberStore: Sendable {
     func members(organizationID: String, afterMemberID: String?, limit: Int) async throws -> [TeamMember]?
     /// The organisation's members with these ids, removed ones included.
     func members(organizationID: String, ids: Set<String>) async throws -> [TeamMember]
-    /// Active members with this number, in every organisation.
+    /// Active members with this number who may sign in (not deactivated), in every organisation.
     func activeMembers(phone: PhoneNumber) async throws -> [TeamMember]
 }
 

@@ -36,7 +36,7 @@ public enum SessionSelection: Sendable, Hashable {
 /// Storage decides nothing here; every rule, message and payload is the caller's. Reads see the
 /// transaction's own writes and are ordered with every other write, so a check made here still holds
 /// when the transaction commits.
-public protocol UnitOfWork: OIDCUnitOfWork {
+public protocol UnitOfWork: OIDCUnitOfWork, ProvisioningUnitOfWork {
     func insertOrganization(_ organization: Organization) throws
     func insertAPIKey(_ newKey: NewAPIKey) throws
     /// The key by id, if it exists and is not revoked.
@@ -50,7 +50,7 @@ public protocol UnitOfWork: OIDCUnitOfWork {
     /// For each ask, in order and in one statement: whether its key (if any) is still live, and the active
     /// member (the logout's two checks; on PostgreSQL each statement is a round trip).
     func activeMembers(_ asks: [MemberAsk]) throws -> [(keyIsLive: Bool, member: TeamMember?)]
-    /// The active member and their organisation's name. Read before a session is inserted: it also fixes
+    /// The active member (not deactivated) and their organisation's name. Read before a session is inserted: it also fixes
     /// the point from which other instances' changes count against the new session (`IndexEpoch`).
     func activeMember(id: String) throws -> (member: TeamMember, organizationName: String)?
     /// Throws `TeamGateError.memberExists` when the organisation already has the number.
