@@ -33,6 +33,8 @@ struct TeamController: Sendable {
         let orgRoleName: String
         let orgRoleId: Int
         let isOrganizationOwner: Bool
+        /// False while the company's directory has the member deactivated.
+        let isActive: Bool
 
         init(_ member: TeamMember, manager: TeamMember?) {
             id = member.id
@@ -44,11 +46,12 @@ struct TeamController: Sendable {
             orgRoleName = member.role.name
             orgRoleId = member.role.id
             isOrganizationOwner = member.isOwner
+            isActive = !member.isDeactivated
         }
 
         // Written out so that an absent email is `null`, as DoubleTick sends it, not a missing key.
         enum CodingKeys: String, CodingKey {
-            case id, name, phone, email, joinDate, reportingManager, orgRoleName, orgRoleId, isOrganizationOwner
+            case id, name, phone, email, joinDate, reportingManager, orgRoleName, orgRoleId, isOrganizationOwner, isActive
         }
 
         func encode(to encoder: any Encoder) throws {
@@ -62,6 +65,7 @@ struct TeamController: Sendable {
             try container.encode(orgRoleName, forKey: .orgRoleName)
             try container.encode(orgRoleId, forKey: .orgRoleId)
             try container.encode(isOrganizationOwner, forKey: .isOrganizationOwner)
+            try container.encode(isActive, forKey: .isActive)
         }
     }
 

@@ -48,6 +48,8 @@ struct ConsoleController: Sendable {
         read.on(.get, "/console/webhooks", use: settings.webhooks)
         let apps = ConsoleAppsPages(services: services, freshCode: ConsoleFreshCode(services: services))
         read.on(.get, "/console/apps", use: apps.apps)
+        let provisioning = ConsoleProvisioningPages(services: services, freshCode: ConsoleFreshCode(services: services))
+        read.on(.get, ConsoleProvisioningPages.path, use: provisioning.provisioning)
 
         let forms = signedIn(whenSignedOut: .refuse)
             .add(middleware: ConsoleFormMiddleware(bodyLimit: bodyLimit, address: address))
@@ -63,6 +65,8 @@ struct ConsoleController: Sendable {
         change.on(.post, "/console/webhooks/{id}/delete", use: settings.deleteWebhook)
         change.on(.post, "/console/apps", use: apps.register)
         change.on(.post, "/console/apps/{id}/remove", use: apps.remove)
+        change.on(.post, "/console/provisioning-tokens", use: provisioning.create)
+        change.on(.post, "/console/provisioning-tokens/{id}/revoke", use: provisioning.revoke)
     }
 
     @Sendable func logOut(_ request: Request, context: ConsoleFormContext) async throws -> Response {

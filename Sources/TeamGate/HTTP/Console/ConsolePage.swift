@@ -13,7 +13,16 @@ struct ConsolePage {
         case webhooks = "Webhooks"
         case developer = "Developer Documentation"
         case apps = "Apps"
+        case provisioning = "Provisioning"
         case none = ""
+
+        /// How the navigation names the section: the organisation's settings under "Settings".
+        var navigationLabel: String {
+            switch self {
+            case .developer, .apps, .provisioning: "Settings → \(rawValue)"
+            default: rawValue
+            }
+        }
     }
 
     var title: String
@@ -26,10 +35,13 @@ struct ConsolePage {
     func render(status: HTTPResponse.Status = .ok) -> Response {
         var nav = ""
         if let admin, let csrf {
-            let links: [(Section, String)] = [(.team, "/console/team"), (.audit, "/console/audit"), (.webhooks, "/console/webhooks"), (.developer, "/console/settings/developer"), (.apps, "/console/apps")]
+            let links: [(Section, String)] = [
+                (.team, "/console/team"), (.audit, "/console/audit"), (.webhooks, "/console/webhooks"), (.developer, "/console/settings/developer"),
+                (.apps, "/console/apps"), (.provisioning, "/console/settings/provisioning"),
+            ]
             nav = """
                 <nav class="console-nav" aria-label="Console">
-                \(links.map { section, href in "<a href=\"\(href)\"\(section == self.section ? " aria-current=\"page\"" : "")>\(section == .developer ? "Settings → Developer Documentation" : section == .apps ? "Settings → Apps" : section.rawValue)</a>" }.joined())
+                \(links.map { section, href in "<a href=\"\(href)\"\(section == self.section ? " aria-current=\"page\"" : "")>\(section.navigationLabel)</a>" }.joined())
                 <a href="/docs/reference/logout-team-member">API reference</a>
                 <span class="who">\(HTML.escape(admin.member.name)) · \(HTML.escape(admin.member.role.name)) · \(HTML.escape(admin.organizationName))</span>
                 \(HTML.form(action: "/console/logout", csrf: csrf, label: "Sign out"))

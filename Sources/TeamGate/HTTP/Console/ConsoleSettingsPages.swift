@@ -16,25 +16,12 @@ struct ConsoleSettingsPages: Sendable {
 
     private func developer(_ admin: ConsoleAdmin, origin: RequestOrigin, issued: String? = nil) async throws -> Response {
         // Keys are the Owner's (`TeamRules`): for anyone else the service refuses, and the page says why.
-        let keys = try await services.directory.apiKeys(organizationID: admin.organizationID, origin: origin).sorted { $0.createdAt > $1.createdAt }
-        let rows = keys.map { key in
-            """
-            <tr><td><code>\(HTML.escape(key.prefix))…</code></td><td>\(HTML.escape(key.name))</td><td>\(HTML.time(key.createdAt))</td>
-            <td>\(HTML.time(key.lastUsedAt))</td><td>\(key.isRevoked ? "Revoked \(HTML.time(key.revokedAt))" : "Active")</td>
-            <td>\(key.isRevoked ? "" : HTML.form(action: "/console/keys/\(key.id)/revoke", csrf: admin.csrf, label: "Revoke", style: "danger", confirm: "Revoke \(key.prefix)…? Requests made with it will be refused."))</td></tr>
-            """
-        }.joined()
+        let keys = try await services.directory.apiKeys(organizationID: admin.organizationID, origin: origin)
         let shown =
-            issued.map { issued in
-                """
-                <section class="card new-key" aria-labelledby="new-key-heading" data-replace-url="/console/settings/developer">
-                <h2 id="new-key-heading">Your new API key</h2>
-                <p class="warning"><strong>Copy it now: it is shown only once. Do not share this key publicly.</strong></p>
-                <div class="field-row"><label for="new-key" class="visually-hidden">New API key</label>
-                <input id="new-key" readonly value="\(HTML.escape(issued))"><button type="button" class="ghost" data-copy="new-key">Copy</button></div>
-                <p>Paste it into the <strong>Credentials</strong> field of the <a href="/docs/reference/logout-team-member">API reference</a>, as the <code>x-public-key</code> header.</p>
-                </section>
-                """
+            issued.map {
+                Self.secretCard(
+                    $0, title: "Your new API key", page: "/console/settings/developer",
+                    use: "Paste it into the <strong>Credentials</strong> field of the <a href=\"/docs/reference/logout-team-member\">API reference</a>, as the <code>x-public-key</code> header.")
             } ?? ""
         return ConsolePage(
             title: "Developer Documentation", section: .developer, admin: admin.live, csrf: admin.csrf,
@@ -49,10 +36,37 @@ struct ConsoleSettingsPages: Sendable {
                 <input id="key-name" name="name" maxlength="200" required placeholder="e.g. Helpdesk integration">
                 <button type="submit" class="try-it">Create API key</button></form>
                 <h2>Keys</h2>
-                <div class="table-scroll"><table><thead><tr><th scope="col">Key</th><th scope="col">Name</th><th scope="col">Created</th>
-                <th scope="col">Last used</th><th scope="col">State</th><th scope="col"></th></tr></thead><tbody>\(rows)</tbody></table></div>
+                \(Self.keyTable(keys, csrf: admin.csrf, revoking: "/console/keys", refusal: "Requests made with it will be refused."))
                 """
         ).render(status: issued == nil ? .ok : .created)
+    }
+
+    /// A table of keys of one purpose, newest first, each with its revoke form (posting to `<revoking>/<id>/revoke`).
+    static func keyTable(_ keys: [APIKey], csrf: String, revoking: String, refusal: String) -> String {
+        let rows = keys.sorted { $0.createdAt > $1.createdAt }.map { key in
+            """
+            <tr><td><code>\(HTML.escape(key.prefix))…</code></td><td>\(HTML.escape(key.name))</td><td>\(HTML.time(key.createdAt))</td>
+            <td>\(HTML.time(key.lastUsedAt))</td><td>\(key.isRevoked ? "Revoked \(HTML.time(key.revokedAt))" : "Active")</td>
+            <td>\(key.isRevoked ? "" : HTML.form(action: "\(revoking)/\(key.id)/revoke", csrf: csrf, label: "Revoke", style: "danger", confirm: "Revoke \(key.prefix)…? \(refusal)"))</td></tr>
+            """
+        }.joined()
+        return """
+            <div class="table-scroll"><table><thead><tr><th scope="col">Key</th><th scope="col">Name</th><th scope="col">Created</th>
+            <th scope="col">Last used</th><th scope="col">State</th><th scope="col"></th></tr></thead><tbody>\(rows)</tbody></table></div>
+            """
+    }
+
+    /// A secret just made, shown once with a copy button; the page's script takes the answer out of the history (`page`).
+    static func secretCard(_ secret: String, title: String, page: String, use: String) -> String {
+        """
+        <section class="card new-key" aria-labelledby="new-key-heading" data-replace-url="\(page)">
+        <h2 id="new-key-heading">\(HTML.escape(title))</h2>
+        <p class="warning"><strong>Copy it now: it is shown only once. Do not share this key publicly.</strong></p>
+        <div class="field-row"><label for="new-key" class="visually-hidden">\(HTML.escape(title))</label>
+        <input id="new-key" readonly value="\(HTML.escape(secret))"><button type="button" class="ghost" data-copy="new-key">Copy</button></div>
+        <p>\(use)</p>
+        </section>
+        """
     }
 
     @Sendable func createKey(_ request: Request, context: ConsoleFormContext) async throws -> Response {

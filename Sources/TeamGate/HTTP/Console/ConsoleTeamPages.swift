@@ -12,7 +12,8 @@ struct ConsoleTeamPages: Sendable {
     }
 
     private func status(_ member: TeamMember) -> String {
-        member.isLocked(at: services.clock.now()) ? "Locked until \(HTML.time(member.lockedUntil))" : "Active"
+        if member.isDeactivated { return "Deactivated by the directory \(HTML.time(member.deactivatedAt))" }
+        return member.isLocked(at: services.clock.now()) ? "Locked until \(HTML.time(member.lockedUntil))" : "Active"
     }
 
     static let teamPageSize = 50
