@@ -19,7 +19,7 @@ struct TeamRouteTests {
             let owner = try #require(response.data.first { $0["isOrganizationOwner"] as? Bool == true })
             #expect(
                 Set(owner.keys) == [
-                    "id", "name", "phone", "email", "joinDate", "reportingManager", "orgRoleName", "orgRoleId", "isOrganizationOwner",
+                    "id", "name", "phone", "email", "joinDate", "reportingManager", "orgRoleName", "orgRoleId", "isOrganizationOwner", "isActive",
                 ])
             #expect(owner["phone"] as? String == "919300000001")
             #expect(owner["orgRoleName"] as? String == "Owner")
