@@ -9,6 +9,8 @@ public struct SCIMFailure: Error, Equatable, Sendable {
         case notFound
         /// An operation TeamGate does not offer on this resource (the four role groups are fixed): 403.
         case notSupported
+        /// A request of SCIM's that TeamGate does not serve (a search across every resource type): 501.
+        case notImplemented
     }
 
     public let kind: Kind

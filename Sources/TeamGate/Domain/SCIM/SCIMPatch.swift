@@ -103,21 +103,35 @@ public struct SCIMPatch: Sendable {
             changed = applySub(operation, sub: sub, to: current, value: value)
         } else {
             switch operation {
-            case .remove: changed = nil
-            case .replace: changed = value
+            case .remove:
+                // Unassigning `active` would leave a member neither signed out nor allowed in: a directory says which.
+                guard attribute.name.lowercased() != "active" || attribute.schemaExtension != nil else {
+                    throw SCIMFailure(.mutability, "active cannot be removed: replace it with true or false.")
+                }
+                changed = nil
+            case .replace:
+                changed = merged(value, into: current)
             case .add:
                 // Adding to a multi-valued attribute appends what is not there yet; to a single-valued one, it sets.
                 if let items = current?.array {
                     let added = value?.array ?? value.map { [$0] } ?? []
                     changed = .array(items + added.filter { !items.contains($0) })
                 } else {
-                    changed = value
+                    changed = merged(value, into: current)
                 }
             }
         }
         let updated = changed.map { container.setting(attribute.name, to: $0) } ?? container.removing(attribute.name)
         guard let schema = attribute.schemaExtension else { return updated }
         return document.setting(schema, to: updated)
+    }
+
+    /// A complex (single-valued) attribute takes the sub-attributes given and keeps the others (RFC 7644 §3.5.2.1 and
+    /// .3); any other value replaces what was there.
+    private static func merged(_ value: ExactJSON?, into current: ExactJSON?) -> ExactJSON? {
+        guard let fields = value?.objectMembers, var merged = current, merged.objectMembers != nil else { return value }
+        for (name, field) in fields { merged = merged.setting(name, to: field) }
+        return merged
     }
 
     private static func applySub(_ operation: Operation, sub: String, to current: ExactJSON?, value: ExactJSON?) -> ExactJSON? {
@@ -141,8 +155,9 @@ public struct SCIMPatch: Sendable {
         }
         guard let value else { return .array(items) }
         if matching.isEmpty {
-            // Entra ID adds a work email as `emails[type eq "work"].value`: with no such item yet, one is made.
-            guard case .compare(let key, .eq, let wanted) = filter, key.subAttribute == nil else {
+            // Entra ID adds a work email as `"op":"Add","path":"emails[type eq \"work\"].value"`: with no such item yet, an add
+            // makes one. A replace needs a target (RFC 7644 §3.5.2.3).
+            guard operation == .add, case .compare(let key, .eq, let wanted) = filter, key.subAttribute == nil else {
                 throw SCIMFailure(.noTarget, "No value matches the path's filter.")
             }
             var item = ExactJSON.object([(key.name, wanted)])

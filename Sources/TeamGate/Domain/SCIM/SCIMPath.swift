@@ -27,8 +27,16 @@ public struct SCIMAttributePath: Sendable, Equatable {
         self.subAttribute = subAttribute
     }
 
-    /// Parses `[URI ":"] name ["." sub]`. The core schemas' URIs are dropped; any other URI names an extension.
+    /// The extensions whose attributes a resource holds under the extension's URI.
+    static let extensions = [SCIMSchema.enterpriseUser]
+
+    /// Parses `[URI ":"] name ["." sub]`. The core schemas' URIs are dropped; any other URI names an extension, and an
+    /// extension's URI alone names the object holding its attributes.
     public init?(parsing text: String) {
+        if let schema = Self.extensions.first(where: { $0.caseInsensitiveCompare(text) == .orderedSame }) {
+            self.init(name: schema)
+            return
+        }
         var rest = Substring(text)
         var schema: String?
         if text.lowercased().hasPrefix("urn:"), let colon = text.lastIndex(of: ":") {

@@ -24,6 +24,11 @@ struct SCIMController {
             try Self.one(SCIMDiscovery.schemas(baseURL: provisioning.baseURL), id: try context.parameters.require("id"), kind: "Schema")
         }
         routes.on(.get, base + "/Users", use: listUsers)
+        routes.on(.post, base + "/Users/.search", use: searchUsers)
+        routes.on(.post, base + "/Groups/.search", use: searchGroups)
+        routes.on(.post, base + "/.search") { _, _ -> Response in
+            throw SCIMFailure(.notImplemented, "Search one resource type at a time: POST /Users/.search or /Groups/.search.")
+        }
         routes.on(.post, base + "/Users", use: createUser)
         routes.on(.get, base + "/Users/{id}", use: user)
         routes.on(.put, base + "/Users/{id}", use: replaceUser)
@@ -44,6 +49,18 @@ struct SCIMController {
     @Sendable func listUsers(_ request: Request, context: SCIMRequestContext) async throws -> Response {
         let query = try Self.listQuery(request)
         let page = try await provisioning.users(query.list, organizationID: context.organizationID)
+        return Self.listResponse(page, projection: query.projection)
+    }
+
+    /// `POST /Users/.search` (RFC 7644 §3.4.3): the list's query in a body, for filters too long or too private for a URL.
+    @Sendable func searchUsers(_ request: Request, context: SCIMRequestContext) async throws -> Response {
+        let query = try Self.searchQuery(try await readBody(request))
+        return Self.listResponse(try await provisioning.users(query.list, organizationID: context.organizationID), projection: query.projection)
+    }
+
+    @Sendable func searchGroups(_ request: Request, context: SCIMRequestContext) async throws -> Response {
+        let query = try Self.searchQuery(try await readBody(request))
+        let page = try await provisioning.groups(query.list, organizationID: context.organizationID, withMembers: query.projection.includes("members"))
         return Self.listResponse(page, projection: query.projection)
     }
 
@@ -127,17 +144,38 @@ struct SCIMController {
 
     static func listQuery(_ request: Request) throws -> (list: Provisioning.ListQuery, projection: SCIMProjection) {
         let fields = request.queryFields
-        var filter: SCIMFilter?
-        if let text = fields["filter"], !text.trimmingCharacters(in: .whitespaces).isEmpty {
-            do {
-                filter = try SCIMFilter(parsing: text)
-            } catch {
-                throw SCIMFailure.syntax(error, as: .invalidFilter)
-            }
-        }
         let startIndex = try integer(fields["startIndex"], name: "startIndex") ?? 1
         let count = try integer(fields["count"], name: "count") ?? Provisioning.defaultPageSize
-        return (Provisioning.ListQuery(filter: filter, startIndex: startIndex, count: count), try projection(request))
+        return (Provisioning.ListQuery(filter: try filter(fields["filter"]), startIndex: startIndex, count: count), try projection(request))
+    }
+
+    /// A SearchRequest's body: the same parameters as a list's query, `attributes` as lists and numbers as numbers.
+    static func searchQuery(_ body: ExactJSON) throws -> (list: Provisioning.ListQuery, projection: SCIMProjection) {
+        guard body.objectMembers != nil else { throw SCIMFailure(.invalidSyntax, "A search is a JSON object (a SearchRequest).") }
+        func list(_ name: String) throws -> String? {
+            guard let value = body.member(named: name), !value.isNull else { return nil }
+            guard let items = value.array?.compactMap(\.string) ?? value.string.map({ [$0] }) else { throw SCIMFailure(.invalidValue, "\(name) must be a list of names.") }
+            return items.joined(separator: ",")
+        }
+        func number(_ name: String) throws -> Int? {
+            guard let value = body.member(named: name), !value.isNull else { return nil }
+            guard case .number(let text) = value, let number = Int(text) else { throw SCIMFailure(.invalidValue, "\(name) must be an integer.") }
+            return number
+        }
+        guard body.member(named: "filter").map({ $0.isNull || $0.string != nil }) ?? true else { throw SCIMFailure(.invalidFilter, "filter must be a string.") }
+        let query = Provisioning.ListQuery(
+            filter: try filter(body.member(named: "filter")?.string), startIndex: try number("startIndex") ?? 1,
+            count: try number("count") ?? Provisioning.defaultPageSize)
+        return (query, try SCIMProjection(attributes: try list("attributes"), excludedAttributes: try list("excludedAttributes")))
+    }
+
+    private static func filter(_ text: String?) throws -> SCIMFilter? {
+        guard let text, !text.trimmingCharacters(in: .whitespaces).isEmpty else { return nil }
+        do {
+            return try SCIMFilter(parsing: text)
+        } catch {
+            throw SCIMFailure.syntax(error, as: .invalidFilter)
+        }
     }
 
     private static func integer(_ text: String?, name: String) throws -> Int? {

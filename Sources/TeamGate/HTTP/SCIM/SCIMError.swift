@@ -21,6 +21,7 @@ struct SCIMError: Error, Sendable {
         switch failure.kind {
         case .notFound: self.init(status: .notFound, scimType: nil, detail: failure.detail)
         case .notSupported: self.init(status: .forbidden, scimType: nil, detail: failure.detail)
+        case .notImplemented: self.init(status: .notImplemented, scimType: nil, detail: failure.detail)
         case .uniqueness: self.init(status: .conflict, scimType: failure.kind.rawValue, detail: failure.detail)
         default: self.init(status: .badRequest, scimType: failure.kind.rawValue, detail: failure.detail)
         }

@@ -52,6 +52,11 @@ struct SCIMPatchTests {
             """#, to: Self.user)
         #expect(patched.member(named: "emails")?.array?.count == 2)
         #expect(patched.member(named: "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User")?.text == #"{"department":"Sales","costCenter":"42"}"#)
+        // the extension's URI as the path: its object, merged by add and replace, dropped by remove
+        let urn = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+        let merged = try Self.apply(#"[{"op":"replace","path":"\#(urn)","value":{"employeeNumber":"43"}}]"#, to: patched.text)
+        #expect(merged.member(named: urn)?.text == #"{"department":"Sales","costCenter":"42","employeeNumber":"43"}"#)
+        #expect(try Self.apply(#"[{"op":"remove","path":"\#(urn)"}]"#, to: patched.text).member(named: urn) == nil)
     }
 
     @Test(
@@ -64,6 +69,8 @@ struct SCIMPatchTests {
             (#"{"ops":[]}"#, .invalidSyntax),
             (#"{"Operations":[{"op":"replace","path":"id","value":"x"}]}"#, .mutability),
             (#"{"Operations":[{"op":"replace","path":"emails[type eq \"home\" or type eq \"x\"].value","value":"a"}]}"#, .noTarget),
+            (#"{"Operations":[{"op":"replace","path":"emails[type eq \"home\"].value","value":"a"}]}"#, .noTarget),
+            (#"{"Operations":[{"op":"remove","path":"active"}]}"#, .mutability),
         ]
     )
     func refusals(body: String, kind: SCIMFailure.Kind) throws {
