@@ -96,7 +96,9 @@ public enum SCIMDiscovery {
             "name", "complex",
             subAttributes: ["formatted", "familyName", "givenName", "middleName", "honorificPrefix", "honorificSuffix"].map { attribute($0) }),
         attribute("displayName"), attribute("nickName"), attribute("profileUrl", "reference", referenceTypes: ["external"]), attribute("title"),
-        attribute("userType"), attribute("preferredLanguage"), attribute("locale"), attribute("timezone"), attribute("active", "boolean"),
+        attribute("userType"), attribute("preferredLanguage"), attribute("locale"), attribute("timezone"),
+        // Required: every member is active or deactivated, so `active` can be set but never unassigned.
+        attribute("active", "boolean", required: true),
         plural("emails", types: ["work", "home", "other"]),
         // The member's sign-in number: the `mobile` one, else the primary, else the first.
         plural("phoneNumbers", types: ["mobile", "work", "home", "other"], valueRequired: true, required: true),

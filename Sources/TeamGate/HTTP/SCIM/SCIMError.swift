@@ -47,6 +47,9 @@ struct SCIMError: Error, Sendable {
             status = .badRequest
         case .validation:
             scimType = "invalidValue"
+        case .invalidAPIKey:
+            self.init(status: .unauthorized, scimType: nil, detail: "The provisioning token is not valid, or was revoked.", headers: answer.headers)
+            return
         default:
             // SCIM has no 422: a request the rules refuse is a bad one.
             if status == .unprocessableContent { status = .badRequest }

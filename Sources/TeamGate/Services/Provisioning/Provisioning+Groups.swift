@@ -103,6 +103,7 @@ extension Provisioning {
         let now = clock.now()
         let role = group.role
         try await transactions.run { work in
+            try Self.checkToken(of: origin, in: work)
             func member(_ id: String) throws -> TeamMember {
                 guard let (_, member) = try work.scimUser(memberID: id, organizationID: organizationID) else {
                     throw SCIMFailure(.invalidValue, "members: no user has the id \(id.prefix(100)).")

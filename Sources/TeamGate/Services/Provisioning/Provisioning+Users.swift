@@ -8,6 +8,7 @@ extension Provisioning {
         let document = try SCIMUserDocument(body)
         let now = clock.now()
         let (user, member) = try await transactions.run { work in
+            try Self.checkToken(of: origin, in: work)
             guard try work.scimUserMemberID(userNameKey: SCIMUser.key(of: document.userName), organizationID: organizationID) == nil else {
                 throw TeamGateError.userNameTaken
             }
@@ -52,6 +53,7 @@ extension Provisioning {
         let now = clock.now()
         let revocationID = SecretToken.identifier(prefix: "rev_")
         _ = try await transactions.run { work in
+            try Self.checkToken(of: origin, in: work)
             guard let (_, member) = try work.scimUser(memberID: id, organizationID: organizationID) else { throw Self.userNotFound(id) }
             return try TeamDirectory.remove(member, origin: origin, revocationID: revocationID, at: now, in: work)
         }
@@ -64,6 +66,7 @@ extension Provisioning {
     ) async throws -> ExactJSON {
         let now = clock.now()
         let (user, member) = try await transactions.run { work in
+            try Self.checkToken(of: origin, in: work)
             guard let (stored, member) = try work.scimUser(memberID: id, organizationID: organizationID) else { throw Self.userNotFound(id) }
             try TeamRules.authorize(origin.actor, over: member)
             let document = try makeDocument(stored, member)

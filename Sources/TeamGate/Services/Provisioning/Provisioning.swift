@@ -76,6 +76,12 @@ public struct Provisioning: Sendable {
         return ListPage(resources: Array(page), totalResults: matched.count, startIndex: first)
     }
 
+    /// The directory's token, checked again in each write's own transaction: a token another process revoked a moment ago
+    /// (the CLI, another instance) writes nothing, as a revoked key logs nobody out.
+    static func checkToken(of origin: RequestOrigin, in work: any UnitOfWork) throws {
+        if case .directory(let token) = origin.actor, try work.liveAPIKey(id: token.id) == nil { throw TeamGateError.invalidAPIKey }
+    }
+
     static func userNotFound(_ id: String) -> SCIMFailure { SCIMFailure(.notFound, "User \(id.prefix(100)) not found") }
 
     // MARK: Groups

@@ -50,6 +50,24 @@ struct SCIMRouteTests {
         }
     }
 
+    @Test("a token another process revoked a moment ago writes nothing: each write checks it again in its own transaction")
+    func revokedElsewhere() async throws {
+        let environment = try TestEnvironment()
+        let services = try await environment.openServices()
+        let team = try await SeededTeam.make(services)
+        let token = try await Self.token(services, team)
+        try await environment.withLiveServer(services) { client in
+            #expect(try await client.scim(.post, "/Users", token: token.secret, body: Self.meera).status == .created)
+            // act: revoked behind this instance's back, as the CLI or another instance does
+            _ = try await services.store.perform { work in try work.revokeAPIKey(id: token.key.id, at: environment.clock.wallClock.now()) }
+            // check
+            let refused = try await client.scim(
+                .patch, "/Users/\(team.meera.id)", token: token.secret, body: #"{"Operations":[{"op":"replace","path":"active","value":false}]}"#)
+            #expect(refused.status == .unauthorized && refused.isSCIMError(status: "401"))
+            #expect(try await client.get("/me", bearer: team.meeraTokens[0]).status == .ok, "nothing was changed")
+        }
+    }
+
     @Test("Entra ID's deactivation ends every session at once: /me says deprovisioned, sign-in answers as for a stranger, reactivation undoes it")
     func deactivation() async throws {
         // setup: Meera already on the team, signed in on two devices; the directory provisions her number
