@@ -6,6 +6,8 @@ struct KeysCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "keys", abstract: "An organisation's public API keys.", subcommands: [Create.self, List.self, Revoke.self])
 
+    /// A key or a provisioning token as `--json` prints it: the secret only when just made (`apiKey` for a key,
+    /// `token` with the SCIM base URL for a provisioning token).
     struct KeyOutput: Encodable {
         let id: String
         let prefix: String
@@ -14,16 +16,26 @@ struct KeysCommand: AsyncParsableCommand {
         let lastUsedAt: Date?
         let revokedAt: Date?
         var apiKey: String?
+        var token: String?
+        var baseUrl: String?
 
-        init(_ key: APIKey, secret: String? = nil) {
+        init(_ key: APIKey, secret: String? = nil, baseURL: String? = nil) {
             id = key.id
             prefix = key.prefix
             name = key.name
             createdAt = key.createdAt
             lastUsedAt = key.lastUsedAt
             revokedAt = key.revokedAt
-            apiKey = secret
+            if key.purpose == .publicAPI { apiKey = secret } else { token = secret }
+            baseUrl = baseURL
         }
+    }
+
+    /// A key's line in a list: id, prefix, name, state and last use.
+    static func line(_ key: APIKey) -> String {
+        let state = key.revokedAt.map { "revoked \($0.formatted(.iso8601))" } ?? "active"
+        let used = key.lastUsedAt.map { "last used \($0.formatted(.iso8601))" } ?? "never used"
+        return "\(key.id)  \(key.prefix)…  \(key.name)  \(state), \(used)"
     }
 
     struct Create: AsyncParsableCommand {
@@ -50,11 +62,7 @@ struct KeysCommand: AsyncParsableCommand {
             let services = try await options.openServices()
             let keys = try await services.directory.apiKeys(organizationID: try await options.organizationID(org, in: services))
             if options.json { return try options.printJSON(keys.map { KeyOutput($0) }) }
-            for key in keys {
-                let state = key.revokedAt.map { "revoked \($0.formatted(.iso8601))" } ?? "active"
-                let used = key.lastUsedAt.map { "last used \($0.formatted(.iso8601))" } ?? "never used"
-                print("\(key.id)  \(key.prefix)…  \(key.name)  \(state), \(used)")
-            }
+            for key in keys { print(KeysCommand.line(key)) }
         }
     }
 

@@ -8,28 +8,6 @@ struct SCIMTokensCommand: AsyncParsableCommand {
         commandName: "scim-tokens", abstract: "Provisioning tokens for the company directory's SCIM client (Okta, Entra ID).",
         subcommands: [Create.self, List.self, Revoke.self])
 
-    struct TokenOutput: Encodable {
-        let id: String
-        let prefix: String
-        let name: String
-        let createdAt: Date
-        let lastUsedAt: Date?
-        let revokedAt: Date?
-        var token: String?
-        var baseUrl: String?
-
-        init(_ key: APIKey, token: String? = nil, baseURL: String? = nil) {
-            id = key.id
-            prefix = key.prefix
-            name = key.name
-            createdAt = key.createdAt
-            lastUsedAt = key.lastUsedAt
-            revokedAt = key.revokedAt
-            self.token = token
-            self.baseUrl = baseURL
-        }
-    }
-
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Make a provisioning token; it is printed once, with the base URL to paste.")
         @OptionGroup var options: StoreOptions
@@ -43,7 +21,7 @@ struct SCIMTokensCommand: AsyncParsableCommand {
             let issued = try await services.directory.createAPIKey(
                 organizationID: try await options.organizationID(org, in: services), name: try MemberName(parsing: name), purpose: .provisioning)
             let baseURL = services.provisioning.baseURL
-            if options.json { return try options.printJSON(TokenOutput(issued.key, token: issued.secret, baseURL: baseURL)) }
+            if options.json { return try options.printJSON(KeysCommand.KeyOutput(issued.key, secret: issued.secret, baseURL: baseURL)) }
             print("SCIM base URL: \(baseURL)")
             print("Provisioning token \(issued.key.id) (shown once; paste it as the directory's secret token): \(issued.secret)")
         }
@@ -57,12 +35,8 @@ struct SCIMTokensCommand: AsyncParsableCommand {
         func run() async throws {
             let services = try await options.openServices()
             let tokens = try await services.directory.apiKeys(organizationID: try await options.organizationID(org, in: services), purpose: .provisioning)
-            if options.json { return try options.printJSON(tokens.map { TokenOutput($0) }) }
-            for token in tokens {
-                let state = token.revokedAt.map { "revoked \($0.formatted(.iso8601))" } ?? "active"
-                let used = token.lastUsedAt.map { "last used \($0.formatted(.iso8601))" } ?? "never used"
-                print("\(token.id)  \(token.prefix)…  \(token.name)  \(state), \(used)")
-            }
+            if options.json { return try options.printJSON(tokens.map { KeysCommand.KeyOutput($0) }) }
+            for token in tokens { print(KeysCommand.line(token)) }
         }
     }
 
@@ -76,7 +50,7 @@ struct SCIMTokensCommand: AsyncParsableCommand {
             let services = try await options.openServices()
             let revoked = try await services.directory.revokeAPIKey(
                 organizationID: try await options.organizationID(org, in: services), idOrPrefix: token, purpose: .provisioning)
-            if options.json { return try options.printJSON(TokenOutput(revoked)) }
+            if options.json { return try options.printJSON(KeysCommand.KeyOutput(revoked)) }
             print("Revoked \(revoked.id) (\(revoked.prefix)…)")
         }
     }

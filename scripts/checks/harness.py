@@ -161,9 +161,9 @@ def bearer(token):
     return {"Authorization": f"Bearer {token}"}
 
 
-def _exchange(connection, method, path, headers, body, form):
+def _exchange(connection, method, path, headers, body, form, raw=None):
     sent = {}
-    data = None
+    data = raw
     if form is not None:
         data, sent["Content-Type"] = urllib.parse.urlencode(form), "application/x-www-form-urlencoded"
     elif body is not None:
@@ -219,13 +219,14 @@ def bound_call(host, port, method, path, headers=None, body=None, source=None, t
         connection.close()
 
 
-def call(method, url, headers=None, body=None, *, form=None, source=None, timeout=10):
+def call(method, url, headers=None, body=None, *, form=None, raw=None, source=None, timeout=10):
     """One request on a fresh connection, redirects not followed: `body` sent as JSON, or `form` as a
-    form; from the local address `source` (e.g. "127.0.0.2") when given. Returns a Response."""
+    form, or `raw` bytes as they are (with `headers`' Content-Type); from the local address `source` (e.g.
+    "127.0.0.2") when given. Returns a Response."""
     host, port, path = _split(url)
     connection = http.client.HTTPConnection(host, port, timeout=timeout, source_address=(source, 0) if source else None)
     try:
-        return _exchange(connection, method, path, headers, body, form)
+        return _exchange(connection, method, path, headers, body, form, raw)
     finally:
         connection.close()
 

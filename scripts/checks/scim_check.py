@@ -46,7 +46,6 @@ binary (default: `swift build --show-bin-path`)."""
 import argparse
 import base64
 import hashlib
-import http.client
 import json
 import os
 import re
@@ -59,7 +58,7 @@ import time
 import urllib.parse
 import uuid
 
-from harness import (Endpoint, Failure, Gateway, Receiver, Response, Server, Tally, answer, bearer, chromium, cli, console_sign_in,
+from harness import (Endpoint, Failure, Gateway, Receiver, Server, Tally, answer, bearer, call, chromium, cli, console_sign_in,
                      create_database, free_port, psql, sign_in, wait_for)
 from wsclient import WebSocket
 
@@ -159,17 +158,7 @@ class Scim:
         data = raw if raw is not None else None if body is None else json.dumps(body).encode()
         if data is not None:
             headers["Content-Type"] = content_type
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-        try:
-            connection.request(method, "/scim/v2" + path, body=data, headers=headers)
-            response = connection.getresponse()
-            raw_body = response.read()
-            found = {}
-            for name, value in response.getheaders():
-                found.setdefault(name.lower(), value)
-            return Response(response.status, found, raw_body)
-        finally:
-            connection.close()
+        return call(method, f"http://127.0.0.1:{self.port}/scim/v2{path}", headers, raw=data)
 
 
 class From(Endpoint):
