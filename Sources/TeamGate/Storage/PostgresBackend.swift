@@ -124,14 +124,21 @@ final class PostgresBackend: SQLBackend {
         await runTask.value
     }
 
+    /// A read has one deadline, its wait for a connection included: a read that got its connection late (every one
+    /// held by a statement hanging on a cut-off link) has only what is left for its statements, so a session check on
+    /// a cut-off instance is answered within one deadline, not a lease's wait plus a statement's.
     func read<T: Sendable>(_ work: @escaping @Sendable (any SQLConnection) throws -> T) async throws -> T {
-        let deadline = TimeAmount(timeout)
-        return try await leased { [logger, readerQueue] connection in
-            try await Self.run(on: readerQueue) {
-                try work(PostgresSQLConnection(connection: connection, logger: logger, indexChange: nil, deadline: deadline))
+        let asked = ContinuousClock.now
+        return try await leased { [logger, readerQueue, timeout] connection in
+            let left = max(timeout - (ContinuousClock.now - asked), Self.shortestStatementDeadline)
+            return try await Self.run(on: readerQueue) {
+                try work(PostgresSQLConnection(connection: connection, logger: logger, indexChange: nil, deadline: TimeAmount(left)))
             }
         }
     }
+
+    /// What a read's statements get at least, however long it waited for its connection.
+    static let shortestStatementDeadline: Duration = .milliseconds(100)
 
     /// Runs `body` on a pooled connection, failing as `StoreFailure` when the database is not there: no
     /// connection within `timeout` (the pool keeps trying while the database is down; callers are told at once),
