@@ -268,7 +268,9 @@ def cut_off_instance(arguments, tally):
             check("cut-off: A never answers 200 for a logged-out member's token", not any(left and s == 200 for left, (s, _, _) in answers))
             check("cut-off: A fails closed: every session check is 503 with Retry-After (it cannot confirm the epoch)",
                   all(s == 503 and retry for _, (s, retry, _) in answers), f"{statuses}")
-            check("cut-off: no session check on A waited past 3 s (the 2 s database deadline, and no second round)", slowest < 3, f"{slowest:.2f} s")
+            # One deadline is 2 s; a second round (or a connection's wait plus a statement's) would be 4 s at least. What lies
+            # between is the loaded machine: cancelling a lease or a statement hung on the silent link takes it a moment.
+            check("cut-off: no session check on A waited past 3.5 s (the 2 s database deadline, and no second round)", slowest < 3.5, f"{slowest:.2f} s")
             health = timed(a, "GET", "/health")
             ready = wait_for(lambda: timed(a, "GET", "/ready")[0] == 503, 5, step=0.2)
             check("cut-off: A's /health stays 200 and its /ready says 503, so a balancer moves its traffic to B",
