@@ -12,13 +12,14 @@ token; and OpenID Connect: an app registered with the CLI (`oidc-clients add`, i
 local receiver, so the server runs with `--webhook-allowed-hosts 127.0.0.1`) and one by `POST /oidc/clients`; the
 code flow through TeamGate's sign-in page with plain HTTP (`GET /oidc/authorize` with PKCE S256, the code asked for
 on the page and taken from the gateway, a wrong code first, then a 302 back to the app with code, state and iss and
-the `teamgate_session` cookie); `POST /oidc/token` (client_secret_basic), `GET /oidc/userinfo`, `POST /oidc/introspect`, a
+the `teamgate_session` cookie); SCIM: a provisioning token made with the CLI (`scim-tokens create`), a user provisioned with
+it and deactivated (a signed-in agent's session ends), a made-up token refused; `POST /oidc/token` (client_secret_basic), `GET /oidc/userinfo`, `POST /oidc/introspect`, a
 refresh, a wrong client secret (401), `POST /oidc/revoke`; the `teamgate_session` cookie's straight-back code, used twice
 (400 invalid_grant); RP-initiated logout with the ID token (`GET /oidc/logout?id_token_hint=`, back to the
 post-logout URI); a second sign-in to the API's app, then the admin's logout, whose back-channel logout token the
 receiver captures. Each step's answer is checked, so a run that did not happen cannot pass.
 
-Every secret used — API keys (org create, keys create, the console's), session tokens (API, console cookie,
+Every secret used — API keys (org create, keys create, the console's), provisioning tokens (made and made-up), session tokens (API, console cookie,
 `teamgate_session` cookie), console CSRF tokens, sign-in codes, webhook signing secrets, the code gateway's secret, a wrong
 key, OIDC client secrets (CLI and API) and a wrong one, authorization codes, PKCE verifiers, OIDC access and
 refresh tokens, ID tokens and logout tokens (whole), each base64 line (16 characters or more) of the OIDC signing
@@ -53,7 +54,7 @@ from types import SimpleNamespace
 from harness import Gateway, Receiver, Server, Tally, ThrowawayPostgres, answer, bearer, cli, psql, wait_for
 from wsclient import Refused, WebSocket
 
-OWNER, AGENTS, REFUSED = "+919800000001", ["+919800000002", "+919800000003"], "+919800000004"
+OWNER, AGENTS, REFUSED = "+919800000001", ["+919800000002", "+919800000003", "+919800000006"], "+919800000004"
 OIDC_MEMBER = "+919800000005"  # signs in to the OpenID Connect apps
 
 tally = Tally("secrets-log-check")
@@ -81,6 +82,8 @@ def exercise(label, database, folder, gateway):
     made = cli("keys", "create", "--name", "cli key", "--json", database=database, stderr=stderr)
     cli_key = secret("API key (keys create)", json.loads(made)["apiKey"])
     gateway_secret = secret("code gateway secret", "gw-" + random.token_hex(16))
+    made = cli("scim-tokens", "create", "--name", "Entra ID", "--json", database=database, stderr=stderr)
+    scim_token = secret("provisioning token (scim-tokens create)", json.loads(made)["token"])
 
     # The apps' side of OpenID Connect: a local receiver of back-channel logouts (form bodies, `logout_token=<JWT>`);
     # the redirect URIs are on it too, though a browser's redirect is never followed here.
@@ -109,7 +112,7 @@ def exercise(label, database, folder, gateway):
         server.start()
         port = server.port
 
-        tokens = []
+        agent_tokens = []
         for phone in AGENTS:
             status = call("POST", "/auth/otp", body={"phoneNumber": phone}).status
             code = secret("sign-in code", gateway.wait_code(phone))
@@ -120,13 +123,13 @@ def exercise(label, database, folder, gateway):
             reply = call("POST", "/auth/login", body={"phoneNumber": phone, "code": code, "deviceName": "phone"})
             status, body = reply.status, reply.value
             step(f"{phone} signs in", status == 201, f"{status} {body}")
-            tokens.append(secret("session token", body["token"]))
+            agent_tokens.append(secret("session token", body["token"]))
             step("GET /me takes the token", call("GET", "/me", bearer(body["token"])).status == 200)
         step("GET /team with the org's key", call("GET", "/team", {"x-public-key": key}).status == 200)
         step("GET /team with the CLI's key", call("GET", "/team", {"x-public-key": cli_key}).status == 200)
 
         # The browser's way to the events: the token in the query string.
-        ws = WebSocket(port, SimpleNamespace(token=tokens[0]), via="query")
+        ws = WebSocket(port, SimpleNamespace(token=agent_tokens[0]), via="query")
         first = ws.next_message(5)
         step("the ?token= socket opens with session.active", first and first[1].get("type") == "session.active", first)
         reply = call("POST", "/team-member/logout", {"x-public-key": key, "Idempotency-Key": "log-check"},
@@ -140,11 +143,11 @@ def exercise(label, database, folder, gateway):
         ws.wait(lambda s: s.close_code is not None, 4)
         ws.close()
         try:
-            WebSocket(port, SimpleNamespace(token=tokens[0]), via="query").close()
+            WebSocket(port, SimpleNamespace(token=agent_tokens[0]), via="query").close()
             step("a socket for the ended session is refused", False, "it opened")
         except Refused:
             pass
-        status = call("GET", "/me/events?token=" + urllib.parse.quote(tokens[0])).status
+        status = call("GET", "/me/events?token=" + urllib.parse.quote(agent_tokens[0])).status
         step("a plain GET /me/events?token= for the ended session: 401", status == 401, status)
         made_up = secret("made-up session token", "tgs_" + random.token_urlsafe(32))
         step("GET /me/events?token= with a made-up token: 401", call("GET", "/me/events?token=" + made_up).status == 401)
@@ -152,8 +155,8 @@ def exercise(label, database, folder, gateway):
 
         step("a logout by Authorization: Bearer <key>",
              call("POST", "/team-member/logout", bearer(key), {"userPhoneNumber": AGENTS[0]}).status == 201)
-        step("GET /me with the ended token: 401", call("GET", "/me", bearer(tokens[0])).status == 401)
-        step("the member's own /auth/logout", call("POST", "/auth/logout", bearer(tokens[1]), {}).status in (200, 201, 204))
+        step("GET /me with the ended token: 401", call("GET", "/me", bearer(agent_tokens[0])).status == 401)
+        step("the member's own /auth/logout", call("POST", "/auth/logout", bearer(agent_tokens[1]), {}).status in (200, 201, 204))
         reply = call("POST", "/webhooks", {"x-public-key": key}, {"url": gateway.url("/hook"), "events": ["team_member.logged_out"]})
         status, hook = reply.status, reply.value
         step("a webhook is made", status == 201, f"{status} {hook}")
@@ -327,6 +330,18 @@ def exercise(label, database, folder, gateway):
         reply = call("GET", "/oidc/logout?" + urllib.parse.urlencode({"id_token_hint": second.get("id_token") or "none"}))
         step("GET /oidc/logout with the second ID token, its session already ended: the signed-out page (200)", reply.status == 200, reply.status)
 
+
+        # The directory: a user provisioned with the token (a signed-in agent's number, so the member is linked), then
+        # deactivated, which ends that agent's session; a made-up token refused.
+        scim_headers = {**bearer(scim_token), "Content-Type": "application/scim+json"}
+        reply = call("POST", "/scim/v2/Users", scim_headers, {"userName": "agent2@acme.example", "phoneNumbers": [{"value": AGENTS[2], "type": "mobile"}]})
+        user_id = reply.value.get("id", "") if isinstance(reply.value, dict) else ""
+        step("the directory provisions a user with its token (201)", reply.status == 201 and user_id, f"{reply.status} {reply.value}")
+        reply = call("PATCH", f"/scim/v2/Users/{user_id}", scim_headers, {"Operations": [{"op": "Replace", "path": "active", "value": "False"}]})
+        step("the directory deactivates them (200), which ends their session", reply.status == 200 and call("GET", "/me", bearer(agent_tokens[2])).status == 401,
+             f"{reply.status} {reply.value}")
+        wrong_scim = secret("made-up provisioning token", "scim_" + random.token_urlsafe(32))
+        step("a made-up provisioning token is refused (401)", call("GET", "/scim/v2/Users", bearer(wrong_scim)).status == 401)
 
         # The gateway fails this one number: the server logs it, a line a request of this run caused.
         gateway.refuse.add(REFUSED)
