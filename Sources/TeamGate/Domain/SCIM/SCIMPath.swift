@@ -150,7 +150,7 @@ public indirect enum SCIMFilter: Sendable, Equatable {
         switch self {
         case .compare(let path, .eq, .string(let value)) where path.schemaExtension == nil && path.subAttribute == nil:
             let name = path.name.lowercased()
-            return ["username", "externalid", "id", "displayname"].contains(name) ? (name, value) : nil
+            return ["username", "externalid", "id"].contains(name) ? (name, value) : nil
         case .and(let left, let right): return left.indexedEquality ?? right.indexedEquality
         default: return nil
         }

@@ -44,17 +44,9 @@ struct ConsoleProvisioningPages: Sendable {
     }
 
     @Sendable func create(_ request: Request, context: ConsoleFormContext) async throws -> Response {
-        let nameText = context.form["name"] ?? ""
-        let name = try MemberName(parsing: nameText.isEmpty ? "directory" : nameText)
-        let confirmation = try await freshCode.confirm(
-            context, action: "/console/provisioning-tokens", purpose: "create a provisioning token", carried: ["name": nameText],
-            userAgent: request.headers[.userAgent])
-        guard case .confirmed(let admin, let setCookie) = confirmation else { return confirmation.askingPage }
-        let origin = admin.origin(requestID: context.origin.requestID, clientIP: context.clientIP)
-        let issued = try await services.directory.createAPIKey(organizationID: admin.organizationID, name: name, purpose: .provisioning, origin: origin)
-        var response = try await page(admin, origin: origin, issued: issued.secret)
-        if let setCookie { response.headers[.setCookie] = setCookie }
-        return response
+        try await ConsoleSettingsPages.createKey(
+            .provisioning, request, context, services: services, freshCode: freshCode, action: "/console/provisioning-tokens",
+            asking: "create a provisioning token", defaultName: "directory", page: page)
     }
 
     @Sendable func revoke(_ request: Request, context: ConsoleFormContext) async throws -> Response {

@@ -70,14 +70,25 @@ struct ConsoleSettingsPages: Sendable {
     }
 
     @Sendable func createKey(_ request: Request, context: ConsoleFormContext) async throws -> Response {
+        try await Self.createKey(
+            .publicAPI, request, context, services: services, freshCode: freshCode, action: "/console/keys", asking: "create an API key",
+            defaultName: "console key", page: developer)
+    }
+
+    /// Makes a key of `purpose` named by the form, after a fresh code (`action` and `asking` say what for), and answers
+    /// `page` showing its secret once: the one way the console hands out an API key or a provisioning token.
+    static func createKey(
+        _ purpose: APIKey.Purpose, _ request: Request, _ context: ConsoleFormContext, services: TeamGateServices, freshCode: ConsoleFreshCode,
+        action: String, asking: String, defaultName: String,
+        page: (_ admin: ConsoleAdmin, _ origin: RequestOrigin, _ issued: String?) async throws -> Response
+    ) async throws -> Response {
         let nameText = context.form["name"] ?? ""
-        let name = try MemberName(parsing: nameText.isEmpty ? "console key" : nameText)
-        let confirmation = try await freshCode.confirm(
-            context, action: "/console/keys", purpose: "create an API key", carried: ["name": nameText], userAgent: request.headers[.userAgent])
+        let name = try MemberName(parsing: nameText.isEmpty ? defaultName : nameText)
+        let confirmation = try await freshCode.confirm(context, action: action, purpose: asking, carried: ["name": nameText], userAgent: request.headers[.userAgent])
         guard case .confirmed(let admin, let setCookie) = confirmation else { return confirmation.askingPage }
         let origin = admin.origin(requestID: context.origin.requestID, clientIP: context.clientIP)
-        let issued = try await services.directory.createAPIKey(organizationID: admin.organizationID, name: name, origin: origin)
-        var response = try await developer(admin, origin: origin, issued: issued.secret)
+        let issued = try await services.directory.createAPIKey(organizationID: admin.organizationID, name: name, purpose: purpose, origin: origin)
+        var response = try await page(admin, origin, issued.secret)
         if let setCookie { response.headers[.setCookie] = setCookie }
         return response
     }

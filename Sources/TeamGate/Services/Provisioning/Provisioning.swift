@@ -55,7 +55,7 @@ public struct Provisioning: Sendable {
             return ListPage(resources: page.map { $0.user.resource(member: $0.member, baseURL: baseURL) }, totalResults: total, startIndex: first)
         }
         var matched: [ExactJSON] = []
-        if let (attribute, value) = filter.indexedEquality, attribute != "displayname" {
+        if let (attribute, value) = filter.indexedEquality {
             for (user, member) in try await store.scimUsers(organizationID: organizationID, attribute: attribute, equals: value) {
                 let resource = user.resource(member: member, baseURL: baseURL)
                 if filter.matches(resource) { matched.append(resource) }
