@@ -210,6 +210,7 @@ public func buildApplication(
                 retention: HistoryRetention(
                     auditEventDays: configuration.auditRetentionDays, endedSessionDays: configuration.endedSessionRetentionDays,
                     webhookDeliveryDays: configuration.webhookDeliveryRetentionDays)),
+            SessionEndFolding(store: services.store, logger: logger),
         ],
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: logger

@@ -130,6 +130,11 @@ public struct Housekeeping: Service {
             pruned.auditEvents += deleted
             if deleted == 0 { break }
         }
+        // A session closes when it ended: ends still appended as records are folded into their rows first, so the
+        // retention counts from the end, not from the expiry.
+        while !Task.isCancelled {
+            if try await store.foldSessionEnds(limit: Self.batch, onlyIfIdle: false) < Self.batch { break }
+        }
         while !Task.isCancelled {
             let deleted = try await store.pruneClosedSessions(closedBefore: cutoff(retention.endedSessionDays), limit: Self.batch)
             pruned.closedSessions += deleted

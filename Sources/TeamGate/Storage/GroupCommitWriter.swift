@@ -73,6 +73,9 @@ final class GroupCommitWriter: Sendable {
     /// Why the last batch failed, while the database itself keeps failing writes; nil once one commits.
     var failure: StoreFailure? { state.withLock { $0.failure } }
 
+    /// Whether no write is waiting or being committed: background work that can wait does not take the turn.
+    var isIdle: Bool { state.withLock { $0.pending.isEmpty && !$0.draining } }
+
     func write<T: Sendable>(
         _ work: @escaping @Sendable (any SQLConnection) throws -> T,
         afterCommit: @escaping @Sendable (T) -> Void = { _ in }

@@ -21,19 +21,23 @@ final class PeerIndexSync: Sendable {
     private struct Changes: Sendable {
         let epoch: Int64
         let ended: [EndedSession]
+        /// Those of the ended still appended records, not yet folded into their rows.
+        let pending: [PendingSessionEnds.End]
         let members: [TeamMember]
     }
 
     private let backend: PostgresBackend
     private let index: SessionIndex
+    private let pendingEnds: PendingSessionEnds
     private let logger: Logger
     private let state = Mutex(State())
     /// Told which sessions other instances ended, once the index has dropped them.
     private let endedSessionsObserver = Mutex<(@Sendable ([EndedSession]) -> Void)?>(nil)
 
-    init(backend: PostgresBackend, index: SessionIndex, logger: Logger) {
+    init(backend: PostgresBackend, index: SessionIndex, pendingEnds: PendingSessionEnds, logger: Logger) {
         self.backend = backend
         self.index = index
+        self.pendingEnds = pendingEnds
         self.logger = logger
     }
 
@@ -41,6 +45,9 @@ final class PeerIndexSync: Sendable {
     func loaded(atEpoch epoch: Int64) {
         state.withLock { $0.applied = epoch }
     }
+
+    /// The epoch up to which this instance holds every other instance's ends (`PendingSessionEnds`).
+    var appliedEpoch: Int64 { state.withLock { $0.applied } }
 
     /// Follows the other instances until cancelled: notifications as they come, and a catch-up once a
     /// second in case the listening connection is down (devices then hear within a second; requests are
@@ -132,21 +139,27 @@ final class PeerIndexSync: Sendable {
         let changes = try await backend.read { db -> Changes? in
             let current = try IndexEpoch.current(db)
             guard current > applied else { return nil }
-            let ended = try db.rows(
-                "SELECT token_hash, id, member_id, end_reason, revocation_id FROM sessions WHERE end_epoch > ? AND end_epoch <= ?", [applied, current]
-            ).map { row in
-                EndedSession(
-                    tokenHash: row["token_hash"], sessionID: row["id"], memberID: row["member_id"],
-                    reason: (row["end_reason"] as String?).flatMap(SessionEndReason.init(rawValue:)) ?? .sessionRevoked,
-                    revocationID: row["revocation_id"])
-            }
+            // Ends still appended and ends folded into their rows meanwhile, in one statement: one snapshot sees
+            // each end in one place or the other.
+            let rows = try db.rows(
+                """
+                SELECT \(PendingSessionEnds.columns), 1 AS pending FROM session_ends WHERE epoch > ? AND epoch <= ?
+                UNION ALL
+                SELECT 0, id, token_hash, member_id, organization_id, parent_id, expires_at, ended_at, end_reason, revocation_id, end_epoch, 0
+                FROM sessions WHERE end_epoch > ? AND end_epoch <= ?
+                """,
+                [applied, current, applied, current])
+            let pending = rows.filter { ($0["pending"] as Int64) == 1 }.map(PendingSessionEnds.End.init(row:))
+            let ended = rows.map { PendingSessionEnds.End(row: $0).ended }
             let members = try db.rows("SELECT * FROM members WHERE change_epoch > ? AND change_epoch <= ?", [applied, current])
                 .map(TeamMember.init(row:))
-            return Changes(epoch: current, ended: ended, members: members)
+            return Changes(epoch: current, ended: ended, pending: pending, members: members)
         }
         guard let changes else { return }
         let isNew = state.withLock { state in
             guard changes.epoch > state.applied else { return false }
+            // Before `applied` moves: a unit of work reads the ends above it from the database.
+            pendingEnds.add(changes.pending)
             index.remove(tokenHashes: changes.ended.map(\.tokenHash))
             for member in changes.members { index.updateMember(member) }
             state.applied = changes.epoch

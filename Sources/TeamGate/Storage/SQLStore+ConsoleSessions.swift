@@ -3,7 +3,7 @@ import GRDB
 
 extension SQLStore: ConsoleSessionStore {
     public func consoleSession(tokenHash: Data, at date: Date) async throws -> ConsoleSessionRecord? {
-        try await backend.read { db -> ConsoleSessionRecord? in
+        try await readWithEnds { [pendingEnds] db -> ConsoleSessionRecord? in
             guard
                 let row = try db.row(
                     """
@@ -12,6 +12,7 @@ extension SQLStore: ConsoleSessionStore {
                     WHERE s.token_hash = ? AND s.kind = 'console' AND s.ended_at IS NULL AND s.expires_at > ? AND m.removed_at IS NULL AND m.deactivated_at IS NULL
                     """,
                     [tokenHash, date.millisecondsSince1970]),
+                pendingEnds.end(ofSession: row["id"]) == nil,
                 let memberRow = try db.row("SELECT * FROM members WHERE id = ?", [row["member_id"] as String])
             else { return nil }
             let createdAt = Date(millisecondsSince1970: row["created_at"] as Int64)
@@ -28,6 +29,7 @@ extension SQLStore: ConsoleSessionStore {
 
 extension SQLUnitOfWork {
     func makeConsoleSession(id: String, tokenHash: Data, expiresAt: Date, at date: Date) throws -> Bool {
+        guard try pendingEnd(ofSession: id) == nil else { return false }
         let now = date.millisecondsSince1970
         let latest = expiresAt.millisecondsSince1970
         let made = try db.row(
@@ -51,7 +53,7 @@ extension SQLUnitOfWork {
 extension SQLStore {
     public func sessionSummaries(organizationID: String, memberIDs: [String], at date: Date) async throws -> [String: SessionSummary] {
         guard !memberIDs.isEmpty else { return [:] }
-        return try await backend.read { db in
+        return try await readWithEnds { [pendingEnds] db in
             var summaries: [String: SessionSummary] = [:]
             for chunk in MultiRow.chunks(memberIDs) {
                 let arguments: SQLArguments = [date.millisecondsSince1970, organizationID] + chunk.map { $0 }
@@ -67,25 +69,27 @@ extension SQLStore {
                         live: Int(row["live"] as Int64), lastSeen: Date(millisecondsSince1970: row["last_seen"] as Int64?))
                 }
             }
-            return summaries
+            return summaries.subtracting(pendingEnds.endedUnexpired(organizationID: organizationID, at: date.millisecondsSince1970))
         }
     }
 
     public func sessions(memberID: String, before cursor: String?, limit: Int) async throws -> [Session]? {
-        try await backend.read { db -> [Session]? in
+        try await readWithEnds { [pendingEnds] db -> [Session]? in
             guard let cursor else {
-                return try db.rows("SELECT * FROM sessions WHERE member_id = ? ORDER BY created_at DESC, id DESC LIMIT ?", [memberID, limit])
-                    .map(Session.init(row:))
+                return pendingEnds.apply(
+                    to: try db.rows("SELECT * FROM sessions WHERE member_id = ? ORDER BY created_at DESC, id DESC LIMIT ?", [memberID, limit])
+                        .map(Session.init(row:)))
             }
             guard let mark = try db.row("SELECT created_at FROM sessions WHERE id = ? AND member_id = ?", [cursor, memberID]) else { return nil }
             let createdAt: Int64 = mark["created_at"]
-            return try db.rows(
-                """
-                SELECT * FROM sessions WHERE member_id = ? AND (created_at < ? OR (created_at = ? AND id < ?))
-                ORDER BY created_at DESC, id DESC LIMIT ?
-                """,
-                [memberID, createdAt, createdAt, cursor, limit]
-            ).map(Session.init(row:))
+            return pendingEnds.apply(
+                to: try db.rows(
+                    """
+                    SELECT * FROM sessions WHERE member_id = ? AND (created_at < ? OR (created_at = ? AND id < ?))
+                    ORDER BY created_at DESC, id DESC LIMIT ?
+                    """,
+                    [memberID, createdAt, createdAt, cursor, limit]
+                ).map(Session.init(row:)))
         }
     }
 }

@@ -46,9 +46,13 @@ extension SQLStore {
         await indexLoading.withLock { $0 }?.value
     }
 
-    /// Reads every member with a live session, then every live session, in batches.
+    /// Reads the pending ends, then every member with a live session, then every live session, in batches. The
+    /// sessions a pending end ended are told to the index first, as ended while it loads, so it never takes them;
+    /// the counts below still count them (a few members and slots too many, never a session too many).
     func loadIndex() async throws {
         let now = Date().millisecondsSince1970
+        try await backend.read { [pendingEnds] db in try pendingEnds.loadIfNeeded(db) }
+        index.remove(tokenHashes: pendingEnds.tokenHashes)
         // Counted from the covering index of live sessions: a fraction of a second at three million.
         let live = try await backend.read { db in
             try db.row("SELECT COUNT(*) AS live FROM sessions WHERE ended_at IS NULL AND expires_at > ? AND kind IN ('device', 'app')", [now])

@@ -313,6 +313,30 @@ extension SQLStore {
                 CREATE INDEX scim_users_in_order ON scim_users(organization_id, created_at, member_id);
                 """
         ),
+        Migration(
+            name: "v12: session ends as appended records",
+            // Ending a session appends its end here, in the order ends commit (`seq`; `epoch` where instances share
+            // the database), instead of updating `sessions` and four of its indexes: a group commit then writes the
+            // table's last pages, shared by the whole batch. Nothing indexes these rows by session: each instance holds
+            // the ends not yet folded into `sessions` in memory (`PendingSessionEnds`), and `SessionEndFolding` folds
+            // them in, oldest first, in small batches off the logouts' path.
+            sql: """
+                CREATE TABLE session_ends (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    session_id TEXT NOT NULL,
+                    token_hash BLOB NOT NULL,
+                    member_id TEXT NOT NULL,
+                    organization_id TEXT NOT NULL,
+                    parent_id TEXT,
+                    expires_at INTEGER NOT NULL,
+                    ended_at INTEGER NOT NULL,
+                    reason TEXT NOT NULL,
+                    revocation_id TEXT,
+                    epoch INTEGER
+                );
+                CREATE INDEX session_ends_by_epoch ON session_ends(epoch) WHERE epoch IS NOT NULL;
+                """
+        ),
     ]
 }
 

@@ -105,16 +105,19 @@ extension SQLStore {
     }
 
     public func endExpiredAppSessions(at date: Date, limit: Int) async throws -> Int {
-        try await writer.write { db in
+        try await writer.write { [self] db in
+            // Those a logout ended before they expired keep that end (a pending one, not yet folded into the row):
+            // a housekeeping pass's one read of `session_ends`, without an index by session.
             let ended = try db.rows(
                 """
                 UPDATE sessions SET ended_at = expires_at, end_reason = 'expired' WHERE id IN (
-                    SELECT id FROM sessions WHERE parent_id IS NOT NULL AND ended_at IS NULL AND expires_at <= ? LIMIT ?)
+                    SELECT id FROM sessions WHERE parent_id IS NOT NULL AND ended_at IS NULL AND expires_at <= ?
+                        AND NOT EXISTS (SELECT 1 FROM session_ends e WHERE e.session_id = sessions.id) LIMIT ?)
                 RETURNING id
                 """,
                 [date.millisecondsSince1970, limit]
             ).map { $0["id"] as String }
-            try SQLUnitOfWork(db: db).enqueueBackChannelLogouts(appSessionIDs: ended, at: date)
+            try makeUnit(db).enqueueBackChannelLogouts(appSessionIDs: ended, at: date)
             return ended.count
         }
     }
@@ -147,7 +150,7 @@ extension SQLUnitOfWork {
             WHERE g.client_id = ? AND s.ended_at IS NULL AND s.expires_at > ?
             """,
             [id, date.millisecondsSince1970]
-        ).map { $0["id"] as String }
+        ).map { $0["id"] as String }.filter { try pendingEnd(ofSession: $0) == nil }
     }
 
     func insertSigningKey(_ key: StoredSigningKey) throws {

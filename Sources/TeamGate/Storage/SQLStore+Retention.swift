@@ -18,7 +18,8 @@ extension SQLStore: RetentionStore {
     }
 
     public func pruneClosedSessions(closedBefore date: Date, limit: Int) async throws -> Int {
-        // Written exactly as `sessions_by_close` is, so both databases read that index.
+        // Written exactly as `sessions_by_close` is, so both databases read that index. A session whose end is still an
+        // appended record closes by its expiry here; its record goes at its fold, which finds no row left.
         try await deleteBatch(from: "sessions", where: "COALESCE(ended_at, expires_at) < ?", before: date, limit: limit)
     }
 

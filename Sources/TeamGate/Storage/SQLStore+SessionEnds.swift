@@ -1,44 +1,36 @@
 import Foundation
 import GRDB
 
-/// The one statement that ends sessions, whatever selects them: a list of `VALUES` naming what ends (a member,
-/// a session, a token, an organisation) with each end's revocation and time, joined to the live sessions it
-/// matches, so a batch of logouts is one `UPDATE` however many members it names.
+/// Ending sessions, whatever selects them: one read of the live sessions the ends select (a list of `VALUES` naming
+/// what ends, a member, a session, a token, an organisation, with each end's revocation and time), then one append of
+/// their end records (`session_ends`), so a batch of logouts touches neither the rows of `sessions` nor its indexes.
 extension SQLUnitOfWork {
     func endSessions(_ ends: [SessionsToEnd], reason: SessionEndReason) throws -> [[EndedSession]] {
         var results = [[EndedSession]](repeating: [], count: ends.count)
         guard !ends.isEmpty else { return results }
+        try pendingEnds.loadIfNeeded(db)
         let epoch = try IndexEpoch.advance(db)
+        var ending: [(position: Int, found: FoundSession)] = []
         for (shape, positions) in Dictionary(grouping: ends.indices, by: { EndShape(ends[$0].selection) }) {
             for chunk in MultiRow.chunks(positions) {
                 var arguments: SQLArguments = []
                 for position in chunk {
                     let end = ends[position]
-                    arguments += end.selection.matchArguments + [end.revocationID, end.at.millisecondsSince1970]
+                    arguments += end.selection.matchArguments + [Int64(position), end.revocationID, end.at.millisecondsSince1970]
                 }
                 let rows = try db.rows(
                     """
-                    WITH ending(\(shape.columns), revocation_id, ended_at) AS (VALUES \(MultiRow.placeholders(rows: chunk.count, columns: shape.arity + 2)))
-                    UPDATE sessions SET ended_at = ending.ended_at, end_reason = ?, revocation_id = ending.revocation_id, end_epoch = ?
-                    FROM ending
-                    WHERE \(shape.match) AND sessions.ended_at IS NULL AND sessions.expires_at > ending.ended_at
-                    RETURNING sessions.token_hash, sessions.id, sessions.member_id, sessions.organization_id, sessions.revocation_id,
-                        sessions.parent_id
+                    WITH ending(\(shape.columns), position, revocation_id, ended_at) AS (VALUES \(MultiRow.placeholders(rows: chunk.count, columns: shape.arity + 3)))
+                    SELECT ending.position, ending.revocation_id, ending.ended_at, sessions.token_hash, sessions.id, sessions.member_id,
+                        sessions.organization_id, sessions.parent_id, sessions.expires_at
+                    FROM ending JOIN sessions ON \(shape.match)
+                    WHERE sessions.ended_at IS NULL AND sessions.expires_at > ending.ended_at\(unappliedEndsClause)
                     """,
-                    arguments + [reason.rawValue, epoch])
-                // SQLite's RETURNING cannot name the joined list, so each row finds its end by what it matched.
-                let positionOf = Dictionary(chunk.map { (ends[$0].selection.key, $0) }, uniquingKeysWith: { first, _ in first })
-                for row in rows {
-                    let ended = EndedSession(
-                        tokenHash: row["token_hash"], sessionID: row["id"], memberID: row["member_id"], reason: reason,
-                        revocationID: row["revocation_id"], parentID: row["parent_id"])
-                    let organizationID: String = row["organization_id"]
-                    guard let position = positionOf[shape.key(of: ended, organizationID: organizationID)] else { continue }
-                    results[position].append(ended)
-                    changes.ended.append(ended)
-                }
+                    arguments + unappliedEndsArguments)
+                ending += rows.map { (Int(($0["position"] as Int64)), FoundSession(row: $0)) }
             }
         }
+        for (position, found) in try append(ending, reason: reason, epoch: epoch) { results[position].append(found) }
         // A member's or an organisation's end already took their app sessions; one session's end takes its children.
         var parents: [(position: Int, parent: EndedSession)] = []
         for (position, end) in ends.enumerated() {
@@ -47,40 +39,88 @@ extension SQLUnitOfWork {
             case .member, .organization: break
             }
         }
-        for (position, children) in try endChildren(of: parents, in: ends, reason: reason, epoch: epoch) {
-            results[position] += children
-            changes.ended += children
-        }
+        for (position, child) in try endChildren(of: parents, in: ends, reason: reason, epoch: epoch) { results[position].append(child) }
         return results
     }
 
     /// Ends the app sessions opened under the sessions just ended, with their parent's revocation and time.
     private func endChildren(of parents: [(position: Int, parent: EndedSession)], in ends: [SessionsToEnd], reason: SessionEndReason, epoch: Int64?)
-        throws -> [(Int, [EndedSession])]
+        throws -> [(Int, EndedSession)]
     {
-        var found: [Int: [EndedSession]] = [:]
+        var ending: [(position: Int, found: FoundSession)] = []
         for chunk in MultiRow.chunks(parents) {
             var arguments: SQLArguments = []
-            for (position, parent) in chunk { arguments += [parent.sessionID, parent.revocationID, ends[position].at.millisecondsSince1970] }
+            for (position, parent) in chunk { arguments += [parent.sessionID, Int64(position), parent.revocationID, ends[position].at.millisecondsSince1970] }
             let rows = try db.rows(
                 """
-                WITH ending(parent, revocation_id, ended_at) AS (VALUES \(MultiRow.placeholders(rows: chunk.count, columns: 3)))
-                UPDATE sessions SET ended_at = ending.ended_at, end_reason = ?, revocation_id = ending.revocation_id, end_epoch = ?
-                FROM ending
-                WHERE sessions.parent_id = ending.parent AND sessions.ended_at IS NULL AND sessions.expires_at > ending.ended_at
-                RETURNING sessions.token_hash, sessions.id, sessions.member_id, sessions.revocation_id, sessions.parent_id
+                WITH ending(parent, position, revocation_id, ended_at) AS (VALUES \(MultiRow.placeholders(rows: chunk.count, columns: 4)))
+                SELECT ending.position, ending.revocation_id, ending.ended_at, sessions.token_hash, sessions.id, sessions.member_id,
+                    sessions.organization_id, sessions.parent_id, sessions.expires_at
+                FROM ending JOIN sessions ON sessions.parent_id = ending.parent
+                WHERE sessions.ended_at IS NULL AND sessions.expires_at > ending.ended_at\(unappliedEndsClause)
                 """,
-                arguments + [reason.rawValue, epoch])
-            let positionOf = Dictionary(chunk.map { ($0.parent.sessionID, $0.position) }, uniquingKeysWith: { first, _ in first })
-            for row in rows {
-                let child = EndedSession(
-                    tokenHash: row["token_hash"], sessionID: row["id"], memberID: row["member_id"], reason: reason,
-                    revocationID: row["revocation_id"], parentID: row["parent_id"])
-                guard let parentID = child.parentID, let position = positionOf[parentID] else { continue }
-                found[position, default: []].append(child)
+                arguments + unappliedEndsArguments)
+            ending += rows.map { (Int(($0["position"] as Int64)), FoundSession(row: $0)) }
+        }
+        return try append(ending, reason: reason, epoch: epoch)
+    }
+
+    /// Appends an end record for each session found live that no pending end has ended yet (the first of two ends
+    /// selecting one session takes it), in one statement per chunk; answers them with the end that selected each.
+    private func append(_ ending: [(position: Int, found: FoundSession)], reason: SessionEndReason, epoch: Int64?) throws -> [(Int, EndedSession)] {
+        var taken = Set<String>()
+        let fresh = ending.filter { !endedHere.contains($0.found.id) && pendingEnds.end(ofSession: $0.found.id) == nil && taken.insert($0.found.id).inserted }
+        var appended: [(Int, EndedSession)] = []
+        for chunk in MultiRow.chunks(fresh) {
+            var arguments: SQLArguments = []
+            for (_, found) in chunk {
+                arguments += [
+                    found.id, found.tokenHash, found.memberID, found.organizationID, found.parentID, found.expiresAt, found.endedAt,
+                    reason.rawValue, found.revocationID, epoch,
+                ]
+            }
+            let seqs = try db.rows(
+                """
+                INSERT INTO session_ends (session_id, token_hash, member_id, organization_id, parent_id, expires_at, ended_at, reason, revocation_id, epoch)
+                VALUES \(MultiRow.placeholders(rows: chunk.count, columns: 10)) RETURNING seq, session_id
+                """,
+                arguments)
+            let seqOf = Dictionary(seqs.map { ($0["session_id"] as String, $0["seq"] as Int64) }, uniquingKeysWith: { first, _ in first })
+            for (position, found) in chunk {
+                let end = PendingSessionEnds.End(
+                    seq: seqOf[found.id] ?? 0, sessionID: found.id, tokenHash: found.tokenHash, memberID: found.memberID,
+                    organizationID: found.organizationID, parentID: found.parentID, expiresAt: found.expiresAt, endedAt: found.endedAt,
+                    reason: reason, revocationID: found.revocationID, epoch: epoch)
+                endedHere.insert(found.id)
+                changes.pendingEnds.append(end)
+                changes.ended.append(end.ended)
+                appended.append((position, end.ended))
             }
         }
-        return found.map { ($0.key, $0.value) }
+        return appended
+    }
+
+    /// The pending end of the session, if one ended it: this unit's, this instance's, or one another instance
+    /// committed that has not reached this one yet.
+    func pendingEnd(ofSession id: String) throws -> PendingSessionEnds.End? {
+        try pendingEnds.loadIfNeeded(db)
+        if endedHere.contains(id) { return changes.pendingEnds.first { $0.sessionID == id } }
+        if let end = pendingEnds.end(ofSession: id) { return end }
+        guard let unappliedAbove else { return nil }
+        return try db.row("SELECT \(PendingSessionEnds.columns) FROM session_ends WHERE epoch > ? AND session_id = ?", [unappliedAbove, id])
+            .map(PendingSessionEnds.End.init(row:))
+    }
+
+    /// Where other instances share the database: their ends numbered above what this instance has applied are not
+    /// in `pendingEnds` yet, so the read leaves out the sessions they ended, in the same statement (one snapshot:
+    /// an end folded meanwhile shows in the row instead).
+    private var unappliedEndsClause: String {
+        unappliedAbove == nil ? "" : "\n AND NOT EXISTS (SELECT 1 FROM session_ends e WHERE e.epoch > ? AND e.session_id = sessions.id)"
+    }
+
+    private var unappliedEndsArguments: SQLArguments {
+        guard let unappliedAbove else { return [] }
+        return [unappliedAbove]
     }
 
     func members(ids: Set<String>) throws -> [TeamMember] {
@@ -104,16 +144,6 @@ private enum EndShape: Hashable {
         case .token: self = .token
         case .organization(_, nil): self = .organization
         case .organization(_, let sparing?): self = .organizationSparing(sparing)
-        }
-    }
-
-    /// What a session this shape ended is found by, among the ends of a statement (`SessionSelection.key`).
-    func key(of ended: EndedSession, organizationID: String) -> AnyHashable {
-        switch self {
-        case .member: ended.memberID
-        case .session: [ended.sessionID, organizationID]
-        case .token: ended.tokenHash
-        case .organization, .organizationSparing: organizationID
         }
     }
 
@@ -146,13 +176,27 @@ extension SessionSelection {
         case .organization(let id, _): [id]
         }
     }
+}
 
-    fileprivate var key: AnyHashable {
-        switch self {
-        case .member(let id): id
-        case .session(let id, let organizationID): [id, organizationID]
-        case .token(let hash): hash
-        case .organization(let id, _): id
-        }
+/// A live session an end selected, with that end's revocation and time.
+private struct FoundSession {
+    let id: String
+    let tokenHash: Data
+    let memberID: String
+    let organizationID: String
+    let parentID: String?
+    let expiresAt: Int64
+    let endedAt: Int64
+    let revocationID: String?
+
+    init(row: Row) {
+        id = row["id"]
+        tokenHash = row["token_hash"]
+        memberID = row["member_id"]
+        organizationID = row["organization_id"]
+        parentID = row["parent_id"]
+        expiresAt = row["expires_at"]
+        endedAt = row["ended_at"]
+        revocationID = row["revocation_id"]
     }
 }

@@ -9,7 +9,9 @@ extension SQLStore: SessionStore {
         guard !index.isWarm else { return nil }
         // Still loading: the disk answers, on a read connection. What it says is not put in the index, which
         // the loader fills in the order that keeps it right (`SessionIndex.load`).
-        if case .live(let live) = try await backend.read({ db in try Self.lookUpSession(db, tokenHash: tokenHash, at: date) }) { return live }
+        if case .live(let live) = try await backend.read({ [pendingEnds] db in
+            try Self.lookUpSession(db, tokenHash: tokenHash, at: date, pendingEnd: { try pendingEnds.loadIfNeeded(db); return pendingEnds.end(ofSession: $0) })
+        }) { return live }
         return nil
     }
 
@@ -37,12 +39,16 @@ extension SQLStore: SessionStore {
         // Unknown and ended tokens are answered from a read connection: a flood of made-up tokens never
         // waits in line with the logouts. Only a live session the index lacks (another process's) is read
         // again through the writer, ordered with revocations, before the index adopts it.
-        let seen = try await backend.read { db in try Self.lookUpSession(db, tokenHash: tokenHash, at: date) }
+        if let peers { try await peers.catchUp() }
+        let seen = try await backend.read { [pendingEnds] db in
+            try Self.lookUpSession(db, tokenHash: tokenHash, at: date, pendingEnd: { try pendingEnds.loadIfNeeded(db); return pendingEnds.end(ofSession: $0) })
+        }
         guard case .live = seen else { return seen }
         return try await writer.write(
-            { db -> (SessionLookup, epoch: Int64) in
+            { [self] db -> (SessionLookup, epoch: Int64) in
                 let epoch = try IndexEpoch.current(db)
-                return (try Self.lookUpSession(db, tokenHash: tokenHash, at: date), epoch)
+                let unit = makeUnit(db)
+                return (try Self.lookUpSession(db, tokenHash: tokenHash, at: date, pendingEnd: unit.pendingEnd(ofSession:)), epoch)
             },
             afterCommit: { [self] outcome in
                 if case .live(let live) = outcome.0 { remember(tokenHash: tokenHash, live, readAtEpoch: outcome.epoch) }
@@ -51,7 +57,10 @@ extension SQLStore: SessionStore {
     }
 
     /// A device's session only: a console cookie is no bearer token, so it is as unknown here as a made-up one.
-    private static func lookUpSession(_ db: any SQLConnection, tokenHash: Data, at date: Date) throws -> SessionLookup {
+    /// `pendingEnd` finds the end appended for a session, if one was.
+    private static func lookUpSession(
+        _ db: any SQLConnection, tokenHash: Data, at date: Date, pendingEnd: (String) throws -> PendingSessionEnds.End?
+    ) throws -> SessionLookup {
         guard
             let row = try db.row(
                 """
@@ -62,7 +71,7 @@ extension SQLStore: SessionStore {
                 [tokenHash]
             )
         else { return .unknown }
-        let session = Session(row: row)
+        let session = Session(row: row).ended(by: try pendingEnd(row["id"]))
         guard session.isLive(at: date), (row["member_removed_at"] as Int64?) == nil, (row["member_deactivated_at"] as Int64?) == nil else { return .ended(session) }
         guard let memberRow = try db.row("SELECT * FROM members WHERE id = ?", [session.memberID]) else { return .unknown }
         return .live(
@@ -71,14 +80,13 @@ extension SQLStore: SessionStore {
     }
 
     public func sessions(memberID: String) async throws -> [Session] {
-        try await backend.read { db in
-            try db.rows("SELECT * FROM sessions WHERE member_id = ? ORDER BY created_at, id", [memberID])
-                .map(Session.init(row:))
+        try await readWithEnds { [pendingEnds] db in
+            pendingEnds.apply(to: try db.rows("SELECT * FROM sessions WHERE member_id = ? ORDER BY created_at, id", [memberID]).map(Session.init(row:)))
         }
     }
 
     public func sessionSummaries(organizationID: String, at date: Date) async throws -> [String: SessionSummary] {
-        try await backend.read { db in
+        try await readWithEnds { [pendingEnds] db in
             var summaries: [String: SessionSummary] = [:]
             try db.forEachRow(
                 """
@@ -91,7 +99,30 @@ extension SQLStore: SessionStore {
                 summaries[row["member_id"]] = SessionSummary(
                     live: Int(row["live"] as Int64), lastSeen: Date(millisecondsSince1970: row["last_seen"] as Int64?))
             }
-            return summaries
+            return summaries.subtracting(pendingEnds.endedUnexpired(organizationID: organizationID, at: date.millisecondsSince1970))
         }
+    }
+
+    /// A read on a read connection that sees every end committed before the call: where other instances write,
+    /// their ends are caught up with first (`pendingEnds` holds them from then on).
+    func readWithEnds<Value: Sendable>(_ body: @escaping @Sendable (any SQLConnection) throws -> Value) async throws -> Value {
+        if let peers { try await peers.catchUp() }
+        return try await backend.read { [pendingEnds] db in
+            try pendingEnds.loadIfNeeded(db)
+            return try body(db)
+        }
+    }
+}
+
+extension [String: SessionSummary] {
+    /// The summaries with each member's pending ends taken off their live sessions.
+    func subtracting(_ endedUnexpired: [String: Int]) -> [String: SessionSummary] {
+        guard !endedUnexpired.isEmpty else { return self }
+        var summaries = self
+        for (memberID, ended) in endedUnexpired {
+            guard let summary = summaries[memberID] else { continue }
+            summaries[memberID] = SessionSummary(live: Swift.max(0, summary.live - ended), lastSeen: summary.lastSeen)
+        }
+        return summaries
     }
 }

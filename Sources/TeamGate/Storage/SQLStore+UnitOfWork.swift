@@ -4,9 +4,9 @@ import GRDB
 extension SQLStore: TransactionStore {
     public func perform<Value: Sendable>(_ work: @escaping @Sendable (any UnitOfWork) throws -> Value) async throws -> Committed<Value> {
         let (value, changes) = try await writer.write(
-            { db -> (Value, SQLUnitOfWork.IndexChanges) in
+            { [self] db -> (Value, SQLUnitOfWork.IndexChanges) in
                 // A fresh unit per run: a batch retried with savepoints runs `work` again from scratch.
-                let unit = SQLUnitOfWork(db: db)
+                let unit = makeUnit(db)
                 let value = try work(unit)
                 return (value, unit.changes)
             },
@@ -19,7 +19,7 @@ extension SQLStore: TransactionStore {
         _ input: Input, sharing kind: SharedUnitOfWork<Input, Output>
     ) async throws -> Committed<Output> {
         try await writer.write(input, sharing: kind.name) { [self] db, inputs in
-            let unit = SQLUnitOfWork(db: db)
+            let unit = makeUnit(db)
             let results = try kind.work(unit, inputs)
             let changes = unit.changes
             return (results.map { Committed(value: $0.output, endedSessions: $0.endedSessions) }, { self.apply(changes) })
@@ -39,8 +39,16 @@ extension SQLStore: TransactionStore {
         peers?.observeEndedSessions(observer)
     }
 
-    /// The index follows a commit before the next one starts, so it is never behind this instance's writes.
+    /// A unit of work on the writer's transaction, which knows this instance's pending ends, and where other
+    /// instances share the database, the epoch above which theirs may not have reached it yet.
+    func makeUnit(_ db: any SQLConnection) -> SQLUnitOfWork {
+        SQLUnitOfWork(db: db, pendingEnds: pendingEnds, unappliedAbove: peers?.appliedEpoch)
+    }
+
+    /// The index follows a commit before the next one starts, so it is never behind this instance's writes; the
+    /// pending ends first, so that no reader finds the session in neither.
     private func apply(_ changes: SQLUnitOfWork.IndexChanges) {
+        pendingEnds.add(changes.pendingEnds)
         index.remove(tokenHashes: changes.ended.map(\.tokenHash) + changes.madeConsoleSessions)
         for member in changes.members { index.updateMember(member) }
         for opened in changes.sessions { remember(tokenHash: opened.tokenHash, opened.live, readAtEpoch: changes.readEpoch) }
@@ -57,6 +65,8 @@ final class SQLUnitOfWork: UnitOfWork {
 
     struct IndexChanges: Sendable {
         var ended: [EndedSession] = []
+        /// The end records appended, for `PendingSessionEnds` once they commit.
+        var pendingEnds: [PendingSessionEnds.End] = []
         var members: [TeamMember] = []
         var sessions: [OpenedSession] = []
         /// Token hashes of sessions that became console sessions: no longer a device's.
@@ -66,14 +76,21 @@ final class SQLUnitOfWork: UnitOfWork {
     }
 
     let db: any SQLConnection
+    let pendingEnds: PendingSessionEnds
+    /// The epoch above which other instances' ends may be missing from `pendingEnds`; nil where none write.
+    let unappliedAbove: Int64?
     /// Written by this unit's primitives only (here and in `SQLStore+SessionEnds`).
     var changes = IndexChanges()
+    /// Sessions this unit ended, which its later reads must see ended too.
+    var endedHere = Set<String>()
     /// Organisations this transaction found without any webhook, as it read a member of theirs: their
     /// messages need no further read (one statement fewer per logout).
     private var organizationsWithoutWebhooks: Set<String> = []
 
-    init(db: any SQLConnection) {
+    init(db: any SQLConnection, pendingEnds: PendingSessionEnds, unappliedAbove: Int64?) {
         self.db = db
+        self.pendingEnds = pendingEnds
+        self.unappliedAbove = unappliedAbove
     }
 
     func insertOrganization(_ organization: Organization) throws {
@@ -187,7 +204,7 @@ final class SQLUnitOfWork: UnitOfWork {
 
     func session(id: String, organizationID: String) throws -> (session: Session, member: TeamMember)? {
         guard let row = try db.row("SELECT * FROM sessions WHERE id = ? AND organization_id = ?", [id, organizationID]) else { return nil }
-        let session = Session(row: row)
+        let session = Session(row: row).ended(by: try pendingEnd(ofSession: id))
         guard let member = try db.row("SELECT * FROM members WHERE id = ?", [session.memberID]).map(TeamMember.init(row:)) else { return nil }
         return (session, member)
     }

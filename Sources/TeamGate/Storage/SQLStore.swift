@@ -10,6 +10,8 @@ public final class SQLStore: Sendable {
     let backend: any SQLBackend
     let writer: GroupCommitWriter
     let index = SessionIndex()
+    /// Ends appended and not yet folded into `sessions`: every reader of a session's state adds them.
+    let pendingEnds = PendingSessionEnds()
     /// Set when other instances share the database: keeps the index in step with their writes.
     let peers: PeerIndexSync?
     let logger: Logger
@@ -34,7 +36,7 @@ public final class SQLStore: Sendable {
     /// following the other instances' changes, over at most `poolSize` connections. `close()` ends the connections.
     public static func postgres(url: PostgresURL, poolSize: Int, timeout: Duration = .seconds(2), logger: Logger) async throws -> SQLStore {
         let backend = try await PostgresBackend.connect(url: url, poolSize: poolSize, timeout: timeout, logger: logger)
-        let store = SQLStore(backend: backend, logger: logger, peers: { PeerIndexSync(backend: backend, index: $0, logger: logger) })
+        let store = SQLStore(backend: backend, logger: logger, peers: { PeerIndexSync(backend: backend, index: $0, pendingEnds: $1, logger: logger) })
         do {
             // The index is loading already, so the changes numbered above this epoch, applied by catching up,
             // are remembered against the loader's reads; those at or below it are in what the loader reads.
@@ -48,11 +50,11 @@ public final class SQLStore: Sendable {
         return store
     }
 
-    init(backend: any SQLBackend, logger: Logger, peers: (SessionIndex) -> PeerIndexSync? = { _ in nil }) {
+    init(backend: any SQLBackend, logger: Logger, peers: (SessionIndex, PendingSessionEnds) -> PeerIndexSync? = { _, _ in nil }) {
         self.backend = backend
         self.logger = logger
         self.writer = GroupCommitWriter(backend: backend)
-        self.peers = peers(index)
+        self.peers = peers(index, pendingEnds)
         // Not warm until the loader has run: until then a token the index lacks is read from disk.
         index.beginLoading()
     }

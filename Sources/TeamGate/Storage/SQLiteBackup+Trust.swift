@@ -64,6 +64,8 @@ extension SQLiteBackup {
     /// would otherwise be live again. Their devices sign in again. Returns how many it ended.
     static func endSessions(in copy: DatabaseQueue, at date: Date) throws -> Int {
         try copy.write { db in
+            // Ends appended as records are folded in first: those sessions keep their own end, and are not counted.
+            if try db.tableExists("session_ends") { _ = try SQLStore.fold(SQLiteConnection(db: db), limit: nil) }
             try db.execute(
                 sql: "UPDATE sessions SET ended_at = ?, end_reason = ? WHERE ended_at IS NULL",
                 arguments: [date.millisecondsSince1970, SessionEndReason.sessionRevoked.rawValue])

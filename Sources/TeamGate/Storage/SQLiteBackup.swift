@@ -123,10 +123,20 @@ public enum SQLiteBackup {
             return Summary(
                 path: path, bytes: bytes, migrations: migrations,
                 members: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM members WHERE removed_at IS NULL") ?? 0,
-                liveSessions: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM sessions WHERE ended_at IS NULL AND expires_at > ?", arguments: [now]) ?? 0)
+                liveSessions: try Int.fetchOne(db, sql: liveSessionsCount(db), arguments: [now]) ?? 0)
         }
         try database.close()
         return summary
+    }
+
+    /// Counts the live sessions: not ended in their row, nor by an end appended as a record (a backup from before
+    /// those records has none).
+    private static func liveSessionsCount(_ db: Database) throws -> String {
+        guard try db.tableExists("session_ends") else { return "SELECT COUNT(*) FROM sessions WHERE ended_at IS NULL AND expires_at > ?" }
+        return """
+            SELECT COUNT(*) FROM sessions WHERE ended_at IS NULL AND expires_at > ?
+                AND NOT EXISTS (SELECT 1 FROM session_ends e WHERE e.session_id = sessions.id)
+            """
     }
 
     /// Takes the copy out of WAL mode and closes it: one file, which opens read-only without a log beside it.

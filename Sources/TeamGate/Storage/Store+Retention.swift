@@ -9,4 +9,9 @@ public protocol RetentionStore: Sendable {
     func pruneClosedSessions(closedBefore date: Date, limit: Int) async throws -> Int
     /// Webhook deliveries queued before `date`, delivered, failed or still pending.
     func pruneWebhookDeliveries(createdBefore date: Date, limit: Int) async throws -> Int
+    /// Folds up to `limit` of the oldest session ends, appended as records, into their sessions' rows, in one
+    /// transaction; says how many it folded. `onlyIfIdle` folds nothing while the writer has writes waiting.
+    func foldSessionEnds(limit: Int, onlyIfIdle: Bool) async throws -> Int
+    /// Session ends appended and not yet folded, as this instance knows them.
+    var pendingSessionEnds: Int { get }
 }

@@ -1,0 +1,48 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// Folds the session ends logouts appended (`session_ends`) into the rows of `sessions`, so the table of ends stays
+/// short and each instance's memory of them small. A fold is a small transaction of its own, taken only when the
+/// writer has nothing waiting: a burst of logouts is never held behind one. Past `highWater` pending ends it folds
+/// a batch each round all the same, so a writer that is never idle still catches up.
+public struct SessionEndFolding: Service {
+    let store: any TeamGateStore
+    let logger: Logger
+    let interval: Duration
+    static let batch = 256
+    static let highWater = 100_000
+
+    public init(store: any TeamGateStore, logger: Logger, interval: Duration = .milliseconds(250)) {
+        self.store = store
+        self.logger = logger
+        self.interval = interval
+    }
+
+    public func run() async throws {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            do {
+                _ = try await foldOnce()
+            } catch {
+                logger.error("Folding session ends into their sessions failed; retrying", metadata: ["error": "\(error)"])
+            }
+            do {
+                try await cancelWhenGracefulShutdown { try await Sleep.for(interval) }
+            } catch {
+                break  // cancelled: the service is stopping
+            }
+        }
+    }
+
+    /// One round: batches while the writer is idle, or one batch when the pending ends are past the high water.
+    /// Returns how many it folded.
+    public func foldOnce() async throws -> Int {
+        var folded = try await store.foldSessionEnds(limit: Self.batch, onlyIfIdle: store.pendingSessionEnds < Self.highWater)
+        var last = folded
+        while last == Self.batch, !Task.isCancelled {
+            last = try await store.foldSessionEnds(limit: Self.batch, onlyIfIdle: true)
+            folded += last
+        }
+        return folded
+    }
+}

@@ -1,0 +1,137 @@
+import Foundation
+import GRDB
+import Synchronization
+
+/// The session ends appended to `session_ends` and not yet folded into `sessions`, by session: what every reader
+/// of "is this session live" adds to the row it read. The table has no index by session, so that a logout's end
+/// is an append to its last pages; this instance knows every such end instead: those it read at start-up, those
+/// its writer committed, and those other instances committed, as it catches up with them (`PeerIndexSync`). An
+/// end leaves here a grace after it was folded, so a reader that read its row before the fold still finds it.
+final class PendingSessionEnds: Sendable {
+    struct End: Sendable, Equatable {
+        let seq: Int64
+        let sessionID: String
+        let tokenHash: Data
+        let memberID: String
+        let organizationID: String
+        let parentID: String?
+        let expiresAt: Int64
+        let endedAt: Int64
+        let reason: SessionEndReason
+        let revocationID: String?
+        let epoch: Int64?
+
+        /// What the index and the devices are told of it.
+        var ended: EndedSession {
+            EndedSession(tokenHash: tokenHash, sessionID: sessionID, memberID: memberID, reason: reason, revocationID: revocationID, parentID: parentID)
+        }
+    }
+
+    private struct State {
+        var bySession: [String: End] = [:]
+        var loaded = false
+        /// Bounds below which every end was folded, each with when it was seen, oldest first.
+        var foldedBelow: [(seenAt: ContinuousClock.Instant, seq: Int64)] = []
+        /// The newest of those bounds: the ends below it are in their rows already.
+        var folded: Int64 = 0
+    }
+
+    private let state = Mutex(State())
+    /// How long an end stays after its fold was seen: longer than any read between its row and this lookup.
+    let grace: Duration
+
+    init(grace: Duration = .seconds(10)) {
+        self.grace = grace
+    }
+
+    /// The columns `End(row:)` reads.
+    static let columns = "seq, session_id, token_hash, member_id, organization_id, parent_id, expires_at, ended_at, reason, revocation_id, epoch"
+
+    /// Reads every end in the table, once: before the first reader needs them (start-up, or the first read or write).
+    func loadIfNeeded(_ db: any SQLConnection) throws {
+        guard !state.withLock({ $0.loaded }) else { return }
+        var read: [End] = []
+        try db.forEachRow("SELECT \(Self.columns) FROM session_ends", []) { row in read.append(End(row: row)) }
+        state.withLock { state in
+            // Merged: ends committed while this read ran are here already, and newer.
+            for end in read where state.bySession[end.sessionID] == nil { state.bySession[end.sessionID] = end }
+            state.loaded = true
+        }
+    }
+
+    func add(_ ends: some Sequence<End>) {
+        state.withLock { state in
+            for end in ends {
+                if let known = state.bySession[end.sessionID], known.seq <= end.seq { continue }
+                state.bySession[end.sessionID] = end
+            }
+        }
+    }
+
+    func end(ofSession id: String) -> End? {
+        state.withLock { $0.bySession[id] }
+    }
+
+    var count: Int { state.withLock { $0.bySession.count } }
+
+    /// Every pending end's token hash (the start-up load skips them).
+    var tokenHashes: [Data] { state.withLock { $0.bySession.values.map(\.tokenHash) } }
+
+    /// The largest sequence number held, if any.
+    var lastSeq: Int64? { state.withLock { $0.bySession.values.map(\.seq).max() } }
+
+    /// The organisation's sessions that a pending end ended while they were still unexpired at `date`, by member:
+    /// what `sessions` still counts as live.
+    func endedUnexpired(organizationID: String, at date: Int64) -> [String: Int] {
+        state.withLock { state in
+            var counts: [String: Int] = [:]
+            for end in state.bySession.values where end.seq >= state.folded && end.organizationID == organizationID && end.expiresAt > date {
+                counts[end.memberID, default: 0] += 1
+            }
+            return counts
+        }
+    }
+
+    /// Notes that every end numbered below `seq` is folded; ends seen folded a grace ago are dropped.
+    func retire(foldedBelow seq: Int64, at now: ContinuousClock.Instant) {
+        state.withLock { state in
+            state.foldedBelow.append((now, seq))
+            state.folded = Swift.max(state.folded, seq)
+            guard let due = state.foldedBelow.lastIndex(where: { now - $0.seenAt >= grace }) else { return }
+            let bound = state.foldedBelow[due].seq
+            state.foldedBelow.removeFirst(due + 1)
+            state.bySession = state.bySession.filter { $0.value.seq >= bound }
+        }
+    }
+}
+
+extension PendingSessionEnds.End {
+    init(row: Row) {
+        self.init(
+            seq: row["seq"], sessionID: row["session_id"], tokenHash: row["token_hash"], memberID: row["member_id"],
+            organizationID: row["organization_id"], parentID: row["parent_id"], expiresAt: row["expires_at"], endedAt: row["ended_at"],
+            reason: (row["reason"] as String?).flatMap(SessionEndReason.init(rawValue:)) ?? .sessionRevoked, revocationID: row["revocation_id"],
+            epoch: row["epoch"])
+    }
+}
+
+extension Session {
+    /// The session as it stands with `pending` ended (if it ended it, or earlier than the row says).
+    func ended(by pending: PendingSessionEnds.End?) -> Session {
+        guard let pending else { return self }
+        let at = Date(millisecondsSince1970: pending.endedAt)
+        if let endedAt, endedAt <= at { return self }
+        var session = self
+        session.endedAt = at
+        session.endReason = pending.reason
+        session.revocationID = pending.revocationID
+        return session
+    }
+}
+
+extension PendingSessionEnds {
+    /// The sessions as they stand with the pending ends.
+    func apply(to sessions: [Session]) -> [Session] {
+        state.withLock { state in sessions.map { $0.ended(by: state.bySession[$0.id]) } }
+    }
+}
