@@ -20,14 +20,21 @@ public struct SessionEndFolding: Service {
     }
 
     public func run() async throws {
+        var failures = 0
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
                 _ = try await foldOnce()
+                failures = 0
             } catch {
-                logger.error("Folding session ends into their sessions failed; retrying", metadata: ["error": "\(error)"])
+                // Said when it starts failing and at every 240th failure after; the rounds back off meanwhile (5 s at most).
+                if failures % 240 == 0 {
+                    logger.error("Folding session ends into their sessions failed; retrying", metadata: ["error": "\(error)"])
+                }
+                failures += 1
             }
+            let pause = interval * min(failures + 1, 20)
             do {
-                try await cancelWhenGracefulShutdown { try await Sleep.for(interval) }
+                try await cancelWhenGracefulShutdown { try await Sleep.for(pause) }
             } catch {
                 break  // cancelled: the service is stopping
             }

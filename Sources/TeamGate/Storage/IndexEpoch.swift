@@ -15,6 +15,12 @@ enum IndexEpoch {
         return row["value"]
     }
 
+    /// Holds the counter's row until the commit without taking a number, where instances share the database.
+    static func lock(_ db: any SQLConnection) throws {
+        guard db.hasPeers, db.transactionEpoch == nil else { return }
+        _ = try db.row("SELECT value FROM index_epoch WHERE id = 1 FOR UPDATE")
+    }
+
     /// The number for the change this transaction is making: one per transaction (a group commit's
     /// writes share it), announced to the other instances at commit.
     static func advance(_ db: any SQLConnection) throws -> Int64? {

@@ -29,6 +29,9 @@ final class PendingSessionEnds: Sendable {
 
     private struct State {
         var bySession: [String: End] = [:]
+        /// The largest sequence number of an end held or once held: where one process writes (SQLite), every end
+        /// numbered above it is this transaction's own.
+        var lastSeq: Int64 = 0
         var loaded = false
         /// Bounds below which every end was folded, each with when it was seen, oldest first.
         var foldedBelow: [(seenAt: ContinuousClock.Instant, seq: Int64)] = []
@@ -54,7 +57,9 @@ final class PendingSessionEnds: Sendable {
         try db.forEachRow("SELECT \(Self.columns) FROM session_ends", []) { row in read.append(End(row: row)) }
         state.withLock { state in
             // Merged: ends committed while this read ran are here already, and newer.
+            state.bySession.reserveCapacity(read.count)
             for end in read where state.bySession[end.sessionID] == nil { state.bySession[end.sessionID] = end }
+            state.lastSeq = Swift.max(state.lastSeq, read.map(\.seq).max() ?? 0)
             state.loaded = true
         }
     }
@@ -62,6 +67,7 @@ final class PendingSessionEnds: Sendable {
     func add(_ ends: some Sequence<End>) {
         state.withLock { state in
             for end in ends {
+                state.lastSeq = Swift.max(state.lastSeq, end.seq)
                 if let known = state.bySession[end.sessionID], known.seq <= end.seq { continue }
                 state.bySession[end.sessionID] = end
             }
@@ -77,8 +83,8 @@ final class PendingSessionEnds: Sendable {
     /// Every pending end's token hash (the start-up load skips them).
     var tokenHashes: [Data] { state.withLock { $0.bySession.values.map(\.tokenHash) } }
 
-    /// The largest sequence number held, if any.
-    var lastSeq: Int64? { state.withLock { $0.bySession.values.map(\.seq).max() } }
+    /// The largest sequence number held or once held (0 for none).
+    var lastSeq: Int64 { state.withLock { $0.lastSeq } }
 
     /// The organisation's sessions that a pending end ended while they were still unexpired at `date`, by member:
     /// what `sessions` still counts as live.
@@ -115,16 +121,49 @@ extension PendingSessionEnds.End {
     }
 }
 
+/// The end records a statement reads from `session_ends` itself rather than from `PendingSessionEnds`: where other
+/// instances write (PostgreSQL), those numbered above the epoch this instance has applied; where one process writes,
+/// those of the writer's own transaction (numbered above every end committed). Read in the same statement as the rows
+/// they end, so one snapshot finds each end in its record or, folded meanwhile, in its row.
+struct UnseenEnds: Sendable {
+    let column: String
+    let bound: Int64
+
+    /// A condition that `sessions` (the table's name or alias in the statement) has no such end; binds `bound`.
+    func noEnd(of sessions: String) -> String {
+        "NOT EXISTS (SELECT 1 FROM session_ends e WHERE e.\(column) > ? AND e.session_id = \(sessions).id)"
+    }
+
+    /// Joins such an end to `sessions`, as `columns`; binds `bound`.
+    func join(to sessions: String) -> String {
+        "LEFT JOIN session_ends e ON e.session_id = \(sessions).id AND e.\(column) > ?"
+    }
+
+    static let columns = "e.ended_at AS pending_ended_at, e.reason AS pending_reason, e.revocation_id AS pending_revocation_id"
+}
+
 extension Session {
     /// The session as it stands with `pending` ended (if it ended it, or earlier than the row says).
     func ended(by pending: PendingSessionEnds.End?) -> Session {
         guard let pending else { return self }
-        let at = Date(millisecondsSince1970: pending.endedAt)
+        return ended(atMilliseconds: pending.endedAt, reason: pending.reason, revocationID: pending.revocationID)
+    }
+
+    /// The session as it stands with the end `UnseenEnds.join` found for it, if any.
+    func ended(byJoined row: Row) -> Session {
+        guard let at = row["pending_ended_at"] as Int64? else { return self }
+        return ended(
+            atMilliseconds: at, reason: (row["pending_reason"] as String?).flatMap(SessionEndReason.init(rawValue:)) ?? .sessionRevoked,
+            revocationID: row["pending_revocation_id"])
+    }
+
+    private func ended(atMilliseconds milliseconds: Int64, reason: SessionEndReason, revocationID: String?) -> Session {
+        let at = Date(millisecondsSince1970: milliseconds)
         if let endedAt, endedAt <= at { return self }
         var session = self
         session.endedAt = at
-        session.endReason = pending.reason
-        session.revocationID = pending.revocationID
+        session.endReason = reason
+        session.revocationID = revocationID
         return session
     }
 }

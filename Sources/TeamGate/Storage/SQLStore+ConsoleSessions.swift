@@ -29,17 +29,17 @@ extension SQLStore: ConsoleSessionStore {
 
 extension SQLUnitOfWork {
     func makeConsoleSession(id: String, tokenHash: Data, expiresAt: Date, at date: Date) throws -> Bool {
-        guard try pendingEnd(ofSession: id) == nil else { return false }
+        guard !endedHere.contains(id), pendingEnds.end(ofSession: id) == nil else { return false }
         let now = date.millisecondsSince1970
         let latest = expiresAt.millisecondsSince1970
         let made = try db.row(
             """
             UPDATE sessions SET kind = 'console', console_used_at = ?, code_confirmed_at = ?,
                 expires_at = CASE WHEN expires_at < ? THEN expires_at ELSE ? END
-            WHERE id = ? AND token_hash = ? AND kind = 'device' AND ended_at IS NULL AND expires_at > ?
+            WHERE id = ? AND token_hash = ? AND kind = 'device' AND ended_at IS NULL AND expires_at > ? AND \(unseenEnds.noEnd(of: "sessions"))
             RETURNING id
             """,
-            [now, now, latest, latest, id, tokenHash, now])
+            [now, now, latest, latest, id, tokenHash, now, unseenEnds.bound])
         guard made != nil else { return false }
         changes.madeConsoleSessions.append(tokenHash)
         return true

@@ -11,10 +11,13 @@ extension SQLStore {
         // an end it learns of later is newer than that read, or still in the table.
         let held = pendingEnds.lastSeq
         let (folded, oldest) = try await writer.write { db in
+            // The lock every ending transaction takes first, taken first here too: instances folding and ending
+            // at once wait in one order (no deadlock), and no end is appended while its older ones are folded.
+            try IndexEpoch.lock(db)
             let folded = try Self.fold(db, limit: limit)
             return (folded, try db.row("SELECT MIN(seq) AS oldest FROM session_ends")?["oldest"] as Int64?)
         }
-        if let held { pendingEnds.retire(foldedBelow: Swift.min(oldest ?? .max, held + 1), at: .now) }
+        if held > 0 { pendingEnds.retire(foldedBelow: Swift.min(oldest ?? .max, held + 1), at: .now) }
         return folded
     }
 

@@ -8,7 +8,6 @@ extension SQLUnitOfWork {
     func endSessions(_ ends: [SessionsToEnd], reason: SessionEndReason) throws -> [[EndedSession]] {
         var results = [[EndedSession]](repeating: [], count: ends.count)
         guard !ends.isEmpty else { return results }
-        try pendingEnds.loadIfNeeded(db)
         let epoch = try IndexEpoch.advance(db)
         var ending: [(position: Int, found: FoundSession)] = []
         for (shape, positions) in Dictionary(grouping: ends.indices, by: { EndShape(ends[$0].selection) }) {
@@ -24,9 +23,9 @@ extension SQLUnitOfWork {
                     SELECT ending.position, ending.revocation_id, ending.ended_at, sessions.token_hash, sessions.id, sessions.member_id,
                         sessions.organization_id, sessions.parent_id, sessions.expires_at
                     FROM ending JOIN sessions ON \(shape.match)
-                    WHERE sessions.ended_at IS NULL AND sessions.expires_at > ending.ended_at\(unappliedEndsClause)
+                    WHERE sessions.ended_at IS NULL AND sessions.expires_at > ending.ended_at AND \(unseenEnds.noEnd(of: "sessions"))
                     """,
-                    arguments + unappliedEndsArguments)
+                    arguments + [unseenEnds.bound])
                 ending += rows.map { (Int(($0["position"] as Int64)), FoundSession(row: $0)) }
             }
         }
@@ -57,9 +56,9 @@ extension SQLUnitOfWork {
                 SELECT ending.position, ending.revocation_id, ending.ended_at, sessions.token_hash, sessions.id, sessions.member_id,
                     sessions.organization_id, sessions.parent_id, sessions.expires_at
                 FROM ending JOIN sessions ON sessions.parent_id = ending.parent
-                WHERE sessions.ended_at IS NULL AND sessions.expires_at > ending.ended_at\(unappliedEndsClause)
+                WHERE sessions.ended_at IS NULL AND sessions.expires_at > ending.ended_at AND \(unseenEnds.noEnd(of: "sessions"))
                 """,
-                arguments + unappliedEndsArguments)
+                arguments + [unseenEnds.bound])
             ending += rows.map { (Int(($0["position"] as Int64)), FoundSession(row: $0)) }
         }
         return try append(ending, reason: reason, epoch: epoch)
@@ -87,8 +86,10 @@ extension SQLUnitOfWork {
                 arguments)
             let seqOf = Dictionary(seqs.map { ($0["session_id"] as String, $0["seq"] as Int64) }, uniquingKeysWith: { first, _ in first })
             for (position, found) in chunk {
+                // RETURNING answers every row inserted; a row missing would be a session no reader knew ended.
+                guard let seq = seqOf[found.id] else { throw EndRecordNotReturned(sessionID: found.id) }
                 let end = PendingSessionEnds.End(
-                    seq: seqOf[found.id] ?? 0, sessionID: found.id, tokenHash: found.tokenHash, memberID: found.memberID,
+                    seq: seq, sessionID: found.id, tokenHash: found.tokenHash, memberID: found.memberID,
                     organizationID: found.organizationID, parentID: found.parentID, expiresAt: found.expiresAt, endedAt: found.endedAt,
                     reason: reason, revocationID: found.revocationID, epoch: epoch)
                 endedHere.insert(found.id)
@@ -100,27 +101,14 @@ extension SQLUnitOfWork {
         return appended
     }
 
-    /// The pending end of the session, if one ended it: this unit's, this instance's, or one another instance
-    /// committed that has not reached this one yet.
+    /// The pending end of the session, if one ended it: this unit's, this instance's, or one this instance has not
+    /// seen yet (its transaction's own, or another instance's not yet applied).
     func pendingEnd(ofSession id: String) throws -> PendingSessionEnds.End? {
-        try pendingEnds.loadIfNeeded(db)
         if endedHere.contains(id) { return changes.pendingEnds.first { $0.sessionID == id } }
         if let end = pendingEnds.end(ofSession: id) { return end }
-        guard let unappliedAbove else { return nil }
-        return try db.row("SELECT \(PendingSessionEnds.columns) FROM session_ends WHERE epoch > ? AND session_id = ?", [unappliedAbove, id])
-            .map(PendingSessionEnds.End.init(row:))
-    }
-
-    /// Where other instances share the database: their ends numbered above what this instance has applied are not
-    /// in `pendingEnds` yet, so the read leaves out the sessions they ended, in the same statement (one snapshot:
-    /// an end folded meanwhile shows in the row instead).
-    private var unappliedEndsClause: String {
-        unappliedAbove == nil ? "" : "\n AND NOT EXISTS (SELECT 1 FROM session_ends e WHERE e.epoch > ? AND e.session_id = sessions.id)"
-    }
-
-    private var unappliedEndsArguments: SQLArguments {
-        guard let unappliedAbove else { return [] }
-        return [unappliedAbove]
+        return try db.row(
+            "SELECT \(PendingSessionEnds.columns) FROM session_ends e WHERE e.\(unseenEnds.column) > ? AND e.session_id = ?", [unseenEnds.bound, id]
+        ).map(PendingSessionEnds.End.init(row:))
     }
 
     func members(ids: Set<String>) throws -> [TeamMember] {
@@ -199,4 +187,11 @@ private struct FoundSession {
         endedAt = row["ended_at"]
         revocationID = row["revocation_id"]
     }
+}
+
+/// The database did not answer an end record it was asked to append: the transaction fails rather than leave a
+/// session that readers would take for live.
+struct EndRecordNotReturned: Error, CustomStringConvertible {
+    let sessionID: String
+    var description: String { "The database returned no number for the end record of session \(sessionID)" }
 }

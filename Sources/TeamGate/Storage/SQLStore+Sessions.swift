@@ -9,8 +9,8 @@ extension SQLStore: SessionStore {
         guard !index.isWarm else { return nil }
         // Still loading: the disk answers, on a read connection. What it says is not put in the index, which
         // the loader fills in the order that keeps it right (`SessionIndex.load`).
-        if case .live(let live) = try await backend.read({ [pendingEnds] db in
-            try Self.lookUpSession(db, tokenHash: tokenHash, at: date, pendingEnd: { try pendingEnds.loadIfNeeded(db); return pendingEnds.end(ofSession: $0) })
+        if case .live(let live) = try await backend.read({ [pendingEnds, unseenEnds] db in
+            try Self.lookUpSession(db, tokenHash: tokenHash, at: date, pendingEnds: pendingEnds, unseenEnds: unseenEnds)
         }) { return live }
         return nil
     }
@@ -40,15 +40,15 @@ extension SQLStore: SessionStore {
         // waits in line with the logouts. Only a live session the index lacks (another process's) is read
         // again through the writer, ordered with revocations, before the index adopts it.
         if let peers { try await peers.catchUp() }
-        let seen = try await backend.read { [pendingEnds] db in
-            try Self.lookUpSession(db, tokenHash: tokenHash, at: date, pendingEnd: { try pendingEnds.loadIfNeeded(db); return pendingEnds.end(ofSession: $0) })
+        let seen = try await backend.read { [pendingEnds, unseenEnds] db in
+            try Self.lookUpSession(db, tokenHash: tokenHash, at: date, pendingEnds: pendingEnds, unseenEnds: unseenEnds)
         }
         guard case .live = seen else { return seen }
         return try await writer.write(
             { [self] db -> (SessionLookup, epoch: Int64) in
                 let epoch = try IndexEpoch.current(db)
-                let unit = makeUnit(db)
-                return (try Self.lookUpSession(db, tokenHash: tokenHash, at: date, pendingEnd: unit.pendingEnd(ofSession:)), epoch)
+                // Ordered with the writes: ends earlier in this transaction are its own, read with the row.
+                return (try Self.lookUpSession(db, tokenHash: tokenHash, at: date, pendingEnds: pendingEnds, unseenEnds: unseenEnds), epoch)
             },
             afterCommit: { [self] outcome in
                 if case .live(let live) = outcome.0 { remember(tokenHash: tokenHash, live, readAtEpoch: outcome.epoch) }
@@ -57,21 +57,22 @@ extension SQLStore: SessionStore {
     }
 
     /// A device's session only: a console cookie is no bearer token, so it is as unknown here as a made-up one.
-    /// `pendingEnd` finds the end appended for a session, if one was.
+    /// With the session's pending end, from memory or, when `unseenEnds` has it, from the same statement.
     private static func lookUpSession(
-        _ db: any SQLConnection, tokenHash: Data, at date: Date, pendingEnd: (String) throws -> PendingSessionEnds.End?
+        _ db: any SQLConnection, tokenHash: Data, at date: Date, pendingEnds: PendingSessionEnds, unseenEnds: UnseenEnds
     ) throws -> SessionLookup {
         guard
             let row = try db.row(
                 """
-                SELECT s.*, m.removed_at AS member_removed_at, m.deactivated_at AS member_deactivated_at, o.name AS organization_name FROM sessions s
-                JOIN members m ON m.id = s.member_id JOIN organizations o ON o.id = s.organization_id
+                SELECT s.*, m.removed_at AS member_removed_at, m.deactivated_at AS member_deactivated_at, o.name AS organization_name,
+                    \(UnseenEnds.columns) FROM sessions s
+                JOIN members m ON m.id = s.member_id JOIN organizations o ON o.id = s.organization_id \(unseenEnds.join(to: "s"))
                 WHERE s.token_hash = ? AND s.kind IN ('device', 'app')
                 """,
-                [tokenHash]
+                [unseenEnds.bound, tokenHash]
             )
         else { return .unknown }
-        let session = Session(row: row).ended(by: try pendingEnd(row["id"]))
+        let session = Session(row: row).ended(by: pendingEnds.end(ofSession: row["id"])).ended(byJoined: row)
         guard session.isLive(at: date), (row["member_removed_at"] as Int64?) == nil, (row["member_deactivated_at"] as Int64?) == nil else { return .ended(session) }
         guard let memberRow = try db.row("SELECT * FROM members WHERE id = ?", [session.memberID]) else { return .unknown }
         return .live(

@@ -42,7 +42,13 @@ extension SQLStore: TransactionStore {
     /// A unit of work on the writer's transaction, which knows this instance's pending ends, and where other
     /// instances share the database, the epoch above which theirs may not have reached it yet.
     func makeUnit(_ db: any SQLConnection) -> SQLUnitOfWork {
-        SQLUnitOfWork(db: db, pendingEnds: pendingEnds, unappliedAbove: peers?.appliedEpoch)
+        SQLUnitOfWork(db: db, pendingEnds: pendingEnds, unseenEnds: unseenEnds)
+    }
+
+    /// What a statement must read of `session_ends` itself, at this moment (`UnseenEnds`).
+    var unseenEnds: UnseenEnds {
+        if let peers { return UnseenEnds(column: "epoch", bound: peers.appliedEpoch) }
+        return UnseenEnds(column: "seq", bound: pendingEnds.lastSeq)
     }
 
     /// The index follows a commit before the next one starts, so it is never behind this instance's writes; the
@@ -77,8 +83,8 @@ final class SQLUnitOfWork: UnitOfWork {
 
     let db: any SQLConnection
     let pendingEnds: PendingSessionEnds
-    /// The epoch above which other instances' ends may be missing from `pendingEnds`; nil where none write.
-    let unappliedAbove: Int64?
+    /// The ends not in `pendingEnds` when the unit began: its transaction's own, other instances' not yet applied.
+    let unseenEnds: UnseenEnds
     /// Written by this unit's primitives only (here and in `SQLStore+SessionEnds`).
     var changes = IndexChanges()
     /// Sessions this unit ended, which its later reads must see ended too.
@@ -87,10 +93,10 @@ final class SQLUnitOfWork: UnitOfWork {
     /// messages need no further read (one statement fewer per logout).
     private var organizationsWithoutWebhooks: Set<String> = []
 
-    init(db: any SQLConnection, pendingEnds: PendingSessionEnds, unappliedAbove: Int64?) {
+    init(db: any SQLConnection, pendingEnds: PendingSessionEnds, unseenEnds: UnseenEnds) {
         self.db = db
         self.pendingEnds = pendingEnds
-        self.unappliedAbove = unappliedAbove
+        self.unseenEnds = unseenEnds
     }
 
     func insertOrganization(_ organization: Organization) throws {
@@ -203,8 +209,12 @@ final class SQLUnitOfWork: UnitOfWork {
     }
 
     func session(id: String, organizationID: String) throws -> (session: Session, member: TeamMember)? {
-        guard let row = try db.row("SELECT * FROM sessions WHERE id = ? AND organization_id = ?", [id, organizationID]) else { return nil }
-        let session = Session(row: row).ended(by: try pendingEnd(ofSession: id))
+        guard
+            let row = try db.row(
+                "SELECT s.*, \(UnseenEnds.columns) FROM sessions s \(unseenEnds.join(to: "s")) WHERE s.id = ? AND s.organization_id = ?",
+                [unseenEnds.bound, id, organizationID])
+        else { return nil }
+        let session = Session(row: row).ended(by: pendingEnds.end(ofSession: id)).ended(byJoined: row)
         guard let member = try db.row("SELECT * FROM members WHERE id = ?", [session.memberID]).map(TeamMember.init(row:)) else { return nil }
         return (session, member)
     }

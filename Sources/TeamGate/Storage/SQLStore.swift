@@ -29,6 +29,8 @@ public final class SQLStore: Sendable {
     public convenience init(sqlitePath path: String, synchronous: Synchronous = .full, logger: Logger = Logger(label: "teamgate.store")) throws {
         let backend = try SQLiteBackend(path: path, synchronous: synchronous)
         self.init(backend: backend, logger: logger)
+        // Before any read or write: the pending ends are part of every session's state.
+        try backend.pool.read { [pendingEnds] db in try pendingEnds.loadIfNeeded(SQLiteConnection(db: db)) }
         startLoadingIndex()
     }
 
@@ -42,6 +44,8 @@ public final class SQLStore: Sendable {
             // are remembered against the loader's reads; those at or below it are in what the loader reads.
             let epoch = try await backend.read { db in try IndexEpoch.current(db) }
             store.peers?.loaded(atEpoch: epoch)
+            // Read after that epoch, so they hold every end numbered up to it (`PeerIndexSync.appliedEpoch`).
+            try await backend.read { [pendingEnds = store.pendingEnds] db in try pendingEnds.loadIfNeeded(db) }
         } catch {
             await store.close()
             throw error

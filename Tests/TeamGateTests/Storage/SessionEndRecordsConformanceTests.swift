@@ -110,6 +110,37 @@ struct SessionEndRecordsConformanceTests {
         await reopened.close()
     }
 
+    @Test("two writes of one group commit that end the same session: the second finds it ended, by its record in the transaction", arguments: TestBackend.available)
+    func twoEndsInOneCommit(backend: TestBackend) async throws {
+        // setup: Meera signed in on two devices
+        let environment = try TestEnvironment(backend: backend)
+        let services = try await environment.openServices()
+        let team = try await SeededTeam.make(services)
+        let store = try #require(services.store as? SQLStore)
+        let at = environment.clock.now
+        let sessionID = try #require(try await services.store.sessions(memberID: team.meera.id).first?.id)
+
+        // act: two units of work on one transaction, as a batch runs two writes (each its own unit)
+        let (first, second, alone, lookedUp) = try await store.writer.write { db in
+            let first = try store.makeUnit(db).endSessions(
+                [SessionsToEnd(.member(id: team.meera.id), revocationID: "rev_first", at: at)], reason: .adminLogout)
+            let second = try store.makeUnit(db).endSessions(
+                [SessionsToEnd(.member(id: team.meera.id), revocationID: "rev_second", at: at)], reason: .adminLogout)
+            let alone = try store.makeUnit(db).endSessions(
+                [SessionsToEnd(.session(id: sessionID, organizationID: team.organization.id), revocationID: "rev_third", at: at)], reason: .sessionRevoked)
+            let lookedUp = try store.makeUnit(db).session(id: sessionID, organizationID: team.organization.id)?.session
+            return (first[0].count, second[0].count, alone[0].count, lookedUp)
+        }
+
+        // check: the first ended both, the others nothing; the same transaction already read the end
+        #expect(first == 2)
+        #expect(second == 0)
+        #expect(alone == 0)
+        #expect(lookedUp?.endReason == .adminLogout && lookedUp?.revocationID == "rev_first")
+        #expect(try await Self.endRecords(in: store).map(\.revocationID) == ["rev_first", "rev_first"])
+        await services.close()
+    }
+
     @Test("a revocation's device acknowledges it while its end is still a record, and after the fold the row keeps the acknowledgement", arguments: TestBackend.available)
     func acknowledgementBeforeFold(backend: TestBackend) async throws {
         // setup: Meera logged out, her first device told
