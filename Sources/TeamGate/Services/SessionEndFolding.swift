@@ -41,13 +41,14 @@ public struct SessionEndFolding: Service {
         }
     }
 
-    /// One round: batches while the writer is idle, or one batch when the pending ends are past the high water.
-    /// Returns how many it folded.
+    /// One round: batches while the writer is idle; past the high water one batch even if it is not, and past twice
+    /// the high water batch after batch until below it (logouts then share the writer with the folds, and memory stays
+    /// bounded). Returns how many it folded.
     public func foldOnce() async throws -> Int {
         var folded = try await store.foldSessionEnds(limit: Self.batch, onlyIfIdle: store.pendingSessionEnds < Self.highWater)
         var last = folded
         while last == Self.batch, !Task.isCancelled {
-            last = try await store.foldSessionEnds(limit: Self.batch, onlyIfIdle: true)
+            last = try await store.foldSessionEnds(limit: Self.batch, onlyIfIdle: store.pendingSessionEnds < 2 * Self.highWater)
             folded += last
         }
         return folded

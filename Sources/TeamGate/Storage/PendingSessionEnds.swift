@@ -29,6 +29,10 @@ final class PendingSessionEnds: Sendable {
 
     private struct State {
         var bySession: [String: End] = [:]
+        /// The ends in the order they came (their numbers' order, but for another instance's caught up late), from
+        /// `head` on: a retired fold drops them from the front, never by a pass over all of them.
+        var order: [(seq: Int64, sessionID: String)] = []
+        var head = 0
         /// The largest sequence number of an end held or once held: where one process writes (SQLite), every end
         /// numbered above it is this transaction's own.
         var lastSeq: Int64 = 0
@@ -58,7 +62,10 @@ final class PendingSessionEnds: Sendable {
         state.withLock { state in
             // Merged: ends committed while this read ran are here already, and newer.
             state.bySession.reserveCapacity(read.count)
-            for end in read where state.bySession[end.sessionID] == nil { state.bySession[end.sessionID] = end }
+            for end in read.sorted(by: { $0.seq < $1.seq }) where state.bySession[end.sessionID] == nil {
+                state.bySession[end.sessionID] = end
+                state.order.append((end.seq, end.sessionID))
+            }
             state.lastSeq = Swift.max(state.lastSeq, read.map(\.seq).max() ?? 0)
             state.loaded = true
         }
@@ -70,12 +77,18 @@ final class PendingSessionEnds: Sendable {
                 state.lastSeq = Swift.max(state.lastSeq, end.seq)
                 if let known = state.bySession[end.sessionID], known.seq <= end.seq { continue }
                 state.bySession[end.sessionID] = end
+                state.order.append((end.seq, end.sessionID))
             }
         }
     }
 
     func end(ofSession id: String) -> End? {
         state.withLock { $0.bySession[id] }
+    }
+
+    /// Those of `ids` a pending end ended, in one look.
+    func ended(among ids: some Sequence<String>) -> Set<String> {
+        state.withLock { state in Set(ids.filter { state.bySession[$0] != nil }) }
     }
 
     var count: Int { state.withLock { $0.bySession.count } }
@@ -106,7 +119,15 @@ final class PendingSessionEnds: Sendable {
             guard let due = state.foldedBelow.lastIndex(where: { now - $0.seenAt >= grace }) else { return }
             let bound = state.foldedBelow[due].seq
             state.foldedBelow.removeFirst(due + 1)
-            state.bySession = state.bySession.filter { $0.value.seq >= bound }
+            while state.head < state.order.count, state.order[state.head].seq < bound {
+                let (seq, sessionID) = state.order[state.head]
+                if state.bySession[sessionID]?.seq == seq { state.bySession[sessionID] = nil }
+                state.head += 1
+            }
+            if state.head > 4096, state.head * 2 > state.order.count {
+                state.order.removeFirst(state.head)
+                state.head = 0
+            }
         }
     }
 }
