@@ -26,7 +26,7 @@ extension SQLUnitOfWork {
                     WHERE sessions.ended_at IS NULL AND sessions.expires_at > ending.ended_at AND \(unseenEnds.noEnd(of: "sessions"))
                     """,
                     arguments + [unseenEnds.bound])
-                ending += rows.map { (Int($0[0] as Int64), FoundSession(row: $0)) }
+                ending += rows.map { (Int($0["position"] as Int64), FoundSession(row: $0)) }
             }
         }
         for (position, found) in try append(ending, reason: reason, epoch: epoch) { results[position].append(found) }
@@ -59,7 +59,7 @@ extension SQLUnitOfWork {
                 WHERE sessions.ended_at IS NULL AND sessions.expires_at > ending.ended_at AND \(unseenEnds.noEnd(of: "sessions"))
                 """,
                 arguments + [unseenEnds.bound])
-            ending += rows.map { (Int($0[0] as Int64), FoundSession(row: $0)) }
+            ending += rows.map { (Int($0["position"] as Int64), FoundSession(row: $0)) }
         }
         return try append(ending, reason: reason, epoch: epoch)
     }
@@ -84,7 +84,7 @@ extension SQLUnitOfWork {
                 VALUES \(MultiRow.placeholders(rows: chunk.count, columns: 10)) RETURNING seq, session_id
                 """,
                 arguments)
-            let seqOf = Dictionary(seqs.map { ($0[1] as String, $0[0] as Int64) }, uniquingKeysWith: { first, _ in first })
+            let seqOf = Dictionary(seqs.map { ($0["session_id"] as String, $0["seq"] as Int64) }, uniquingKeysWith: { first, _ in first })
             for (position, found) in chunk {
                 // RETURNING answers every row inserted; a row missing would be a session no reader knew ended.
                 guard let seq = seqOf[found.id] else { throw EndRecordNotReturned(sessionID: found.id) }
@@ -177,17 +177,15 @@ private struct FoundSession {
     let endedAt: Int64
     let revocationID: String?
 
-    /// By position (the statements above select `position, revocation_id, ended_at, token_hash, id, member_id,
-    /// organization_id, parent_id, expires_at`): a lookup by name folds the name's case, at every cell of every logout.
     init(row: Row) {
-        revocationID = row[1]
-        endedAt = row[2]
-        tokenHash = row[3]
-        id = row[4]
-        memberID = row[5]
-        organizationID = row[6]
-        parentID = row[7]
-        expiresAt = row[8]
+        id = row["id"]
+        tokenHash = row["token_hash"]
+        memberID = row["member_id"]
+        organizationID = row["organization_id"]
+        parentID = row["parent_id"]
+        expiresAt = row["expires_at"]
+        endedAt = row["ended_at"]
+        revocationID = row["revocation_id"]
     }
 }
 

@@ -125,6 +125,15 @@ struct TestEnvironment {
         throw CodeNotSent(phone: phone.e164)
     }
 
+    /// The newest message sent to `phone` (a code, or word of a lock), waiting up to 5 s for one as `code(for:)` does.
+    func message(for phone: PhoneNumber) async throws -> OTPMessage {
+        for _ in 0..<500 {
+            if let message = outbox.latest(for: phone) { return message }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        throw CodeNotSent(phone: phone.e164)
+    }
+
     /// Lets the background code sender finish what it was given, before checking that nothing was sent.
     func settleCodeSender() async throws {
         try await Task.sleep(for: .milliseconds(500))
