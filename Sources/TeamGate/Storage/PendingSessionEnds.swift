@@ -21,6 +21,13 @@ final class PendingSessionEnds: Sendable {
         let revocationID: String?
         let epoch: Int64?
 
+        /// The same end with the number, reason and epoch its append gave it.
+        func numbered(_ seq: Int64, reason: SessionEndReason, epoch: Int64?) -> End {
+            End(
+                seq: seq, sessionID: sessionID, tokenHash: tokenHash, memberID: memberID, organizationID: organizationID, parentID: parentID,
+                expiresAt: expiresAt, endedAt: endedAt, reason: reason, revocationID: revocationID, epoch: epoch)
+        }
+
         /// What the index and the devices are told of it.
         var ended: EndedSession {
             EndedSession(tokenHash: tokenHash, sessionID: sessionID, memberID: memberID, reason: reason, revocationID: revocationID, parentID: parentID)

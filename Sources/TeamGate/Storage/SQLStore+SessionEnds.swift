@@ -9,7 +9,7 @@ extension SQLUnitOfWork {
         var results = [[EndedSession]](repeating: [], count: ends.count)
         guard !ends.isEmpty else { return results }
         let epoch = try IndexEpoch.advance(db)
-        var ending: [(position: Int, found: FoundSession)] = []
+        var ending: [(position: Int, found: PendingSessionEnds.End)] = []
         for (shape, positions) in Dictionary(grouping: ends.indices, by: { EndShape(ends[$0].selection) }) {
             for chunk in MultiRow.chunks(positions) {
                 var arguments: SQLArguments = []
@@ -20,13 +20,12 @@ extension SQLUnitOfWork {
                 let rows = try db.rows(
                     """
                     WITH ending(\(shape.columns), position, revocation_id, ended_at) AS (VALUES \(MultiRow.placeholders(rows: chunk.count, columns: shape.arity + 3)))
-                    SELECT ending.position, ending.revocation_id, ending.ended_at, sessions.token_hash, sessions.id, sessions.member_id,
-                        sessions.organization_id, sessions.parent_id, sessions.expires_at
+                    SELECT ending.position, \(Self.foundColumns)
                     FROM ending JOIN sessions ON \(shape.match)
                     WHERE sessions.ended_at IS NULL AND sessions.expires_at > ending.ended_at AND \(unseenEnds.noEnd(of: "sessions"))
                     """,
                     arguments + [unseenEnds.bound])
-                ending += rows.map { (Int($0["position"] as Int64), FoundSession(row: $0)) }
+                ending += rows.map { (Int($0["position"] as Int64), PendingSessionEnds.End(row: $0)) }
             }
         }
         for (position, found) in try append(ending, reason: reason, epoch: epoch) { results[position].append(found) }
@@ -46,35 +45,34 @@ extension SQLUnitOfWork {
     private func endChildren(of parents: [(position: Int, parent: EndedSession)], in ends: [SessionsToEnd], reason: SessionEndReason, epoch: Int64?)
         throws -> [(Int, EndedSession)]
     {
-        var ending: [(position: Int, found: FoundSession)] = []
+        var ending: [(position: Int, found: PendingSessionEnds.End)] = []
         for chunk in MultiRow.chunks(parents) {
             var arguments: SQLArguments = []
             for (position, parent) in chunk { arguments += [parent.sessionID, Int64(position), parent.revocationID, ends[position].at.millisecondsSince1970] }
             let rows = try db.rows(
                 """
                 WITH ending(parent, position, revocation_id, ended_at) AS (VALUES \(MultiRow.placeholders(rows: chunk.count, columns: 4)))
-                SELECT ending.position, ending.revocation_id, ending.ended_at, sessions.token_hash, sessions.id, sessions.member_id,
-                    sessions.organization_id, sessions.parent_id, sessions.expires_at
+                SELECT ending.position, \(Self.foundColumns)
                 FROM ending JOIN sessions ON sessions.parent_id = ending.parent
                 WHERE sessions.ended_at IS NULL AND sessions.expires_at > ending.ended_at AND \(unseenEnds.noEnd(of: "sessions"))
                 """,
                 arguments + [unseenEnds.bound])
-            ending += rows.map { (Int($0["position"] as Int64), FoundSession(row: $0)) }
+            ending += rows.map { (Int($0["position"] as Int64), PendingSessionEnds.End(row: $0)) }
         }
         return try append(ending, reason: reason, epoch: epoch)
     }
 
     /// Appends an end record for each session found live that no pending end has ended yet (the first of two ends
     /// selecting one session takes it), in one statement per chunk; answers them with the end that selected each.
-    private func append(_ ending: [(position: Int, found: FoundSession)], reason: SessionEndReason, epoch: Int64?) throws -> [(Int, EndedSession)] {
-        var taken = pendingEnds.ended(among: ending.map(\.found.id)).union(endedHere)
-        let fresh = ending.filter { taken.insert($0.found.id).inserted }
+    private func append(_ ending: [(position: Int, found: PendingSessionEnds.End)], reason: SessionEndReason, epoch: Int64?) throws -> [(Int, EndedSession)] {
+        var taken = pendingEnds.ended(among: ending.map(\.found.sessionID)).union(endedHere)
+        let fresh = ending.filter { taken.insert($0.found.sessionID).inserted }
         var appended: [(Int, EndedSession)] = []
         for chunk in MultiRow.chunks(fresh) {
             var arguments: SQLArguments = []
             for (_, found) in chunk {
                 arguments += [
-                    found.id, found.tokenHash, found.memberID, found.organizationID, found.parentID, found.expiresAt, found.endedAt,
+                    found.sessionID, found.tokenHash, found.memberID, found.organizationID, found.parentID, found.expiresAt, found.endedAt,
                     reason.rawValue, found.revocationID, epoch,
                 ]
             }
@@ -87,12 +85,9 @@ extension SQLUnitOfWork {
             let seqOf = Dictionary(seqs.map { ($0["session_id"] as String, $0["seq"] as Int64) }, uniquingKeysWith: { first, _ in first })
             for (position, found) in chunk {
                 // RETURNING answers every row inserted; a row missing would be a session no reader knew ended.
-                guard let seq = seqOf[found.id] else { throw EndRecordNotReturned(sessionID: found.id) }
-                let end = PendingSessionEnds.End(
-                    seq: seq, sessionID: found.id, tokenHash: found.tokenHash, memberID: found.memberID,
-                    organizationID: found.organizationID, parentID: found.parentID, expiresAt: found.expiresAt, endedAt: found.endedAt,
-                    reason: reason, revocationID: found.revocationID, epoch: epoch)
-                endedHere.insert(found.id)
+                guard let seq = seqOf[found.sessionID] else { throw EndRecordNotReturned(sessionID: found.sessionID) }
+                let end = found.numbered(seq, reason: reason, epoch: epoch)
+                endedHere.insert(found.sessionID)
                 changes.pendingEnds.append(end)
                 changes.ended.append(end.ended)
                 appended.append((position, end.ended))
@@ -100,6 +95,13 @@ extension SQLUnitOfWork {
         }
         return appended
     }
+
+    /// A live session an end selected, read as the end record it is about to get (`PendingSessionEnds.End(row:)`),
+    /// with that end's revocation and time; its number, reason and epoch come with the append.
+    private static let foundColumns = """
+        0 AS seq, sessions.id AS session_id, sessions.token_hash, sessions.member_id, sessions.organization_id, sessions.parent_id,
+        sessions.expires_at, ending.ended_at, ending.revocation_id
+        """
 
     /// The pending end of the session, if one ended it: this unit's, this instance's, or one this instance has not
     /// seen yet (its transaction's own, or another instance's not yet applied).
@@ -163,29 +165,6 @@ extension SessionSelection {
         case .token(let hash): [hash]
         case .organization(let id, _): [id]
         }
-    }
-}
-
-/// A live session an end selected, with that end's revocation and time.
-private struct FoundSession {
-    let id: String
-    let tokenHash: Data
-    let memberID: String
-    let organizationID: String
-    let parentID: String?
-    let expiresAt: Int64
-    let endedAt: Int64
-    let revocationID: String?
-
-    init(row: Row) {
-        id = row["id"]
-        tokenHash = row["token_hash"]
-        memberID = row["member_id"]
-        organizationID = row["organization_id"]
-        parentID = row["parent_id"]
-        expiresAt = row["expires_at"]
-        endedAt = row["ended_at"]
-        revocationID = row["revocation_id"]
     }
 }
 
