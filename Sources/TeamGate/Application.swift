@@ -231,6 +231,7 @@ public func buildServiceGroup(
     services: TeamGateServices,
     logger: Logger,
     observability: [any Service] = [],
+    shutdownLimits: (graceful: Duration, cancellation: Duration) = (.seconds(8), .seconds(1)),
     onServerRunning: @escaping @Sendable (_ port: Int) async -> Void = { _ in }
 ) throws -> ServiceGroup {
     let application = try buildApplication(configuration: configuration, services: services, logger: logger, onServerRunning: onServerRunning)
@@ -243,8 +244,9 @@ public func buildServiceGroup(
     group.gracefulShutdownSignals = [.sigterm, .sigint]
     // SIGTERM ends the process within 10 s (Docker's patience) whatever hangs: past 8 s of graceful shutdown the
     // group is cancelled. No 201 is lost that way either: each was sent after its commit.
-    group.maximumGracefulShutdownDuration = .seconds(8)
-    group.maximumCancellationDuration = .seconds(1)
+    // (`shutdownLimits`: a test of the order on a loaded machine gives the same steps more time.)
+    group.maximumGracefulShutdownDuration = shutdownLimits.graceful
+    group.maximumCancellationDuration = shutdownLimits.cancellation
     return ServiceGroup(configuration: group)
 }
 

@@ -5,7 +5,8 @@ import ServiceLifecycle
 /// Deletes what no answer needs any more, so the tables a stranger can make grow stay bounded: sign-in
 /// codes an hour after they expired, and idempotency records once their replay window has passed; and history
 /// past its retention (`HistoryRetention`): audit events, closed sessions, webhook deliveries. Runs
-/// as a service of the application, in small batches so that logouts never wait long behind it. Each pass
+/// as a service of the application, in small batches so that logouts never wait long behind it (and a pass stops
+/// between two batches once graceful shutdown begins, so a slow database cannot hold the shutdown). Each pass
 /// also forgets the expired sessions the session index still holds, and hands the memory freed since the
 /// last one back to the system (`FreedMemory`).
 public struct Housekeeping: Service {
@@ -73,12 +74,12 @@ public struct Housekeeping: Service {
         let now = clock.now()
         var codes = 0
         var records = 0
-        while !Task.isCancelled {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
             let deleted = try await store.pruneOTPChallenges(expiredBefore: now.addingTimeInterval(-Retention.expiredCodes), limit: Self.batch)
             codes += deleted
             if deleted < Self.batch { break }
         }
-        while !Task.isCancelled {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
             let deleted = try await store.pruneIdempotencyRecords(createdBefore: now.addingTimeInterval(-Retention.idempotencyReplay), limit: Self.batch)
             records += deleted
             if deleted < Self.batch { break }
@@ -91,18 +92,18 @@ public struct Housekeeping: Service {
     public func pruneOIDCOnce() async throws -> Int {
         let now = clock.now()
         var total = 0
-        while !Task.isCancelled {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
             let ended = try await store.endExpiredAppSessions(at: now, limit: Self.batch)
             total += ended
             if ended < Self.batch { break }
         }
-        while !Task.isCancelled {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
             let deleted = try await store.pruneOIDC(expiredBefore: now.addingTimeInterval(-Retention.expiredCodes), limit: Self.batch)
             total += deleted
             if deleted < Self.batch { break }
         }
         let cutoff = now.addingTimeInterval(-TimeInterval(retention.webhookDeliveryDays) * 86_400)
-        while !Task.isCancelled {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
             let deleted = try await store.pruneLogoutDeliveries(createdBefore: cutoff, limit: Self.batch)
             total += deleted
             if deleted < Self.batch { break }
@@ -125,22 +126,22 @@ public struct Housekeeping: Service {
         var pruned = PrunedHistory()
         // Audit events are taken oldest first by the order written; a batch may hold a few too young to go, so
         // only a batch that deletes nothing ends the pass.
-        while !Task.isCancelled {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
             let deleted = try await store.pruneAuditEvents(occurredBefore: cutoff(retention.auditEventDays), limit: Self.batch)
             pruned.auditEvents += deleted
             if deleted == 0 { break }
         }
         // A session closes when it ended: ends still appended as records are folded into their rows first, so the
         // retention counts from the end, not from the expiry.
-        while !Task.isCancelled {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
             if try await store.foldSessionEnds(limit: Self.batch, onlyIfIdle: false) < Self.batch { break }
         }
-        while !Task.isCancelled {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
             let deleted = try await store.pruneClosedSessions(closedBefore: cutoff(retention.endedSessionDays), limit: Self.batch)
             pruned.closedSessions += deleted
             if deleted < Self.batch { break }
         }
-        while !Task.isCancelled {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
             let deleted = try await store.pruneWebhookDeliveries(createdBefore: cutoff(retention.webhookDeliveryDays), limit: Self.batch)
             pruned.webhookDeliveries += deleted
             if deleted < Self.batch { break }

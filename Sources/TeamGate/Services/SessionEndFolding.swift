@@ -47,7 +47,7 @@ public struct SessionEndFolding: Service {
     public func foldOnce() async throws -> Int {
         var folded = try await store.foldSessionEnds(limit: Self.batch, onlyIfIdle: store.pendingSessionEnds < Self.highWater)
         var last = folded
-        while last == Self.batch, !Task.isCancelled {
+        while last == Self.batch, !Task.isCancelled, !Task.isShuttingDownGracefully {
             last = try await store.foldSessionEnds(limit: Self.batch, onlyIfIdle: store.pendingSessionEnds < 2 * Self.highWater)
             folded += last
         }
