@@ -346,10 +346,12 @@ def refused_at_once(label, a, b, key, devices, cutter=None):
     print(f"     ({len(devices)} logouts and GET /me in {seconds:.2f} s)")
     not_created = [f"{d.phone}: {s} {body}" for d, (s, body) in zip(devices, answers) if s != 201]
     check(f"{label}: {len(devices)} logouts through A answered 201", not not_created, f"{len(not_created)} not: {not_created[:3]}")
-    taken = [f"{d.phone}: {s}" + (f" {body['reason']}" if isinstance(body, dict) and "reason" in body else "") for d, (s, body) in zip(devices, refusals)
+    taken = [f"{d.phone}: {s} " + (body["reason"] if isinstance(body, dict) and "reason" in body else str(body)[:300]) for d, (s, body) in zip(devices, refusals)
              if not (s == 401 and isinstance(body, dict) and body.get("reason") == "admin_logout")]
     check(f"{label}: GET /me on B right after each 201 refuses the token, 401 admin_logout, {len(devices)} of {len(devices)}",
           not taken, f"{len(taken)} not refused: {taken[:3]}")
+    if taken:
+        print(f"--- last lines of server {b.name}'s log:\n{b.log_tail(40)}")
 
 
 # --- main ------------------------------------------------------------------------------------------
