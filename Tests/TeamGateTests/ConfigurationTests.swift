@@ -141,10 +141,10 @@ struct ConfigurationTests {
         #expect(try TeamGateConfiguration(reader: TeamGateConfiguration.reader(flags: [:], environment: base)).postgresPoolSize == 32)
         #expect(try TeamGateConfiguration(arguments: ["--postgres-pool-size", "8"], environment: base).postgresPoolSize == 8)
         #expect {
-            try TeamGateConfiguration(arguments: ["--postgres-pool-size=0"], environment: base)
+            try TeamGateConfiguration(arguments: ["--postgres-pool-size=1"], environment: base)
         } throws: { error in
             (error as? ConfigurationError)?.problems
-                == ["postgresPoolSize must be a whole number from 1 to 1000, not 0 (--postgres-pool-size / TEAMGATE_POSTGRES_POOL_SIZE)"]
+                == ["postgresPoolSize must be a whole number from 2 to 1000, not 1 (--postgres-pool-size / TEAMGATE_POSTGRES_POOL_SIZE)"]
         }
     }
 

@@ -25,7 +25,11 @@ extension TeamGateConfiguration {
             }
             return text
         },
-        .int("postgresPoolSize", \.postgresPoolSize, 1...1_000, help: "Connections one instance opens to PostgreSQL at most"),
+        // One connection is always held by the listener for other instances' changes: with one alone, no read would
+        // ever get a connection.
+        .int(
+            "postgresPoolSize", \.postgresPoolSize, 2...1_000,
+            help: "Connections one instance opens to PostgreSQL at most (one of them listens for other instances' changes)"),
         .int(
             "postgresTimeoutSeconds", \.postgresTimeoutSeconds, 1...600,
             help: "Longest wait for a PostgreSQL connection or one statement's answer; past it the request gets 503 with `Retry-After`"),

@@ -127,12 +127,40 @@ final class PostgresBackend: SQLBackend {
     /// A read has one deadline, its wait for a connection included: a read that got its connection late (every one
     /// held by a statement hanging on a cut-off link) has only what is left for its statements, so a session check on
     /// a cut-off instance is answered within one deadline, not a lease's wait plus a statement's.
+    ///
+    /// A read is idempotent, so one whose connection was closed under it (the server ended that backend: a restart,
+    /// `pg_terminate_backend`) runs once more on another connection, within what is left of the same deadline: the
+    /// other connections may well be alive, and the caller (a session check) would otherwise answer 503 for one
+    /// dead backend.
     func read<T: Sendable>(_ work: @escaping @Sendable (any SQLConnection) throws -> T) async throws -> T {
         let asked = ContinuousClock.now
-        return try await leased { [logger, readerQueue, timeout] connection in
+        do {
+            return try await read(asked: asked, within: timeout, work)
+        } catch let closed as ReadOnClosedConnection {
+            let left = timeout - (ContinuousClock.now - asked)
+            guard left > Self.shortestStatementDeadline else { throw closed.failure }
+            logger.debug("A read's connection was closed under it; reading once more on another", metadata: ["error": "\(closed.failure)"])
+            do {
+                return try await read(asked: asked, within: left, work)
+            } catch let closedAgain as ReadOnClosedConnection {
+                throw closedAgain.failure
+            }
+        }
+    }
+
+    private func read<T: Sendable>(
+        asked: ContinuousClock.Instant, within leaseDeadline: Duration, _ work: @escaping @Sendable (any SQLConnection) throws -> T
+    ) async throws -> T {
+        try await leased(within: leaseDeadline) { [logger, readerQueue, timeout] connection in
             let left = max(timeout - (ContinuousClock.now - asked), Self.shortestStatementDeadline)
-            return try await Self.run(on: readerQueue) {
-                try work(PostgresSQLConnection(connection: connection, logger: logger, indexChange: nil, deadline: TimeAmount(left)))
+            let ended = ConnectionEndedFlag()
+            do {
+                return try await Self.run(on: readerQueue) {
+                    try work(
+                        PostgresSQLConnection(connection: connection, logger: logger, indexChange: nil, deadline: TimeAmount(left), connectionEnded: ended))
+                }
+            } catch let failure as StoreFailure where ended.isRaised {
+                throw ReadOnClosedConnection(failure: failure)
             }
         }
     }
@@ -141,18 +169,51 @@ final class PostgresBackend: SQLBackend {
     static let shortestStatementDeadline: Duration = .milliseconds(100)
 
     /// Runs `body` on a pooled connection, failing as `StoreFailure` when the database is not there: no
-    /// connection within `timeout` (the pool keeps trying while the database is down; callers are told at once),
-    /// a round trip past its deadline, or the connection broken.
-    private func leased<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+    /// connection within `leaseDeadline` (the pool keeps trying while the database is down; callers are told at
+    /// once), a round trip past its deadline, or the connection broken.
+    ///
+    /// A connection `body` failed on as the database's absence is closed, and handed back only once the pool has
+    /// seen it close: the server's FATAL error arrives before its socket closes, and a connection handed back in
+    /// between is counted idle and leased to the next caller, whose first statement then fails as well (the pool
+    /// hears of a close through the channel's close future, on the connection's event loop).
+    private func leased<T: Sendable>(
+        within leaseDeadline: Duration? = nil, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+    ) async throws -> T {
         do {
-            return try await Self.withLeaseDeadline(timeout) { [client] started in
+            return try await Self.withLeaseDeadline(leaseDeadline ?? timeout) { [client, logger] started in
                 try await client.withConnection { connection in
                     try started()
-                    return try await body(connection)
+                    do {
+                        return try await body(connection)
+                    } catch {
+                        if connection.isClosed || Self.meansUnavailable(error) { await Self.close(connection, logger: logger) }
+                        throw error
+                    }
                 }
             }
         } catch let error as PSQLError {
             throw Self.storeFailure(error) ?? error
+        }
+    }
+
+    private static func meansUnavailable(_ error: any Error) -> Bool {
+        switch error {
+        case is ReadOnClosedConnection: true
+        case let failure as StoreFailure: if case .unavailable = failure { true } else { false }
+        case let error as PSQLError: if case .unavailable = storeFailure(error) { true } else { false }
+        default: false
+        }
+    }
+
+    /// Closes `connection` and returns once its close future has completed: the pool's own callback on it, added
+    /// when the pool made the connection, has then run.
+    private static func close(_ connection: PostgresConnection, logger: Logger) async {
+        do {
+            try await connection.close()
+            try await connection.closeFuture.get()
+        } catch {
+            // Closing a channel fails only when it is closed already, which is what was wanted.
+            logger.debug("Closing a PostgreSQL connection the database failed on", metadata: ["error": "\(error)"])
         }
     }
 
@@ -170,6 +231,20 @@ final class PostgresBackend: SQLBackend {
             return nil
         default:
             return nil
+        }
+    }
+
+    /// The driver's errors that mean the connection is gone, so a statement that failed with one may succeed on
+    /// another: it broke, or the server ended this backend (57P01 terminated by an administrator or a shutdown,
+    /// 57P02 a crash of another backend, 57P03 not accepting connections yet).
+    static func endsConnection(_ error: PSQLError) -> Bool {
+        switch error.code {
+        case .serverClosedConnection, .clientClosedConnection, .uncleanShutdown:
+            return true
+        case .server:
+            return ["57P01", "57P02", "57P03"].contains(error.serverInfo?[.sqlState] ?? "")
+        default:
+            return false
         }
     }
 
@@ -284,4 +359,9 @@ private final class LeaseRace: Sendable {
             return true
         }
     }
+}
+
+/// A read that failed because its connection was closed under it, which `PostgresBackend.read` runs once more.
+private struct ReadOnClosedConnection: Error {
+    let failure: StoreFailure
 }

@@ -13,6 +13,8 @@ struct PostgresSQLConnection: SQLConnection {
     let indexChange: TransactionIndexChange?
     /// The bound of each statement's round trip (`PostgresBackend.timeout`, or longer for work known to wait).
     let deadline: TimeAmount
+    /// Told when a statement failed because the server ended the connection, or the connection broke.
+    var connectionEnded: ConnectionEndedFlag? = nil
 
     func execute(_ sql: String, _ arguments: SQLArguments) throws {
         _ = try rows(sql, arguments)
@@ -39,6 +41,7 @@ struct PostgresSQLConnection: SQLConnection {
         do {
             return try bounded.futureResult.wait()
         } catch let error as PSQLError {
+            if PostgresBackend.endsConnection(error) { connectionEnded?.raise() }
             throw PostgresBackend.storeFailure(error) ?? error
         }
     }
@@ -193,4 +196,11 @@ enum PostgresPlaceholders {
         cache.withLock { $0[sql] = result }
         return result
     }
+}
+
+/// Raised by a statement whose connection the server ended (a restart, `pg_terminate_backend`) or which broke.
+final class ConnectionEndedFlag: Sendable {
+    private let raised = Atomic<Bool>(false)
+    func raise() { raised.store(true, ordering: .relaxed) }
+    var isRaised: Bool { raised.load(ordering: .relaxed) }
 }
